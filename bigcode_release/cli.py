@@ -1,0 +1,164 @@
+"""The `bigcode-release` command line: a thin layer over the library.
+
+Every command prints a human summary, or one JSON document with `--json`.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import Distribution
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bigcode_release.errors import BigcodeReleaseError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Run a BigCode-style open release of a code LLM.")
+dataset_app = typer.Typer(no_args_is_help=True, help="Build and inspect the permissive code dataset.")
+license_app = typer.Typer(no_args_is_help=True, help="License detection, as the dataset build does it.")
+app.add_typer(dataset_app, name="dataset")
+app.add_typer(license_app, name="license")
+
+console = Console()
+errors = Console(stderr=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="print one JSON document instead of tables")]
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:,.1f} MiB"
+
+
+def _steps_table(stats: dict) -> Table:
+    table = Table(title=f"dataset {stats['version']}: what each step kept and dropped")
+    for column in ("step", "in", "kept", "dropped by reason"):
+        table.add_column(column, justify="right" if column in ("in", "kept") else "left")
+    for step in stats["steps"]:
+        if "kept" not in step:
+            continue
+        reasons = ", ".join(f"{r} {n:,}" for r, n in sorted(step["dropped"].items(), key=lambda x: -x[1]))
+        table.add_row(step["step"], f"{step['in']:,}", f"{step['kept']:,}", reasons or "-")
+    return table
+
+
+def _license_table(stats: dict) -> Table:
+    table = Table(title="licenses (repository level)")
+    for column in ("license", "repos kept", "files kept", "kept", "repos dropped", "reason"):
+        table.add_column(column, justify="left" if column in ("license", "reason") else "right")
+    for row in stats["per_license"]:
+        table.add_row(row["license"], f"{row['kept_repos']:,}", f"{row['kept_files']:,}", _mib(row["kept_bytes"]),
+                      f"{row['dropped_repos']:,}", row["drop_reason"] or "")
+    return table
+
+
+def _print_stats(stats: dict, folder: Path) -> None:
+    totals = stats["totals"]
+    console.print(_steps_table(stats))
+    console.print(_license_table(stats))
+    languages = ", ".join(f"{r['language']} {_mib(r['bytes'])}" for r in stats["per_language"][:8])
+    console.print(
+        f"[bold]{totals['kept_files']:,}[/] files kept ({_mib(totals['kept_bytes'])}) of {totals['input_files']:,} seen "
+        f"({_mib(totals['source_text_bytes'])} of source text); repositories included: "
+        f"{stats['repos']['included']:,}/{stats['repos']['total']:,}"
+    )
+    console.print(f"top languages: {languages}")
+    console.print(f"plots: {', '.join(str(folder / n) for n in ('licenses.png', 'languages.png', 'drop_reasons.png'))}")
+
+
+def _fail(exc: Exception) -> None:
+    errors.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+    raise typer.Exit(code=2)
+
+
+@dataset_app.command("build")
+def dataset_build(
+    recipe: Annotated[Path, typer.Argument(help="dataset recipe (YAML)")],
+    out: Annotated[Path, typer.Option("--out", help="release directory")] = Path("release"),
+    as_json: JsonFlag = False,
+    progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+) -> None:
+    """Build the dataset version a recipe describes (resumes a killed build; never overwrites a version)."""
+    from bigcode_release.data.build import build_dataset
+
+    try:
+        result = build_dataset(recipe, out, show_progress=progress and not as_json)
+    except BigcodeReleaseError as exc:
+        _fail(exc)
+    if as_json:
+        print(json.dumps({
+            "version_dir": str(result.version_dir),
+            "reused": result.reused,
+            "wall_seconds": round(result.wall_seconds, 1),
+            "manifest_hash": result.manifest["manifest_hash"],
+            "totals": result.stats["totals"],
+            "steps": result.stats["steps"],
+        }))
+        return
+    if result.reused:
+        console.print(f"{result.stats['version']} is already built in {result.version_dir} (same recipe): nothing to do")
+    _print_stats(result.stats, result.version_dir)
+    console.print(
+        f"[green]done[/] in {result.wall_seconds:,.0f} s: {result.version_dir} "
+        f"(manifest {result.manifest['manifest_hash'][:12]})"
+    )
+
+
+@dataset_app.command("stats")
+def dataset_stats(
+    path: Annotated[Path, typer.Argument(help="release directory, its `dataset` link, or a version folder")],
+    as_json: JsonFlag = False,
+) -> None:
+    """What a built version kept and why the rest was dropped (tables; plots are next to the data)."""
+    from bigcode_release.data.build import resolve_dataset_dir
+
+    try:
+        folder = resolve_dataset_dir(path)
+    except BigcodeReleaseError as exc:
+        _fail(exc)
+    stats = json.loads((folder / "stats.json").read_text(encoding="utf-8"))
+    if as_json:
+        print(json.dumps(stats))
+    else:
+        _print_stats(stats, folder)
+
+
+@license_app.command("detect")
+def license_detect(
+    path: Annotated[str, typer.Argument(help="a repository folder, a *.dist-info folder, or an installed distribution's name")],
+    as_json: JsonFlag = False,
+) -> None:
+    """The SPDX license a repository or distribution is taken to have, with the evidence."""
+    from bigcode_release.data.sources.installed import find_distribution
+    from bigcode_release.license.detect import detect_distribution, detect_folder
+
+    target = Path(path)
+    if target.is_dir() and target.name.endswith(".dist-info"):
+        decision, kind = detect_distribution(Distribution.at(target)), "distribution"
+    elif target.is_dir():
+        decision, kind = detect_folder(target), "folder"
+    elif (dist := find_distribution(path)) is not None:
+        decision, kind = detect_distribution(dist), "distribution"
+    else:
+        _fail(FileNotFoundError(f"{path!r} is neither a folder nor an installed distribution"))
+    if as_json:
+        print(json.dumps({"target": path, "kind": kind, **decision.to_dict()}))
+        return
+    console.print(f"[bold]{path}[/] ({kind}): [bold]{decision.expression or 'no license'}[/] -> {decision.category}"
+                  f" (decided by {decision.source})")
+    table = Table(title="evidence, most authoritative first")
+    for column in ("source", "found", "SPDX"):
+        table.add_column(column)
+    for item in decision.evidence:
+        table.add_row(item.source, item.statement, item.spdx or "not understood")
+    console.print(table)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The dataset stage: sources, filters, the build and its release directory."""

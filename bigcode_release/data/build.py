@@ -1,0 +1,333 @@
+"""`bigcode-release dataset build`: recipe in, versioned release directory out.
+
+Layout of a release directory:
+
+    release/
+      dataset -> dataset-versions/v1.1          # the newest complete version
+      dataset-versions/
+        v1.0/
+          data/train-00000.parquet ...          # the dataset (load_dataset("parquet", data_dir=...))
+          repos.parquet                         # one row per repository: included or why not
+          stats.json                            # per step: in, kept, dropped by reason; per license/language
+          licenses.png languages.png drop_reasons.png
+          README.md                             # the dataset card, gated-access front matter
+          manifest.json                         # recipe hash, inputs, tool versions, sha256 of outputs
+          work/                                 # plan, task logs, stats, drop ledgers (resumable state)
+
+A version directory is never overwritten: building the same version again with the same recipe
+is a no-op, with another recipe it is refused. A killed build resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import re
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from bigcode_release.data.card import render_dataset_card
+from bigcode_release.data.languages import LanguageTable
+from bigcode_release.data.pipeline import (
+    BuildLayout,
+    build_executor,
+    build_pipeline,
+    check_recipe_against_tables,
+    selected_languages,
+)
+from bigcode_release.data.plots import write_plots
+from bigcode_release.data.progress import read_progress
+from bigcode_release.data.sources.folder import plan_folder
+from bigcode_release.data.sources.installed import plan_installed
+from bigcode_release.data.sources.plan import ReadPlan
+from bigcode_release.data.stats import (
+    SOURCE_STEP,
+    WRITER_STEP,
+    BuildTables,
+    check_accounting,
+    merge_task_stats,
+    step_accounting,
+    write_repos_table,
+)
+from bigcode_release.errors import BuildError, ReleaseDirectoryError, VersionExistsError
+from bigcode_release.manifest import describe_outputs, read_manifest, sha256_file, tool_versions, write_manifest
+from bigcode_release.optout.export_format import read_optout_list, write_optout_list
+from bigcode_release.recipe import FolderSource, InstalledSource, Recipe, load_recipe
+
+VERSIONS_DIR = "dataset-versions"
+CURRENT_LINK = "dataset"
+BUILD_STATE = "build.json"
+
+
+@dataclass
+class BuildResult:
+    version_dir: Path
+    manifest: dict
+    stats: dict
+    reused: bool
+    wall_seconds: float
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version))
+
+
+def _claim_version(recipe: Recipe, layout: BuildLayout) -> dict | None:
+    """The existing manifest if this exact version was already built; refuse a conflicting one."""
+    manifest = read_manifest(layout.version_dir)
+    if manifest is not None:
+        if manifest["recipe_hash"] != recipe.hash():
+            raise VersionExistsError(
+                f"dataset version {recipe.version} already exists in {layout.version_dir} with another recipe; "
+                "versions are never overwritten: set a new `version:` in the recipe"
+            )
+        return manifest
+    state_path = layout.work_dir / BUILD_STATE
+    if state_path.is_file():
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+        if state["recipe_hash"] != recipe.hash():
+            raise VersionExistsError(
+                f"an unfinished build of {recipe.version} with another recipe is in {layout.version_dir}; "
+                "delete that folder or set a new `version:` in the recipe"
+            )
+    else:
+        layout.work_dir.mkdir(parents=True, exist_ok=True)
+        state_path.write_text(json.dumps({"recipe_hash": recipe.hash(), "version": recipe.version}), encoding="utf-8")
+    return None
+
+
+def _plan(recipe: Recipe, layout: BuildLayout) -> ReadPlan | None:
+    """The read plan (made once, reused when resuming); None for Stack-schema sources."""
+    if layout.plan_path.is_file():
+        return ReadPlan.load(layout.plan_path)
+    table = LanguageTable.load(recipe.languages.extra_table)
+    source = recipe.source
+    if isinstance(source, InstalledSource):
+        plan = plan_installed(source, table, selected_languages(recipe, table))
+    elif isinstance(source, FolderSource):
+        plan = plan_folder(source, table)
+    else:
+        return None
+    plan.save(layout.plan_path)
+    return plan
+
+
+def _run_pipeline_child(recipe_path: str, version_dir: str, log_path: str) -> None:
+    """Runs in a child process: all of datatrove's logging goes to `log_path`."""
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    try:
+        recipe = load_recipe(recipe_path)
+        layout = BuildLayout(Path(version_dir))
+        pipeline = build_pipeline(recipe, layout)
+        if recipe.executor.kind == "ray":
+            import ray
+
+            ray.init(address=recipe.executor.ray.address, include_dashboard=False, log_to_driver=False)
+        build_executor(recipe, pipeline, layout.work_dir).run()
+    except BaseException:
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _completed_tasks(layout: BuildLayout) -> int:
+    folder = layout.work_dir / "completions"
+    return len(list(folder.iterdir())) if folder.is_dir() else 0
+
+
+def _run_with_progress(recipe_path: Path, recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None, show: bool) -> None:
+    log_path = layout.work_dir / "executor.log"
+    context = multiprocessing.get_context("spawn")
+    child = context.Process(
+        target=_run_pipeline_child, args=(str(recipe_path), str(layout.version_dir), str(log_path)), daemon=False
+    )
+    tasks = recipe.executor.tasks
+    done_before = _completed_tasks(layout)
+    bar = tqdm(
+        total=plan.total_bytes if plan else None,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=f"building {recipe.version}",
+        disable=not show,
+        dynamic_ncols=True,
+    )
+    if done_before:
+        bar.write(f"resuming: {done_before}/{tasks} tasks already complete, skipping them")
+    child.start()
+    try:
+        while child.is_alive():
+            child.join(timeout=0.5)
+            files, nbytes = read_progress(layout.progress_dir)
+            bar.n = nbytes
+            bar.set_postfix_str(f"{files:,} files, tasks {_completed_tasks(layout)}/{tasks}", refresh=False)
+            bar.refresh()
+    finally:
+        if child.is_alive():
+            child.terminate()
+        bar.close()
+    completed = _completed_tasks(layout)
+    if child.exitcode != 0 or (recipe.executor.kind != "slurm" and completed < tasks):
+        tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-15:] if log_path.is_file() else []
+        raise BuildError(
+            f"dataset build failed ({completed}/{tasks} tasks complete, exit code {child.exitcode}); "
+            f"task logs are in {layout.work_dir / 'logs'}, the executor's in {log_path}. Last lines:\n"
+            + "\n".join(tail)
+            + "\nRe-run the same command to resume: finished tasks are not redone."
+        )
+
+
+def _optout_summary(recipe: Recipe, layout: BuildLayout, steps: list[dict]) -> dict:
+    if not recipe.optout.list:
+        return {"entries": None, "sha256": None, "removed_files": 0, "request_ids": []}
+    optouts = read_optout_list(layout.optout_copy)
+    removed = next((s["dropped"].get("opted_out", 0) for s in steps if s["step"] == "optout"), 0)
+    return {
+        "entries": len(optouts),
+        "sha256": sha256_file(layout.optout_copy),
+        "removed_files": removed,
+        "request_ids": sorted({e.request_id for e in optouts.entries}),
+    }
+
+
+def _source_description(recipe: Recipe, plan: ReadPlan | None) -> str:
+    source = recipe.source
+    if isinstance(source, InstalledSource):
+        return f"the Python distributions installed on the build machine ({len(plan.repos)} repositories)"
+    if isinstance(source, FolderSource):
+        return f"a folder of {len(plan.repos)} repository checkouts"
+    return f"Stack-schema {source.format} files ({source.data_folder})"
+
+
+def _inputs(recipe: Recipe, plan: ReadPlan | None) -> dict:
+    if plan is not None:
+        return {
+            "source": plan.source,
+            "repositories": len(plan.repos),
+            "files": plan.total_files,
+            "bytes": plan.total_bytes,
+            "plan_sha256": plan.digest(),
+            "not_planned": plan.skipped,
+        }
+    folder = recipe.source.data_folder
+    if "://" in folder:
+        return {"source": "stack", "data_folder": folder}
+    files = sorted(p for p in Path(folder).rglob("*") if p.is_file())
+    return {
+        "source": "stack",
+        "data_folder": folder,
+        "files": [{"path": p.relative_to(folder).as_posix(), "bytes": p.stat().st_size} for p in files],
+    }
+
+
+def finalize(recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None) -> tuple[dict, dict]:
+    """Stats, repos table, plots, card and manifest of a build whose tasks all finished."""
+    step_ids = [SOURCE_STEP] + [getattr(s, "step_id") for s in build_pipeline(recipe, layout)[1:-1]] + [WRITER_STEP]
+    steps = step_accounting(merge_task_stats(layout.work_dir / "stats", step_ids), step_ids)
+    problems = check_accounting(steps)
+    if problems:
+        raise BuildError("the build's accounting does not balance:\n  " + "\n  ".join(problems))
+    tables = BuildTables(layout.data_dir, layout.work_dir / "dropped")
+    repos = tables.repos(recipe.version)
+    write_repos_table(repos, layout.version_dir / "repos.parquet")
+    included = sum(repos.column("included").to_pylist())
+    stats = {
+        "name": recipe.name,
+        "version": recipe.version,
+        "steps": steps,
+        "accounting_ok": True,
+        "totals": tables.totals(),
+        "repos": {"total": repos.num_rows, "included": included},
+        "per_license": tables.per_license(),
+        "per_language": tables.per_language(),
+        "per_reason": tables.per_reason(),
+        "optout": _optout_summary(recipe, layout, steps),
+    }
+    (layout.version_dir / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+    plots = write_plots(stats, layout.version_dir)
+    card = render_dataset_card(recipe, stats, _source_description(recipe, plan))
+    card.save(layout.version_dir / "README.md")
+    outputs = sorted(layout.data_dir.glob("*.parquet")) + [
+        layout.version_dir / name for name in ("repos.parquet", "stats.json", "README.md")
+    ] + plots
+    content = {
+        "kind": "dataset",
+        "name": recipe.name,
+        "version": recipe.version,
+        "recipe_hash": recipe.hash(),
+        "recipe": recipe.model_dump(mode="json"),
+        "inputs": {**_inputs(recipe, plan), "optout": stats["optout"]},
+        "tools": tool_versions("bigcode-release", "datatrove", "pyarrow", "duckdb", "license-expression"),
+        "outputs": describe_outputs(layout.version_dir, outputs),
+        "counts": {**stats["totals"], "repos": stats["repos"]},
+    }
+    return stats, content
+
+
+def _point_current(out_dir: Path) -> None:
+    """Make `out/dataset` point at the newest complete version."""
+    versions = [d for d in (out_dir / VERSIONS_DIR).iterdir() if read_manifest(d) is not None]
+    newest = max(versions, key=lambda d: _version_key(d.name))
+    link = out_dir / CURRENT_LINK
+    if link.exists() and not link.is_symlink():
+        raise ReleaseDirectoryError(f"{link} exists and is not a link to a dataset version; move it away")
+    tmp = out_dir / f".{CURRENT_LINK}.tmp"
+    if tmp.is_symlink():
+        tmp.unlink()
+    tmp.symlink_to(Path(VERSIONS_DIR) / newest.name)
+    os.replace(tmp, link)
+
+
+def build_dataset(recipe_path: str | Path, out_dir: str | Path, *, show_progress: bool = True) -> BuildResult:
+    """Build (or resume, or find already built) the dataset version a recipe describes.
+
+    Raises:
+        RecipeError: the recipe or its opt-out list is invalid (before any work).
+        VersionExistsError: the version exists with another recipe.
+        BuildError: a task failed; re-running resumes.
+    """
+    started = time.monotonic()
+    recipe_path = Path(recipe_path)
+    recipe = load_recipe(recipe_path)
+    check_recipe_against_tables(recipe, str(recipe_path))
+    optouts = read_optout_list(recipe.optout.list) if recipe.optout.list else None
+    out_dir = Path(out_dir).resolve()
+    layout = BuildLayout(out_dir / VERSIONS_DIR / recipe.version)
+    existing = _claim_version(recipe, layout)
+    if existing is not None:
+        _point_current(out_dir)
+        stats = json.loads((layout.version_dir / "stats.json").read_text(encoding="utf-8"))
+        return BuildResult(layout.version_dir, existing, stats, True, time.monotonic() - started)
+    if optouts is not None and not layout.optout_copy.is_file():
+        write_optout_list(optouts.entries, layout.optout_copy)
+    plan = _plan(recipe, layout)
+    _run_with_progress(recipe_path, recipe, layout, plan, show_progress)
+    if recipe.executor.kind == "slurm" and _completed_tasks(layout) < recipe.executor.tasks:
+        raise BuildError(
+            f"submitted {recipe.executor.tasks} Slurm tasks; run the same command again once they finish to finalise"
+        )
+    stats, content = finalize(recipe, layout, plan)
+    wall = time.monotonic() - started
+    manifest = write_manifest(layout.version_dir, content, {"wall_seconds": round(wall, 1), "built_at": time.time()})
+    _point_current(out_dir)
+    return BuildResult(layout.version_dir, manifest, stats, False, wall)
+
+
+def resolve_dataset_dir(path: str | Path) -> Path:
+    """A dataset version folder from a version folder, the `dataset` link, or a release root."""
+    path = Path(path)
+    for candidate in (path, path / CURRENT_LINK):
+        if (candidate / "stats.json").is_file():
+            return candidate.resolve()
+    raise ReleaseDirectoryError(f"{path} is not a built dataset version (no stats.json); run `dataset build` first")

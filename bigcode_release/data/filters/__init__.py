@@ -1,0 +1,1 @@
+"""Dataset filters, one datatrove `BaseFilter` per rule; each drop carries its reason."""

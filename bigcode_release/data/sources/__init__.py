@@ -1,0 +1,1 @@
+"""Where the code comes from: installed distributions, a folder of checkouts, Stack-schema data."""

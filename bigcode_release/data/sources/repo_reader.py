@@ -1,0 +1,86 @@
+"""The datatrove reader for planned repositories (installed distributions, folders)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from datatrove.data import DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+
+from bigcode_release.data.document import DECODE_ERROR_KEY, make_document
+from bigcode_release.data.progress import ProgressFile
+from bigcode_release.data.sources.files import read_source_file
+from bigcode_release.data.sources.plan import ReadPlan, assign_ranks
+
+
+class RepoFilesReader(PipelineStep):
+    """Yield one document per planned file of this task's repositories.
+
+    Files of a language the recipe does not select, and files larger than `max_file_bytes`, are
+    yielded without content (the filters after this step drop them with their reason), so that
+    every file is accounted for and nothing big or binary is read for nothing.
+
+    Args:
+        plan_path: the `plan.json` written when the build was planned
+        selected_languages: languages whose files are read (None: every known language)
+        max_file_bytes: files above this size are not read
+        progress_dir: where to report progress counters (optional)
+    """
+
+    name = "📂 repository files"
+    type = "📖 - READER"
+
+    def __init__(
+        self,
+        plan_path: str,
+        selected_languages: set[str] | None,
+        max_file_bytes: int,
+        progress_dir: str | None = None,
+    ):
+        super().__init__()
+        self.plan_path = plan_path
+        self.selected_languages = selected_languages
+        self.max_file_bytes = max_file_bytes
+        self.progress_dir = progress_dir
+
+    def _wanted(self, language: str | None, size: int) -> bool:
+        if language is None or size > self.max_file_bytes:
+            return False
+        return self.selected_languages is None or language in self.selected_languages
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        if data:
+            yield from data
+        plan = ReadPlan.load(Path(self.plan_path))
+        ranks = assign_ranks([sum(f.size for f in r.files) for r in plan.repos], world_size)
+        progress = ProgressFile(self.progress_dir, rank)
+        for repo, repo_rank in zip(plan.repos, ranks):
+            if repo_rank != rank:
+                continue
+            self.stat_update("repositories")
+            for planned in repo.files:
+                text, error = "", None
+                if self._wanted(planned.language, planned.size):
+                    with self.track_time():
+                        text, error = read_source_file(Path(planned.abspath))
+                    self.stat_update("files_read")
+                progress.update(files=1, nbytes=planned.size)
+                document = make_document(
+                    text,
+                    path=planned.path,
+                    repo_name=repo.repo_name,
+                    owner=repo.owner,
+                    licenses=list(repo.licenses),
+                    license_expression=repo.license_expression,
+                    license_source=repo.license_source,
+                    language=planned.language,
+                    ext=Path(planned.path).suffix.lower(),
+                    size=planned.size,
+                    stars=repo.stars,
+                    forks=repo.forks,
+                )
+                if error:
+                    document.metadata[DECODE_ERROR_KEY] = error
+                self.stat_update("documents")
+                yield document
+        progress.close()

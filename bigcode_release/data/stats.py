@@ -1,0 +1,204 @@
+"""What a build kept and dropped, and why: step accounting, per-license/language/repo tables.
+
+Inputs are files only: datatrove's per-task stats (`work/stats/*.json`), the drop ledgers
+(`work/dropped/<step>/*.jsonl.gz`) and the dataset shards (`data/*.parquet`). DuckDB does the
+aggregation, so the same code serves a few thousand files or The Stack's hundreds of millions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from bigcode_release.errors import BuildError
+
+SOURCE_STEP = "source"
+WRITER_STEP = "write"
+
+_LEDGER_COLUMNS = {
+    "repo_name": "VARCHAR",
+    "owner": "VARCHAR",
+    "path": "VARCHAR",
+    "language": "VARCHAR",
+    "license_expression": "VARCHAR",
+    "size": "BIGINT",
+    "optout_request_id": "VARCHAR",
+    "reason": "VARCHAR",
+}
+
+
+def _value(entry) -> int:
+    return int(entry["total"]) if isinstance(entry, dict) else int(entry)
+
+
+def merge_task_stats(stats_dir: Path, step_ids: list[str]) -> list[Counter]:
+    """Sum datatrove's per-task stats files, one Counter per pipeline step (in order)."""
+    merged = [Counter() for _ in step_ids]
+    files = sorted(Path(stats_dir).glob("*.json"))
+    if not files:
+        raise BuildError(f"no task stats in {stats_dir}: the pipeline has not run")
+    for path in files:
+        steps = json.loads(path.read_text(encoding="utf-8"))
+        if len(steps) != len(step_ids):
+            raise BuildError(f"{path} has {len(steps)} steps, the pipeline has {len(step_ids)}")
+        for counter, step in zip(merged, steps):
+            for key, entry in step["stats"].items():
+                counter[key] += _value(entry)
+    return merged
+
+
+def step_accounting(merged: list[Counter], step_ids: list[str]) -> list[dict]:
+    """Per filter step: documents in, kept, and dropped by reason; plus source and writer counts."""
+    steps = []
+    for step_id, counter in zip(step_ids, merged):
+        if step_id == SOURCE_STEP:
+            steps.append({"step": step_id, "out": counter["documents"], **{
+                k: v for k, v in sorted(counter.items()) if k not in ("documents", "doc_len")
+            }})
+        elif step_id == WRITER_STEP:
+            steps.append({"step": step_id, "in": counter["total"]})
+        else:
+            dropped = {k.removeprefix("dropped_"): v for k, v in sorted(counter.items()) if k.startswith("dropped_")}
+            steps.append({"step": step_id, "in": counter["total"], "kept": counter["forwarded"], "dropped": dropped})
+    return steps
+
+
+def check_accounting(steps: list[dict]) -> list[str]:
+    """Every way the books fail to balance (empty when `in == kept + sum(dropped)` everywhere
+    and each step's input is the previous step's output)."""
+    problems = []
+    previous_out = None
+    for step in steps:
+        incoming = step.get("in")
+        if previous_out is not None and incoming is not None and incoming != previous_out:
+            problems.append(f"{step['step']}: {incoming} in, but the step before passed on {previous_out}")
+        if "kept" in step:
+            total = step["kept"] + sum(step["dropped"].values())
+            if total != step["in"]:
+                problems.append(f"{step['step']}: {step['in']} in != {step['kept']} kept + {total - step['kept']} dropped")
+            previous_out = step["kept"]
+        elif "out" in step:
+            previous_out = step["out"]
+    return problems
+
+
+class BuildTables:
+    """SQL views over a build's shards and drop ledgers."""
+
+    def __init__(self, data_dir: Path, dropped_dir: Path):
+        self.con = duckdb.connect()
+        self.con.execute("SET threads = 2")
+        shards = sorted(Path(data_dir).glob("*.parquet"))
+        if shards:
+            files = [str(p) for p in shards]
+            self.con.execute(
+                "CREATE VIEW kept AS SELECT repo_name, owner, path, language, license_expression, size "
+                f"FROM read_parquet({files!r})"
+            )
+        else:
+            self.con.execute(
+                "CREATE VIEW kept AS SELECT NULL::VARCHAR repo_name, NULL::VARCHAR owner, NULL::VARCHAR path, "
+                "NULL::VARCHAR language, NULL::VARCHAR license_expression, NULL::BIGINT size WHERE false"
+            )
+        ledgers = sorted(Path(dropped_dir).glob("*/*.jsonl.gz"))
+        columns = ", ".join(f"NULL::{kind} {name}" for name, kind in _LEDGER_COLUMNS.items())
+        if ledgers:
+            files = [str(p) for p in ledgers]
+            self.con.execute(
+                "CREATE VIEW dropped AS SELECT *, regexp_extract(filename, '/([^/]+)/[^/]+$', 1) AS step "
+                f"FROM read_json({files!r}, format='newline_delimited', columns={_LEDGER_COLUMNS!r}, filename=true)"
+            )
+        else:
+            self.con.execute(f"CREATE VIEW dropped AS SELECT {columns}, NULL::VARCHAR step WHERE false")
+
+    def rows(self, sql: str) -> list[dict]:
+        cursor = self.con.execute(sql)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def per_license(self) -> list[dict]:
+        return self.rows(
+            """
+            WITH k AS (SELECT coalesce(license_expression, 'none') license, count(DISTINCT repo_name) repos,
+                              count(*) files, sum(size) bytes FROM kept GROUP BY 1),
+                 d AS (SELECT coalesce(license_expression, 'none') license, count(DISTINCT repo_name) repos,
+                              count(*) files, sum(size) bytes, any_value(reason) reason
+                       FROM dropped WHERE step = 'license' GROUP BY 1)
+            SELECT coalesce(k.license, d.license) license,
+                   coalesce(k.repos, 0) kept_repos, coalesce(k.files, 0) kept_files, coalesce(k.bytes, 0)::BIGINT kept_bytes,
+                   coalesce(d.repos, 0) dropped_repos, coalesce(d.files, 0) dropped_files,
+                   coalesce(d.bytes, 0)::BIGINT dropped_bytes, d.reason drop_reason
+            FROM k FULL OUTER JOIN d ON k.license = d.license
+            ORDER BY kept_bytes DESC, dropped_bytes DESC, license
+            """
+        )
+
+    def per_language(self) -> list[dict]:
+        return self.rows(
+            "SELECT language, count(*) files, sum(size)::BIGINT bytes, count(DISTINCT repo_name) repos "
+            "FROM kept GROUP BY 1 ORDER BY bytes DESC, language"
+        )
+
+    def per_reason(self) -> list[dict]:
+        return self.rows(
+            "SELECT step, reason, count(*) files, sum(size)::BIGINT bytes FROM dropped "
+            "GROUP BY 1, 2 ORDER BY files DESC, step, reason"
+        )
+
+    def repos(self, dataset_version: str) -> pa.Table:
+        """One row per repository seen: included or not, and the main reason when not."""
+        return self.con.sql(
+            """
+            WITH files AS (
+                SELECT repo_name, owner, license_expression, size, NULL::VARCHAR reason, NULL::VARCHAR step,
+                       NULL::VARCHAR optout_request_id FROM kept
+                UNION ALL
+                SELECT repo_name, owner, license_expression, size, reason, step, optout_request_id FROM dropped
+            ),
+            reasons AS (
+                SELECT repo_name, reason, count(*) n, min(CASE WHEN step = 'language' THEN 1 ELSE 0 END) early
+                FROM files WHERE reason IS NOT NULL GROUP BY 1, 2
+            ),
+            top_reason AS (
+                SELECT repo_name, arg_min(reason, (early, -n, reason)) reason FROM reasons GROUP BY 1
+            )
+            SELECT f.owner, split_part(f.repo_name, '/', 2) repo, f.repo_name,
+                   any_value(f.license_expression) license,
+                   count(*)::BIGINT files, coalesce(sum(f.size), 0)::BIGINT bytes,
+                   count(*) FILTER (WHERE f.reason IS NULL)::BIGINT kept_files,
+                   coalesce(sum(f.size) FILTER (WHERE f.reason IS NULL), 0)::BIGINT kept_bytes,
+                   count(*) FILTER (WHERE f.reason IS NULL) > 0 included,
+                   CASE WHEN count(*) FILTER (WHERE f.reason IS NULL) > 0 THEN NULL ELSE any_value(t.reason) END drop_reason,
+                   max(f.optout_request_id) optout_request_id,
+                   ? dataset_version
+            FROM files f LEFT JOIN top_reason t USING (repo_name)
+            GROUP BY f.owner, f.repo_name
+            ORDER BY lower(f.owner), lower(f.repo_name)
+            """,
+            params=[dataset_version],
+        ).to_arrow_table()
+
+    def totals(self) -> dict:
+        kept = self.rows("SELECT count(*) files, coalesce(sum(size), 0)::BIGINT bytes FROM kept")[0]
+        dropped = self.rows(
+            "SELECT count(*) files, coalesce(sum(size), 0)::BIGINT bytes, "
+            "coalesce(sum(size) FILTER (WHERE step <> 'language'), 0)::BIGINT source_bytes FROM dropped"
+        )[0]
+        return {
+            "input_files": kept["files"] + dropped["files"],
+            "input_bytes": kept["bytes"] + dropped["bytes"],
+            "source_text_bytes": kept["bytes"] + dropped["source_bytes"],
+            "kept_files": kept["files"],
+            "kept_bytes": kept["bytes"],
+        }
+
+
+def write_repos_table(table: pa.Table, path: Path) -> Path:
+    """`repos.parquet`, sorted by lowercased owner, in row groups of 100k (DuckDB prunes by owner)."""
+    pq.write_table(table, path, row_group_size=100_000, compression="zstd")
+    return path

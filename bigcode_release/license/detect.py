@@ -1,0 +1,248 @@
+"""Repository-level license detection, with the evidence behind each decision.
+
+Two kinds of repository are understood:
+
+- an installed Python distribution: `License-Expression` (PEP 639), then the `License` field,
+  then `License ::` classifiers (several mean a choice, so they are OR-ed), then license files;
+- a folder (a repository checkout): license files at its root (LICENSE, COPYING, ...), then
+  package manifests (package.json, pyproject.toml, setup.cfg, Cargo.toml, composer.json).
+
+The first source that yields an SPDX expression decides; everything found is kept as evidence
+so `bigcode-release license detect` can show why.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from importlib.metadata import Distribution
+from pathlib import Path
+
+import yaml
+
+from bigcode_release.license.spdx import LicenseCategory, categorise, combine, normalise, permissive_allowlist
+from bigcode_release.tables import table_path
+
+LICENSE_FILE_RE = re.compile(r"^(un)?licen[cs]e|^copying|^copyright|^notice", re.IGNORECASE)
+_TEXT_WINDOW = 4000
+
+
+@dataclass(frozen=True)
+class LicenseEvidence:
+    """One thing found that says something about a repository's license."""
+
+    source: str  # e.g. "metadata:License-Expression", "classifier", "file:LICENSE"
+    statement: str  # what was found (truncated)
+    spdx: str | None  # what it means in SPDX, None when not understood
+
+
+@dataclass(frozen=True)
+class LicenseDecision:
+    """The license a repository is taken to have."""
+
+    expression: str | None
+    licenses: tuple[str, ...]
+    source: str  # which evidence decided, "none" when nothing did
+    category: LicenseCategory
+    evidence: tuple[LicenseEvidence, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["licenses"] = list(self.licenses)
+        data["evidence"] = [asdict(e) for e in self.evidence]
+        return data
+
+
+@lru_cache(maxsize=1)
+def _text_rules() -> list[dict]:
+    return yaml.safe_load(table_path("license_texts.yaml").read_text(encoding="utf-8"))
+
+
+def identify_license_text(text: str) -> str | None:
+    """SPDX id of a license text (LICENSE file content), from the phrase rules, or None."""
+    folded = re.sub(r"\s+", " ", text[: _TEXT_WINDOW * 2]).casefold()[:_TEXT_WINDOW]
+    folded = folded.replace("\u2019", "'").replace("``", '"').replace("''", '"')
+    for rule in _text_rules():
+        if all(phrase in folded for phrase in rule["all"]) and not any(
+            phrase in folded for phrase in rule.get("unless", [])
+        ):
+            return rule["spdx"]
+    return None
+
+
+def _short(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _statement_evidence(source: str, statement: str) -> LicenseEvidence:
+    """Evidence from a short statement (a name or an expression), or a full license text."""
+    normalised = normalise(statement)
+    spdx = normalised.expression
+    if spdx is None and len(statement) > 200:
+        spdx = identify_license_text(statement)
+    return LicenseEvidence(source, _short(statement), spdx)
+
+
+def decide(evidence: list[LicenseEvidence], allowlist: frozenset[str] | None = None) -> LicenseDecision:
+    """Turn ordered evidence into a decision: the first group of evidence with an SPDX answer wins.
+
+    Each metadata field and manifest is its own group. Several classifiers, or several license
+    files side by side (LICENSE-MIT next to LICENSE-APACHE), are combined with OR: that is how
+    dual licensing is written down.
+    """
+    allowlist = allowlist if allowlist is not None else permissive_allowlist()
+    groups: dict[str, list[LicenseEvidence]] = {}
+    for item in evidence:
+        kind = item.source.split(":", 1)[0]
+        groups.setdefault(kind if kind in ("classifier", "file") else item.source, []).append(item)
+    for kind, items in groups.items():
+        answers = [item.spdx for item in items if item.spdx]
+        if not answers:
+            continue
+        expression = combine(answers, "OR")
+        licenses = normalise(expression).licenses if expression else ()
+        source = items[0].source if len(answers) == 1 else kind
+        return LicenseDecision(
+            expression, licenses, source, categorise(expression, allowlist), tuple(evidence)
+        )
+    category: LicenseCategory = "unknown" if evidence else "no_license"
+    expression = "LicenseRef-Unknown" if evidence else None
+    licenses = (expression,) if expression else ()
+    return LicenseDecision(expression, licenses, "none", category, tuple(evidence))
+
+
+def merge_decisions(decisions: list[LicenseDecision], allowlist: frozenset[str] | None = None) -> LicenseDecision:
+    """One decision for a repository several packages were published from: every license holds (AND)."""
+    if len(decisions) == 1:
+        return decisions[0]
+    allowlist = allowlist if allowlist is not None else permissive_allowlist()
+    evidence = tuple(e for d in decisions for e in d.evidence)
+    expression = combine([d.expression for d in decisions if d.expression], "AND")
+    if expression is None:
+        return decide(list(evidence), allowlist)
+    source = "+".join(sorted({d.source for d in decisions}))
+    return LicenseDecision(
+        expression, normalise(expression).licenses, source, categorise(expression, allowlist), evidence
+    )
+
+
+def distribution_evidence(dist: Distribution) -> list[LicenseEvidence]:
+    """Everything an installed distribution says about its license, most authoritative first."""
+    metadata = dist.metadata
+    evidence: list[LicenseEvidence] = []
+    expression = metadata.get("License-Expression")
+    if expression:
+        evidence.append(_statement_evidence("metadata:License-Expression", expression))
+    license_field = metadata.get("License")
+    if license_field and license_field.strip() and license_field.strip().upper() not in ("UNKNOWN", "NONE"):
+        evidence.append(_statement_evidence("metadata:License", license_field))
+    for classifier in metadata.get_all("Classifier") or []:
+        if classifier.startswith("License ::"):
+            evidence.append(_statement_evidence("classifier", classifier))
+    for name in _distribution_license_files(dist):
+        text = dist.read_text(name) if not name.startswith("..") else None
+        if text is None:
+            try:
+                text = Path(dist.locate_file(name)).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+        evidence.append(LicenseEvidence(f"file:{name}", _short(text), identify_license_text(text)))
+    return evidence
+
+
+def _distribution_license_files(dist: Distribution) -> list[str]:
+    """License files of a distribution, relative to its metadata folder or its install root."""
+    metadata_dir = Path(str(getattr(dist, "_path", "")))
+    names: list[str] = []
+    for declared in dist.metadata.get_all("License-File") or []:
+        for candidate in (f"licenses/{declared}", declared):
+            if (metadata_dir / candidate).is_file():
+                names.append(candidate)
+                break
+    if not names and metadata_dir.is_dir():
+        for path in sorted(metadata_dir.rglob("*")):
+            if path.is_file() and LICENSE_FILE_RE.match(path.name):
+                names.append(path.relative_to(metadata_dir).as_posix())
+    return names
+
+
+def detect_distribution(dist: Distribution, allowlist: frozenset[str] | None = None) -> LicenseDecision:
+    """License decision for an installed distribution."""
+    return decide(distribution_evidence(dist), allowlist)
+
+
+def folder_evidence(root: Path) -> list[LicenseEvidence]:
+    """Everything a repository checkout says about its license, license files first."""
+    root = Path(root)
+    evidence: list[LicenseEvidence] = []
+    for path in sorted(p for p in root.iterdir() if p.is_file() and LICENSE_FILE_RE.match(p.name)):
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        evidence.append(LicenseEvidence(f"file:{path.name}", _short(text), identify_license_text(text)))
+    for source, statement in _manifest_statements(root):
+        evidence.append(_statement_evidence(source, statement))
+    return evidence
+
+
+def _manifest_statements(root: Path) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    package_json = root / "package.json"
+    if package_json.is_file():
+        try:
+            value = json.loads(package_json.read_text(encoding="utf-8")).get("license")
+        except (ValueError, AttributeError):
+            value = None
+        if isinstance(value, str):
+            found.append(("manifest:package.json", value))
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            project = {}
+        value = project.get("license")
+        if isinstance(value, dict):
+            value = value.get("text")
+        if isinstance(value, str):
+            found.append(("manifest:pyproject.toml", value))
+    setup_cfg = root / "setup.cfg"
+    if setup_cfg.is_file():
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(setup_cfg, encoding="utf-8")
+            value = parser.get("metadata", "license", fallback=None)
+        except (configparser.Error, UnicodeDecodeError):
+            value = None
+        if value:
+            found.append(("manifest:setup.cfg", value))
+    cargo = root / "Cargo.toml"
+    if cargo.is_file():
+        try:
+            value = tomllib.loads(cargo.read_text(encoding="utf-8")).get("package", {}).get("license")
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            value = None
+        if isinstance(value, str):
+            found.append(("manifest:Cargo.toml", value.replace("/", " OR ")))
+    composer = root / "composer.json"
+    if composer.is_file():
+        try:
+            value = json.loads(composer.read_text(encoding="utf-8")).get("license")
+        except (ValueError, AttributeError):
+            value = None
+        if isinstance(value, list):
+            value = " OR ".join(v for v in value if isinstance(v, str))
+        if isinstance(value, str) and value:
+            found.append(("manifest:composer.json", value))
+    return found
+
+
+def detect_folder(root: Path, allowlist: frozenset[str] | None = None) -> LicenseDecision:
+    """License decision for a repository checkout."""
+    return decide(folder_evidence(root), allowlist)

@@ -1,0 +1,296 @@
+"""Dataset recipes: YAML files checked against a typed schema before any work starts.
+
+A recipe says where the code comes from, which languages and licenses are kept, which opt-out
+list is honoured, the quality thresholds, the executor, and the dataset version it produces.
+Relative paths are resolved against the recipe file's folder.
+
+Example:
+    >>> recipe = load_recipe("recipes/the-stack-local.yaml")
+    >>> recipe.version
+    'v1.0'
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.functional_validators import AfterValidator
+
+from bigcode_release.errors import RecipeError
+
+
+def _resolve(value: Path, info: ValidationInfo) -> Path:
+    base = (info.context or {}).get("base_dir")
+    path = Path(value).expanduser()
+    if not path.is_absolute() and base is not None:
+        path = Path(base) / path
+    return path.resolve()
+
+
+def _existing_dir(value: Path, info: ValidationInfo) -> Path:
+    path = _resolve(value, info)
+    if not path.is_dir():
+        raise ValueError(f"folder does not exist: {path}")
+    return path
+
+
+def _existing_file(value: Path, info: ValidationInfo) -> Path:
+    path = _resolve(value, info)
+    if not path.is_file():
+        raise ValueError(f"file does not exist: {path}")
+    return path
+
+
+ExistingDir = Annotated[Path, AfterValidator(_existing_dir)]
+ExistingFile = Annotated[Path, AfterValidator(_existing_file)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InstalledSource(_Strict):
+    """Every installed Python distribution is one repository (the embedded default)."""
+
+    kind: Literal["installed"]
+    site_packages: list[ExistingDir] | None = Field(
+        default=None, description="folders to scan; default: the running interpreter's sys.path"
+    )
+    include: list[str] = Field(default_factory=list, description="distribution name globs to keep (empty: all)")
+    exclude: list[str] = Field(default_factory=list, description="distribution name globs to skip")
+    max_total_mb: float | None = Field(
+        default=None, gt=0, description="stop adding distributions once this much source text is selected"
+    )
+
+
+class FolderSource(_Strict):
+    """A folder of repository checkouts, one subfolder per repository."""
+
+    kind: Literal["folder"]
+    path: ExistingDir
+    layout: Literal["name", "owner/name"] = Field(
+        default="name", description="'name': <path>/<repo>; 'owner/name': <path>/<owner>/<repo>"
+    )
+    default_owner: str = Field(default="local", min_length=1, description="owner when no git remote names one")
+
+
+class StackSource(_Strict):
+    """Parquet or JSONL files in The Stack's schema (local folder or hf://datasets/...)."""
+
+    kind: Literal["stack"]
+    data_folder: str = Field(min_length=1)
+    format: Literal["parquet", "jsonl"] = "parquet"
+    glob_pattern: str | None = None
+    limit: int = Field(default=-1, ge=-1, description="documents per task, -1 for all")
+
+    @field_validator("data_folder")
+    @classmethod
+    def _local_folder_exists(cls, value: str, info: ValidationInfo) -> str:
+        if "://" in value:
+            return value
+        return str(_existing_dir(Path(value), info))
+
+
+Source = Annotated[Union[InstalledSource, FolderSource, StackSource], Field(discriminator="kind")]
+
+
+class LanguagesConfig(_Strict):
+    select: list[str] | Literal["all"] = "all"
+    extra_table: ExistingFile | None = Field(
+        default=None, description="a CSV in the shipped table's format; its rows add to or replace shipped ones"
+    )
+
+
+class LicenseConfig(_Strict):
+    allow: list[str] | None = Field(default=None, description="SPDX ids; default: the shipped permissive list")
+    extra_allow: list[str] = Field(default_factory=list)
+
+
+class OptOutConfig(_Strict):
+    list: ExistingFile | None = Field(default=None, description="opt-out export (JSONL or Parquet)")
+
+
+class LanguageThresholds(_Strict):
+    max_line_length: int | None = Field(default=None, gt=0)
+    avg_line_length: float | None = Field(default=None, gt=0)
+    alnum_fraction: float | None = Field(default=None, ge=0, le=1)
+    alpha_fraction: float | None = Field(default=None, ge=0, le=1)
+
+
+class EncodedDataConfig(_Strict):
+    enabled: bool = True
+    min_run_chars: int = Field(default=64, gt=0, description="shortest base64/hex/escape run considered")
+    max_run_chars: int = Field(default=1024, gt=0, description="drop a file with any longer run")
+    max_fraction: float = Field(default=0.5, gt=0, le=1, description="drop a file whose runs cover more")
+
+
+class QualityConfig(_Strict):
+    min_file_bytes: int = Field(default=1, ge=0)
+    max_file_bytes: int = Field(default=1_000_000, gt=0)
+    thresholds: dict[str, LanguageThresholds] = Field(
+        default_factory=dict, description="per-language overrides of the table's thresholds"
+    )
+    generated: bool = True
+    encoded_data: EncodedDataConfig = EncodedDataConfig()
+
+    @model_validator(mode="after")
+    def _sizes_ordered(self) -> "QualityConfig":
+        if self.min_file_bytes > self.max_file_bytes:
+            raise ValueError(
+                f"min_file_bytes ({self.min_file_bytes}) is larger than max_file_bytes ({self.max_file_bytes})"
+            )
+        return self
+
+
+class SlurmConfig(_Strict):
+    partition: str
+    time: str = "12:00:00"
+    cpus_per_task: int = Field(default=1, ge=1)
+    mem_per_cpu_gb: float = Field(default=2, gt=0)
+    qos: str = "normal"
+    job_name: str = "bigcode-dataset"
+    venv_path: str | None = None
+    sbatch_args: dict[str, str] = Field(default_factory=dict)
+
+
+class RayConfig(_Strict):
+    address: str | None = Field(default=None, description="ray.init address; None starts a local instance")
+    cpus_per_task: int = Field(default=1, ge=1)
+    mem_per_cpu_gb: float = Field(default=2, gt=0)
+
+
+class ExecutorConfig(_Strict):
+    kind: Literal["local", "slurm", "ray"] = "local"
+    tasks: int = Field(default=8, ge=1)
+    workers: int = Field(default=2, ge=1)
+    slurm: SlurmConfig | None = None
+    ray: RayConfig = RayConfig()
+
+    @model_validator(mode="after")
+    def _slurm_needs_settings(self) -> "ExecutorConfig":
+        if self.kind == "slurm" and self.slurm is None:
+            raise ValueError("executor.kind is 'slurm' but no 'slurm:' section (partition, time...) is given")
+        return self
+
+
+class GateConfig(_Strict):
+    mode: Literal["auto", "manual"] = "auto"
+    prompt: str = Field(min_length=1)
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class CardConfig(_Strict):
+    pretty_name: str = "The Stack (local build)"
+    gate: GateConfig
+
+
+class OutputConfig(_Strict):
+    compression: Literal["snappy", "zstd", "gzip", None] = "zstd"
+
+
+class Recipe(_Strict):
+    """A complete dataset recipe."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    version: str = Field(pattern=r"^v\d+(\.\d+)*$", description="dataset version, e.g. v1.0")
+    source: Source
+    languages: LanguagesConfig = LanguagesConfig()
+    license: LicenseConfig = LicenseConfig()
+    optout: OptOutConfig = OptOutConfig()
+    quality: QualityConfig = QualityConfig()
+    executor: ExecutorConfig = ExecutorConfig()
+    output: OutputConfig = OutputConfig()
+    card: CardConfig
+
+    def hash(self) -> str:
+        """sha256 of the recipe's canonical JSON form (after defaults and path resolution)."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _all_field_names(model: type[BaseModel], seen: set[type] | None = None) -> set[str]:
+    seen = seen if seen is not None else set()
+    if model in seen:
+        return set()
+    seen.add(model)
+    names = set(model.model_fields)
+    for field in model.model_fields.values():
+        for candidate in _model_types(field.annotation):
+            names |= _all_field_names(candidate, seen)
+    return names
+
+
+def _model_types(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found += _model_types(arg)
+    for meta in getattr(annotation, "__metadata__", ()) or ():
+        found += _model_types(meta)
+    origin = getattr(annotation, "__origin__", None)
+    if origin is not None and origin is not annotation:
+        found += _model_types(origin)
+    return found
+
+
+_SOURCE_TAGS = {"installed", "folder", "stack"}
+
+
+def _format_problem(error: dict[str, Any], known: set[str]) -> tuple[str, str]:
+    loc = [str(part) for part in error["loc"]]
+    if len(loc) >= 2 and loc[0] == "source" and loc[1] in _SOURCE_TAGS:
+        loc.pop(1)
+    key = ".".join(loc) or "<root>"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        hint = difflib.get_close_matches(loc[-1], sorted(known), n=1)
+        return key, "unknown key" + (f" (did you mean '{hint[0]}'?)" if hint else "")
+    if kind == "missing":
+        return key, "required key is missing"
+    reason = error["msg"].removeprefix("Value error, ")
+    if "input" in error and kind not in ("model_type",) and not isinstance(error["input"], (dict, list)):
+        reason += f" (got {error['input']!r})"
+    return key, reason
+
+
+def parse_recipe(data: Any, *, base_dir: Path, origin: str = "<recipe>") -> Recipe:
+    """Validate an already-parsed recipe mapping. Raises `RecipeError` listing every problem."""
+    if not isinstance(data, dict):
+        raise RecipeError(origin, [("<root>", f"a recipe is a YAML mapping, got {type(data).__name__}")])
+    try:
+        return Recipe.model_validate(data, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        known = _all_field_names(Recipe)
+        raise RecipeError(origin, [_format_problem(e, known) for e in exc.errors()]) from None
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Load and validate a recipe file.
+
+    Raises:
+        RecipeError: the file is missing, is not YAML, or breaks the schema; the message lists
+            each problem with its key path (`quality.max_file_bytes: ...`).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise RecipeError(str(path), [("<file>", "recipe file does not exist")])
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise RecipeError(str(path), [("<file>", f"not valid YAML: {exc}")]) from None
+    return parse_recipe(data, base_dir=path.resolve().parent, origin=str(path))
