@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bigcode_release.errors import BigcodeReleaseError
@@ -69,7 +70,7 @@ def _print_stats(stats: dict, folder: Path) -> None:
 
 
 def _fail(exc: Exception) -> None:
-    errors.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+    errors.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 

@@ -1,0 +1,128 @@
+"""Shared fixtures: recipes written from a base mapping, small real source trees."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_RECIPE = REPO_ROOT / "recipes" / "the-stack-local.yaml"
+CLI = [sys.executable, "-m", "bigcode_release.cli"]
+
+# Installed distributions with well-known licenses, small enough for quick builds.
+SMALL_DISTS = ["six", "idna", "pyyaml", "click", "attrs", "requests", "certifi", "tqdm", "packaging", "tld"]
+
+MIT_TEXT = """MIT License
+
+Copyright (c) 2024 Someone
+
+Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+"""
+
+GPL3_HEAD = """                    GNU GENERAL PUBLIC LICENSE
+                       Version 3, 29 June 2007
+
+ Copyright (C) 2007 Free Software Foundation, Inc. <https://fsf.org/>
+ Everyone is permitted to copy and distribute verbatim copies
+ of this license document, but changing it is not allowed.
+"""
+
+
+def base_recipe() -> dict:
+    """The default recipe as a mapping (so tests edit the real thing, not a copy of it)."""
+    return yaml.safe_load(DEFAULT_RECIPE.read_text())
+
+
+def write_recipe(folder: Path, changes: dict | None = None, name: str = "recipe.yaml") -> Path:
+    """A recipe file: the default recipe with `changes` merged in (a value of None deletes a key)."""
+    recipe = base_recipe()
+
+    def merge(target: dict, update: dict) -> None:
+        for key, value in update.items():
+            if value is None:
+                target.pop(key, None)
+            elif isinstance(value, dict) and isinstance(target.get(key), dict) and key != "source":
+                merge(target[key], value)
+            else:
+                target[key] = copy.deepcopy(value)
+
+    merge(recipe, changes or {})
+    path = Path(folder) / name
+    path.write_text(yaml.safe_dump(recipe, sort_keys=False))
+    return path
+
+
+def small_installed_recipe(folder: Path, **changes) -> Path:
+    """The default recipe restricted to a few installed distributions, 2 tasks."""
+    base = {"source": {"kind": "installed", "include": SMALL_DISTS, "exclude": [], "max_total_mb": None},
+            "executor": {"tasks": 2, "workers": 2}}
+    base.update(changes)
+    return write_recipe(folder, base)
+
+
+def run_cli(*args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    result = subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=REPO_ROOT, **kwargs)
+    if check and result.returncode != 0:
+        raise AssertionError(f"CLI {args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def run_cli_json(*args: str) -> dict:
+    return json.loads(run_cli(*args, "--json").stdout)
+
+
+@pytest.fixture
+def repo_folder(tmp_path: Path) -> Path:
+    """A folder of five repository checkouts with license files, manifests and bad inputs."""
+    root = tmp_path / "repos"
+    mit = root / "alice" / "tools"
+    (mit / "pkg").mkdir(parents=True)
+    (mit / "LICENSE").write_text(MIT_TEXT)
+    (mit / "pkg" / "core.py").write_text("def add(a, b):\n    return a + b\n\n\nclass Point:\n    x: int = 0\n")
+    (mit / "pkg" / "util.js").write_text("export function twice(x) {\n  return 2 * x;\n}\n")
+    (mit / "pkg" / "bad_utf8.py").write_bytes(b"name = 'caf\xe9'\nprint(name)\n")
+    (mit / "pkg" / "binary.py").write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 8)
+    (mit / "pkg" / "empty.py").write_text("")
+    (mit / "pkg" / "one_line.js").write_text("var x=" + "1+" * (25 * 1024 * 1024) + "1;")
+    (mit / "notes.txt").write_text("not code\n")
+
+    extras = root / "alice" / "extras"
+    extras.mkdir(parents=True)
+    (extras / "LICENSE").write_text(MIT_TEXT)
+    (extras / "extras.py").write_text("def double(x):\n    return 2 * x\n")
+
+    gpl = root / "bob" / "engine"
+    gpl.mkdir(parents=True)
+    (gpl / "COPYING").write_text(GPL3_HEAD)
+    (gpl / "engine.c").write_text("#include <stdio.h>\nint main(void) {\n  puts(\"hi\");\n  return 0;\n}\n")
+
+    apache = root / "Carol" / "web"
+    apache.mkdir(parents=True)
+    (apache / "package.json").write_text(json.dumps({"name": "web", "license": "Apache-2.0"}))
+    (apache / "index.ts").write_text("export const greet = (name: string): string => `hello ${name}`;\n")
+
+    unlicensed = root / "dave" / "scripts"
+    unlicensed.mkdir(parents=True)
+    (unlicensed / "run.sh").write_text("#!/bin/sh\necho running\n")
+    return root
+
+
+def folder_recipe(folder: Path, repos: Path, **changes) -> Path:
+    base = {"source": {"kind": "folder", "path": str(repos), "layout": "owner/name"},
+            "executor": {"tasks": 2, "workers": 1}}
+    base.update(changes)
+    return write_recipe(folder, base)
