@@ -6,6 +6,7 @@ Every command prints a human summary, or one JSON document with `--json`.
 from __future__ import annotations
 
 import json
+import sys
 from importlib.metadata import Distribution
 from pathlib import Path
 from typing import Annotated, Optional
@@ -23,7 +24,7 @@ license_app = typer.Typer(no_args_is_help=True, help="License detection, as the 
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(license_app, name="license")
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 120)
 errors = Console(stderr=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print one JSON document instead of tables")]
@@ -47,10 +48,12 @@ def _steps_table(stats: dict) -> Table:
 
 def _license_table(stats: dict) -> Table:
     table = Table(title="licenses (repository level)")
-    for column in ("license", "repos kept", "files kept", "kept", "repos dropped", "reason"):
-        table.add_column(column, justify="left" if column in ("license", "reason") else "right")
+    table.add_column("license", overflow="ellipsis", no_wrap=True, max_width=30)
+    for column in ("kept repos", "kept files", "kept MiB", "dropped repos"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("reason", overflow="ellipsis", no_wrap=True, max_width=22)
     for row in stats["per_license"]:
-        table.add_row(row["license"], f"{row['kept_repos']:,}", f"{row['kept_files']:,}", _mib(row["kept_bytes"]),
+        table.add_row(row["license"], f"{row['kept_repos']:,}", f"{row['kept_files']:,}", f"{row['kept_bytes'] / 2**20:,.1f}",
                       f"{row['dropped_repos']:,}", row["drop_reason"] or "")
     return table
 

@@ -160,7 +160,7 @@ class SlurmConfig(_Strict):
     partition: str
     time: str = "12:00:00"
     cpus_per_task: int = Field(default=1, ge=1)
-    mem_per_cpu_gb: float = Field(default=2, gt=0)
+    mem_per_cpu_gb: int = Field(default=2, ge=1, description="sbatch --mem-per-cpu takes whole units")
     qos: str = "normal"
     job_name: str = "bigcode-dataset"
     venv_path: str | None = None

@@ -1,0 +1,48 @@
+"""The same pipeline under datatrove's local, Ray and Slurm executors."""
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from datatrove.executor import LocalPipelineExecutor, SlurmPipelineExecutor
+
+from bigcode_release.data.pipeline import BuildLayout, build_executor, build_pipeline
+from bigcode_release.recipe import load_recipe
+
+from conftest import run_cli_json, small_installed_recipe, write_recipe
+
+
+def test_local_executor_is_the_default(tmp_path):
+    recipe = load_recipe(small_installed_recipe(tmp_path))
+    layout = BuildLayout(tmp_path / "v")
+    executor = build_executor(recipe, build_pipeline(recipe, layout), layout.work_dir)
+    assert isinstance(executor, LocalPipelineExecutor)
+    assert (executor.tasks, executor.workers) == (2, 2)
+
+
+def test_slurm_executor_is_built_from_the_recipe(tmp_path):
+    path = write_recipe(tmp_path, {"executor": {"kind": "slurm", "tasks": 64, "workers": 16, "slurm": {
+        "partition": "cpu", "time": "02:00:00", "cpus_per_task": 2, "mem_per_cpu_gb": 4, "qos": "high",
+        "venv_path": "/opt/venv/bin/activate", "sbatch_args": {"account": "bigcode"}}}})
+    recipe = load_recipe(path)
+    layout = BuildLayout(tmp_path / "v")
+    executor = build_executor(recipe, build_pipeline(recipe, layout), layout.work_dir)
+    assert isinstance(executor, SlurmPipelineExecutor)
+    args = executor.get_sbatch_args(max_array=64)
+    assert args["partition"] == "cpu" and args["time"] == "02:00:00" and args["cpus-per-task"] == 2
+    assert args["qos"] == "high" and args["account"] == "bigcode" and args["mem-per-cpu"] == "4G"
+    script = executor.get_launch_file_contents(args, "srun python -c 'pass'")
+    assert "#SBATCH --partition=cpu" in script and "source /opt/venv/bin/activate" in script
+
+
+@pytest.mark.slow
+def test_ray_executor_on_a_local_ray_instance_gives_the_local_result(tmp_path):
+    local = run_cli_json("dataset", "build", str(small_installed_recipe(tmp_path)), "--out", str(tmp_path / "local"))
+    ray_recipe = small_installed_recipe(tmp_path, executor={"kind": "ray", "tasks": 2, "workers": 2})
+    on_ray = run_cli_json("dataset", "build", str(ray_recipe), "--out", str(tmp_path / "ray"))
+
+    def rows(result):
+        return sorted(pq.read_table(Path(result["version_dir"]) / "data").to_pylist(), key=lambda r: r["id"])
+
+    assert on_ray["steps"] == local["steps"]
+    assert rows(on_ray) == rows(local)
