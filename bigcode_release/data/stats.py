@@ -20,6 +20,14 @@ from bigcode_release.errors import BuildError
 SOURCE_STEP = "source"
 WRITER_STEP = "write"
 
+_KEPT_COLUMNS = {
+    "repo_name": "VARCHAR",
+    "owner": "VARCHAR",
+    "path": "VARCHAR",
+    "language": "VARCHAR",
+    "license_expression": "VARCHAR",
+    "size": "BIGINT",
+}
 _LEDGER_COLUMNS = {
     "repo_name": "VARCHAR",
     "owner": "VARCHAR",
@@ -93,28 +101,22 @@ class BuildTables:
     def __init__(self, data_dir: Path, dropped_dir: Path):
         self.con = duckdb.connect()
         self.con.execute("SET threads = 2")
-        shards = sorted(Path(data_dir).glob("*.parquet"))
-        if shards:
-            files = [str(p) for p in shards]
-            self.con.execute(
-                "CREATE VIEW kept AS SELECT repo_name, owner, path, language, license_expression, size "
-                f"FROM read_parquet({files!r})"
-            )
-        else:
-            self.con.execute(
-                "CREATE VIEW kept AS SELECT NULL::VARCHAR repo_name, NULL::VARCHAR owner, NULL::VARCHAR path, "
-                "NULL::VARCHAR language, NULL::VARCHAR license_expression, NULL::BIGINT size WHERE false"
-            )
-        ledgers = sorted(Path(dropped_dir).glob("*/*.jsonl.gz"))
-        columns = ", ".join(f"NULL::{kind} {name}" for name, kind in _LEDGER_COLUMNS.items())
-        if ledgers:
-            files = [str(p) for p in ledgers]
-            self.con.execute(
-                "CREATE VIEW dropped AS SELECT *, regexp_extract(filename, '/([^/]+)/[^/]+$', 1) AS step "
-                f"FROM read_json({files!r}, format='newline_delimited', columns={_LEDGER_COLUMNS!r}, filename=true)"
-            )
-        else:
-            self.con.execute(f"CREATE VIEW dropped AS SELECT {columns}, NULL::VARCHAR step WHERE false")
+        shards = [str(p) for p in sorted(Path(data_dir).glob("*.parquet"))]
+        self._view("kept", _KEPT_COLUMNS, shards and f"SELECT {', '.join(_KEPT_COLUMNS)} FROM read_parquet({shards!r})")
+        ledgers = [str(p) for p in sorted(Path(dropped_dir).glob("*/*.jsonl.gz"))]
+        self._view(
+            "dropped",
+            {**_LEDGER_COLUMNS, "step": "VARCHAR"},
+            ledgers
+            and "SELECT *, regexp_extract(filename, '/([^/]+)/[^/]+$', 1) AS step FROM read_json("
+            f"{ledgers!r}, format='newline_delimited', columns={_LEDGER_COLUMNS!r}, filename=true)",
+        )
+
+    def _view(self, name: str, columns: dict[str, str], select: str | None) -> None:
+        """A view over files, or an empty view with the same columns when there are none."""
+        if not select:
+            select = "SELECT " + ", ".join(f"NULL::{kind} {column}" for column, kind in columns.items()) + " WHERE false"
+        self.con.execute(f"CREATE VIEW {name} AS {select}")
 
     def rows(self, sql: str) -> list[dict]:
         cursor = self.con.execute(sql)

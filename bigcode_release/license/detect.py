@@ -191,55 +191,49 @@ def folder_evidence(root: Path) -> list[LicenseEvidence]:
     return evidence
 
 
+def _json_license(text: str):
+    value = json.loads(text).get("license")
+    return " OR ".join(v for v in value if isinstance(v, str)) if isinstance(value, list) else value
+
+
+def _pyproject_license(text: str):
+    value = tomllib.loads(text).get("project", {}).get("license")
+    return value.get("text") if isinstance(value, dict) else value
+
+
+def _setup_cfg_license(text: str):
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(text)
+    return parser.get("metadata", "license", fallback=None)
+
+
+def _cargo_license(text: str):
+    value = tomllib.loads(text).get("package", {}).get("license")
+    return value.replace("/", " OR ") if isinstance(value, str) else value  # old Cargo syntax: MIT/Apache-2.0
+
+
+# package manifests that declare a license, in the order they are trusted
+MANIFEST_READERS = {
+    "package.json": _json_license,
+    "pyproject.toml": _pyproject_license,
+    "setup.cfg": _setup_cfg_license,
+    "Cargo.toml": _cargo_license,
+    "composer.json": _json_license,
+}
+
+
 def _manifest_statements(root: Path) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
-    package_json = root / "package.json"
-    if package_json.is_file():
+    for name, reader in MANIFEST_READERS.items():
+        path = root / name
+        if not path.is_file():
+            continue
         try:
-            value = json.loads(package_json.read_text(encoding="utf-8")).get("license")
-        except (ValueError, AttributeError):
-            value = None
-        if isinstance(value, str):
-            found.append(("manifest:package.json", value))
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        try:
-            project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-            project = {}
-        value = project.get("license")
-        if isinstance(value, dict):
-            value = value.get("text")
-        if isinstance(value, str):
-            found.append(("manifest:pyproject.toml", value))
-    setup_cfg = root / "setup.cfg"
-    if setup_cfg.is_file():
-        parser = configparser.ConfigParser(interpolation=None)
-        try:
-            parser.read(setup_cfg, encoding="utf-8")
-            value = parser.get("metadata", "license", fallback=None)
-        except (configparser.Error, UnicodeDecodeError):
-            value = None
-        if value:
-            found.append(("manifest:setup.cfg", value))
-    cargo = root / "Cargo.toml"
-    if cargo.is_file():
-        try:
-            value = tomllib.loads(cargo.read_text(encoding="utf-8")).get("package", {}).get("license")
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-            value = None
-        if isinstance(value, str):
-            found.append(("manifest:Cargo.toml", value.replace("/", " OR ")))
-    composer = root / "composer.json"
-    if composer.is_file():
-        try:
-            value = json.loads(composer.read_text(encoding="utf-8")).get("license")
-        except (ValueError, AttributeError):
-            value = None
-        if isinstance(value, list):
-            value = " OR ".join(v for v in value if isinstance(v, str))
-        if isinstance(value, str) and value:
-            found.append(("manifest:composer.json", value))
+            value = reader(path.read_text(encoding="utf-8"))
+        except (ValueError, AttributeError, UnicodeDecodeError, configparser.Error):
+            continue  # a malformed manifest says nothing about the license
+        if isinstance(value, str) and value.strip():
+            found.append((f"manifest:{name}", value))
     return found
 
 
