@@ -95,3 +95,13 @@ def test_recipe_hash_changes_with_content(tmp_path):
     b = load_recipe(write_recipe(tmp_path, {"quality": {"max_file_bytes": 5000}}, name="b.yaml"))
     assert a.hash() == load_recipe(write_recipe(tmp_path, {}, name="c.yaml")).hash()
     assert a.hash() != b.hash()
+
+
+def test_cli_refuses_a_bad_recipe_before_any_work(tmp_path):
+    from conftest import run_cli
+
+    path = write_recipe(tmp_path, {"executor": {"taks": 4}})
+    result = run_cli("dataset", "build", str(path), "--out", str(tmp_path / "release"), check=False)
+    assert result.returncode == 2
+    assert "executor.taks: unknown key (did you mean 'tasks'?)" in result.stderr
+    assert not (tmp_path / "release").exists(), "nothing is written for a refused recipe"
