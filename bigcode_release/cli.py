@@ -9,7 +9,7 @@ import json
 import sys
 from importlib.metadata import Distribution
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console

@@ -109,7 +109,7 @@ def _plan(recipe: Recipe, layout: BuildLayout) -> ReadPlan | None:
     table = LanguageTable.load(recipe.languages.extra_table)
     source = recipe.source
     if isinstance(source, InstalledSource):
-        plan = plan_installed(source, table, selected_languages(recipe, table))
+        plan = plan_installed(source, table, selected_languages(recipe))
     elif isinstance(source, FolderSource):
         plan = plan_folder(source, table)
     else:

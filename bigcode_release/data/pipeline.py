@@ -70,8 +70,8 @@ class BuildLayout:
         return self.work_dir / "dropped" / step
 
 
-def selected_languages(recipe: Recipe, table: LanguageTable) -> set[str] | None:
-    """The recipe's language selection (None for all), checked against the table."""
+def selected_languages(recipe: Recipe) -> set[str] | None:
+    """The recipe's language selection (None for all)."""
     if recipe.languages.select == "all":
         return None
     return set(recipe.languages.select)
@@ -118,7 +118,7 @@ def build_reader(recipe: Recipe, layout: BuildLayout, table: LanguageTable) -> P
         return reader_class(source.data_folder, table, glob_pattern=source.glob_pattern, limit=source.limit)
     return RepoFilesReader(
         str(layout.plan_path),
-        selected_languages(recipe, table),
+        selected_languages(recipe),
         recipe.quality.max_file_bytes,
         progress_dir=str(layout.progress_dir),
     )
@@ -130,7 +130,7 @@ def build_pipeline(recipe: Recipe, layout: BuildLayout) -> list[PipelineStep]:
     quality = recipe.quality
     optout = str(layout.optout_copy) if recipe.optout.list else None
     filters = {
-        "language": LanguageFilter(selected_languages(recipe, table)),
+        "language": LanguageFilter(selected_languages(recipe)),
         "license": LicenseFilter(license_allowlist(recipe)),
         "optout": OptOutFilter(optout),
         "size": FileSizeFilter(quality.min_file_bytes, quality.max_file_bytes),

@@ -37,10 +37,6 @@ class RepoSpec:
     stars: int | None = None
     forks: int | None = None
 
-    @property
-    def selected_bytes(self) -> int:
-        return sum(f.size for f in self.files if f.language)
-
 
 @dataclass
 class ReadPlan:
