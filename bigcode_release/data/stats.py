@@ -28,16 +28,7 @@ _KEPT_COLUMNS = {
     "license_expression": "VARCHAR",
     "size": "BIGINT",
 }
-_LEDGER_COLUMNS = {
-    "repo_name": "VARCHAR",
-    "owner": "VARCHAR",
-    "path": "VARCHAR",
-    "language": "VARCHAR",
-    "license_expression": "VARCHAR",
-    "size": "BIGINT",
-    "optout_request_id": "VARCHAR",
-    "reason": "VARCHAR",
-}
+_LEDGER_COLUMNS = {**_KEPT_COLUMNS, "optout_request_id": "VARCHAR", "reason": "VARCHAR"}
 
 
 def _value(entry) -> int:
