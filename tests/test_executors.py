@@ -46,3 +46,15 @@ def test_ray_executor_on_a_local_ray_instance_gives_the_local_result(tmp_path):
 
     assert on_ray["steps"] == local["steps"]
     assert rows(on_ray) == rows(local)
+
+
+def test_switched_off_filters_are_left_out_of_the_pipeline_and_the_books(tmp_path):
+    from bigcode_release.data.pipeline import FILTER_STEPS, active_filter_steps
+
+    recipe = load_recipe(small_installed_recipe(tmp_path, quality={"generated": False,
+                                                                   "encoded_data": {"enabled": False}}))
+    active = active_filter_steps(recipe)
+    assert active == [s for s in FILTER_STEPS if s not in ("generated", "encoded_data")]
+    pipeline = build_pipeline(recipe, BuildLayout(tmp_path / "v"))
+    assert len(pipeline) == len(active) + 2  # reader + filters + writer
+    assert [Path(step.exclusion_writer.output_folder.path).name for step in pipeline[1:-1]] == active

@@ -36,6 +36,7 @@ from bigcode_release.data.card import render_dataset_card
 from bigcode_release.data.languages import LanguageTable
 from bigcode_release.data.pipeline import (
     BuildLayout,
+    active_filter_steps,
     build_executor,
     build_pipeline,
     check_recipe_against_tables,
@@ -233,7 +234,7 @@ def _inputs(recipe: Recipe, plan: ReadPlan | None) -> dict:
 
 def finalize(recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None) -> tuple[dict, dict]:
     """Stats, repos table, plots, card and manifest of a build whose tasks all finished."""
-    step_ids = [SOURCE_STEP] + [getattr(s, "step_id") for s in build_pipeline(recipe, layout)[1:-1]] + [WRITER_STEP]
+    step_ids = [SOURCE_STEP, *active_filter_steps(recipe), WRITER_STEP]
     steps = step_accounting(merge_task_stats(layout.work_dir / "stats", step_ids), step_ids)
     problems = check_accounting(steps)
     if problems:
@@ -246,7 +247,7 @@ def finalize(recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None) -> tupl
         "name": recipe.name,
         "version": recipe.version,
         "steps": steps,
-        "accounting_ok": True,
+        "accounting_ok": not problems,
         "totals": tables.totals(),
         "repos": {"total": repos.num_rows, "included": included},
         "per_license": tables.per_license(),

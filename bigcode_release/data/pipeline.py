@@ -124,28 +124,34 @@ def build_reader(recipe: Recipe, layout: BuildLayout, table: LanguageTable) -> P
     )
 
 
+def active_filter_steps(recipe: Recipe) -> list[str]:
+    """Ids of the filter steps a recipe runs, in pipeline order (recipe switches can turn some off)."""
+    switched_off = {
+        "generated": not recipe.quality.generated,
+        "encoded_data": not recipe.quality.encoded_data.enabled,
+    }
+    return [step_id for step_id in FILTER_STEPS if not switched_off.get(step_id, False)]
+
+
 def build_pipeline(recipe: Recipe, layout: BuildLayout) -> list[PipelineStep]:
     """The dataset pipeline for a recipe, writing into `layout`."""
     table = LanguageTable.load(recipe.languages.extra_table)
     quality = recipe.quality
     optout = str(layout.optout_copy) if recipe.optout.list else None
     filters = {
-        "language": LanguageFilter(selected_languages(recipe)),
-        "license": LicenseFilter(license_allowlist(recipe)),
-        "optout": OptOutFilter(optout),
-        "size": FileSizeFilter(quality.min_file_bytes, quality.max_file_bytes),
-        "decoding": DecodingFilter(),
-        "generated": GeneratedFileFilter() if quality.generated else None,
-        "encoded_data": EncodedDataFilter(quality.encoded_data) if quality.encoded_data.enabled else None,
-        "quality": CodeQualityFilter(table.languages, quality.thresholds),
+        "language": lambda: LanguageFilter(selected_languages(recipe)),
+        "license": lambda: LicenseFilter(license_allowlist(recipe)),
+        "optout": lambda: OptOutFilter(optout),
+        "size": lambda: FileSizeFilter(quality.min_file_bytes, quality.max_file_bytes),
+        "decoding": DecodingFilter,
+        "generated": GeneratedFileFilter,
+        "encoded_data": lambda: EncodedDataFilter(quality.encoded_data),
+        "quality": lambda: CodeQualityFilter(table.languages, quality.thresholds),
     }
     steps: list[PipelineStep] = [build_reader(recipe, layout, table)]
-    for step_id in FILTER_STEPS:
-        step = filters[step_id]
-        if step is None:
-            continue
+    for step_id in active_filter_steps(recipe):
+        step = filters[step_id]()
         step.exclusion_writer = DropLedgerWriter(str(layout.dropped_dir(step_id)))
-        step.step_id = step_id
         steps.append(step)
     steps.append(DatasetParquetWriter(str(layout.data_dir), compression=recipe.output.compression))
     return steps

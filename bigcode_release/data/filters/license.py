@@ -1,7 +1,5 @@
 """Keep files of repositories whose license is permissive (decided per repository)."""
 
-from functools import lru_cache
-
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
@@ -22,13 +20,13 @@ class LicenseFilter(BaseFilter):
     def __init__(self, allowlist: frozenset[str], exclusion_writer=None):
         super().__init__(exclusion_writer)
         self.allowlist = frozenset(allowlist)
-
-    @lru_cache(maxsize=4096)
-    def _category(self, expression: str | None) -> str:
-        return categorise(expression, self.allowlist)
+        self._categories: dict[str | None, str] = {}  # one parse per distinct expression
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        category = self._category(doc.metadata.get("license_expression"))
+        expression = doc.metadata.get("license_expression")
+        if expression not in self._categories:
+            self._categories[expression] = categorise(expression, self.allowlist)
+        category = self._categories[expression]
         if category == "permissive":
             return True
         return False, _REASONS[category]
