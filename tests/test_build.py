@@ -208,7 +208,7 @@ def test_stack_schema_parquet_with_a_corrupt_file_is_skipped_and_counted(tmp_pat
 
 
 def _completed(release: Path) -> int:
-    folder = release / "dataset-versions" / "v1.0" / "work" / "completions"
+    folder = release / "dataset-versions" / "v1.0" / "work" / "stages" / "filter" / "completions"
     return len(list(folder.iterdir())) if folder.is_dir() else 0
 
 

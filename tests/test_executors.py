@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 from datatrove.executor import LocalPipelineExecutor, SlurmPipelineExecutor
 
-from bigcode_release.data.pipeline import BuildLayout, build_executor, build_pipeline
+from bigcode_release.data.pipeline import BuildLayout, build_executor, build_stages
 from bigcode_release.recipe import load_recipe
 
 from conftest import run_cli_json, small_installed_recipe, write_recipe
@@ -15,9 +15,11 @@ from conftest import run_cli_json, small_installed_recipe, write_recipe
 def test_local_executor_is_the_default(tmp_path):
     recipe = load_recipe(small_installed_recipe(tmp_path))
     layout = BuildLayout(tmp_path / "v")
-    executor = build_executor(recipe, build_pipeline(recipe, layout), layout.work_dir)
-    assert isinstance(executor, LocalPipelineExecutor)
-    assert (executor.tasks, executor.workers) == (2, 2)
+    stages = build_stages(recipe, layout)
+    assert [stage.name for stage in stages] == ["filter", "buckets", "resolve", "finish"]
+    executors = [build_executor(recipe, stage, layout.stage_dir(stage.name)) for stage in stages]
+    assert all(isinstance(executor, LocalPipelineExecutor) for executor in executors)
+    assert [(e.tasks, e.workers) for e in executors] == [(2, 2), (25, 2), (1, 1), (2, 2)]
 
 
 def test_slurm_executor_is_built_from_the_recipe(tmp_path):
@@ -26,8 +28,12 @@ def test_slurm_executor_is_built_from_the_recipe(tmp_path):
         "venv_path": "/opt/venv/bin/activate", "sbatch_args": {"account": "bigcode"}}}})
     recipe = load_recipe(path)
     layout = BuildLayout(tmp_path / "v")
-    executor = build_executor(recipe, build_pipeline(recipe, layout), layout.work_dir)
-    assert isinstance(executor, SlurmPipelineExecutor)
+    stages = build_stages(recipe, layout)
+    first = build_executor(recipe, stages[0], layout.stage_dir(stages[0].name))
+    executor = build_executor(recipe, stages[1], layout.stage_dir(stages[1].name), depends=first)
+    assert isinstance(executor, SlurmPipelineExecutor) and executor.depends is first
+    assert executor.job_name == "bigcode-dataset-buckets" and executor.tasks == 25
+    executor = first
     args = executor.get_sbatch_args(max_array=64)
     assert args["partition"] == "cpu" and args["time"] == "02:00:00" and args["cpus-per-task"] == 2
     assert args["qos"] == "high" and args["account"] == "bigcode" and args["mem-per-cpu"] == "4G"
@@ -55,6 +61,16 @@ def test_switched_off_filters_are_left_out_of_the_pipeline_and_the_books(tmp_pat
                                                                    "encoded_data": {"enabled": False}}))
     active = active_filter_steps(recipe)
     assert active == [s for s in FILTER_STEPS if s not in ("generated", "encoded_data")]
-    pipeline = build_pipeline(recipe, BuildLayout(tmp_path / "v"))
-    assert len(pipeline) == len(active) + 2  # reader + filters + writer
-    assert [Path(step.exclusion_writer.output_folder.path).name for step in pipeline[1:-1]] == active
+    pipeline = build_stages(recipe, BuildLayout(tmp_path / "v"))[0].steps
+    assert len(pipeline) == len(active) + 3  # reader + filters + fingerprints + hand-off writer
+    assert [Path(step.exclusion_writer.output_folder.path).name for step in pipeline[1:-2]] == active
+
+
+def test_switched_off_dedup_pii_decontamination_and_format_leave_one_stage_pair(tmp_path):
+    recipe = load_recipe(small_installed_recipe(tmp_path, dedup={"exact": {"enabled": False},
+                                                                 "near": {"enabled": False}},
+                                                pii={"enabled": False}, decontamination={"enabled": False},
+                                                format={"enabled": False}))
+    stages = build_stages(recipe, BuildLayout(tmp_path / "v"))
+    assert [stage.name for stage in stages] == ["filter", "finish"]
+    assert stages[1].step_ids == ["handoff_read", "write"]

@@ -24,6 +24,7 @@ import json
 import multiprocessing
 import os
 import re
+import shutil
 import sys
 import time
 import traceback
@@ -35,10 +36,13 @@ from tqdm import tqdm
 from bigcode_release.data.card import render_dataset_card
 from bigcode_release.data.languages import LanguageTable
 from bigcode_release.data.pipeline import (
+    HANDOFF_READ_STEP,
+    HANDOFF_WRITE_STEP,
+    PASS_THROUGH_STEPS,
     BuildLayout,
-    active_filter_steps,
+    Stage,
     build_executor,
-    build_pipeline,
+    build_stages,
     check_recipe_against_tables,
     selected_languages,
 )
@@ -48,8 +52,6 @@ from bigcode_release.data.sources.folder import plan_folder
 from bigcode_release.data.sources.installed import plan_installed
 from bigcode_release.data.sources.plan import ReadPlan
 from bigcode_release.data.stats import (
-    SOURCE_STEP,
-    WRITER_STEP,
     BuildTables,
     check_accounting,
     merge_task_stats,
@@ -127,12 +129,19 @@ def _run_pipeline_child(recipe_path: str, version_dir: str, log_path: str) -> No
     try:
         recipe = load_recipe(recipe_path)
         layout = BuildLayout(Path(version_dir))
-        pipeline = build_pipeline(recipe, layout)
         if recipe.executor.kind == "ray":
             import ray
 
             ray.init(address=recipe.executor.ray.address, include_dashboard=False, log_to_driver=False)
-        build_executor(recipe, pipeline, layout.work_dir).run()
+        depends = None
+        for stage in build_stages(recipe, layout):
+            executor = build_executor(recipe, stage, layout.stage_dir(stage.name), depends)
+            executor.run()
+            if recipe.executor.kind == "slurm":
+                depends = executor  # the next stage's jobs wait for these
+            elif _stage_completed(layout, stage) < stage.tasks:
+                print(f"stage {stage.name!r}: {stage.tasks - _stage_completed(layout, stage)} task(s) failed", flush=True)
+                os._exit(1)
     except BaseException:
         traceback.print_exc()
         sys.stderr.flush()
@@ -142,9 +151,18 @@ def _run_pipeline_child(recipe_path: str, version_dir: str, log_path: str) -> No
     os._exit(0)
 
 
-def _completed_tasks(layout: BuildLayout) -> int:
-    folder = layout.work_dir / "completions"
+def _stage_completed(layout: BuildLayout, stage: Stage) -> int:
+    folder = layout.stage_dir(stage.name) / "completions"
     return len(list(folder.iterdir())) if folder.is_dir() else 0
+
+
+def _completed_tasks(layout: BuildLayout, stages: list[Stage]) -> int:
+    return sum(_stage_completed(layout, stage) for stage in stages)
+
+
+def _current_stage(layout: BuildLayout, stages: list[Stage]) -> Stage:
+    """The first stage with tasks left (the last one when all are done)."""
+    return next((stage for stage in stages if _stage_completed(layout, stage) < stage.tasks), stages[-1])
 
 
 def _run_with_progress(recipe_path: Path, recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None, show: bool) -> None:
@@ -153,8 +171,9 @@ def _run_with_progress(recipe_path: Path, recipe: Recipe, layout: BuildLayout, p
     child = context.Process(
         target=_run_pipeline_child, args=(str(recipe_path), str(layout.version_dir), str(log_path)), daemon=False
     )
-    tasks = recipe.executor.tasks
-    done_before = _completed_tasks(layout)
+    stages = build_stages(recipe, layout)
+    tasks = sum(stage.tasks for stage in stages)
+    done_before = _completed_tasks(layout, stages)
     bar = tqdm(
         total=plan.total_bytes if plan else None,
         unit="B",
@@ -172,18 +191,23 @@ def _run_with_progress(recipe_path: Path, recipe: Recipe, layout: BuildLayout, p
             child.join(timeout=0.5)
             files, nbytes = read_progress(layout.progress_dir)
             bar.n = nbytes
-            bar.set_postfix_str(f"{files:,} files, tasks {_completed_tasks(layout)}/{tasks}", refresh=False)
+            stage = _current_stage(layout, stages).name
+            bar.set_postfix_str(
+                f"{files:,} files, stage {stage}, tasks {_completed_tasks(layout, stages)}/{tasks}", refresh=False
+            )
             bar.refresh()
     finally:
         if child.is_alive():
             child.terminate()
         bar.close()
-    completed = _completed_tasks(layout)
+    completed = _completed_tasks(layout, stages)
     if child.exitcode != 0 or (recipe.executor.kind != "slurm" and completed < tasks):
         tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-15:] if log_path.is_file() else []
+        stage = _current_stage(layout, stages).name
         raise BuildError(
-            f"dataset build failed ({completed}/{tasks} tasks complete, exit code {child.exitcode}); "
-            f"task logs are in {layout.work_dir / 'logs'}, the executor's in {log_path}. Last lines:\n"
+            f"dataset build failed in stage {stage!r} ({completed}/{tasks} tasks complete, exit code "
+            f"{child.exitcode}); task logs are in {layout.stage_dir(stage) / 'logs'}, the executor's in {log_path}. "
+            "Last lines:\n"
             + "\n".join(tail)
             + "\nRe-run the same command to resume: finished tasks are not redone."
         )
@@ -232,11 +256,39 @@ def _inputs(recipe: Recipe, plan: ReadPlan | None) -> dict:
     }
 
 
+def _accounting(stages: list[Stage], layout: BuildLayout) -> tuple[list[dict], list[str]]:
+    """Per step, in order across the filter and finish stages: in, kept, dropped by reason; and
+    every way the books fail to balance (including the hand-off between the two stages)."""
+    merged = {stage.name: dict(zip(stage.step_ids, merge_task_stats(layout.stage_dir(stage.name) / "stats",
+                                                                     stage.step_ids)))
+              for stage in (stages[0], stages[-1])}
+    first, finish = merged[stages[0].name], merged[stages[-1].name]
+    chain = [(step_id, counter) for step_id, counter in first.items() if step_id != HANDOFF_WRITE_STEP]
+    chain += [(step_id, counter) for step_id, counter in finish.items() if step_id != HANDOFF_READ_STEP]
+    chain = [(step_id, counter) for step_id, counter in chain if step_id not in PASS_THROUGH_STEPS]
+    steps = step_accounting([counter for _, counter in chain], [step_id for step_id, _ in chain])
+    problems = check_accounting(steps)
+    written, read = first[HANDOFF_WRITE_STEP]["total"], finish[HANDOFF_READ_STEP]["documents"]
+    if written != read:
+        problems.append(f"hand-off: the filter stage wrote {written} documents, the finish stage read {read}")
+    return steps, problems
+
+
+def _dedup_summary(layout: BuildLayout) -> dict | None:
+    report = layout.dedup.report
+    return json.loads(report.read_text(encoding="utf-8")) if report.is_file() else None
+
+
+def _remove_intermediates(layout: BuildLayout) -> None:
+    """Delete what only a running build needs (hand-off shards, MinHash buckets and signatures)."""
+    dedup = layout.dedup
+    for folder in (layout.filtered_dir, dedup.buckets, dedup.signatures, dedup.pairs):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def finalize(recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None) -> tuple[dict, dict]:
     """Stats, repos table, plots, card and manifest of a build whose tasks all finished."""
-    step_ids = [SOURCE_STEP, *active_filter_steps(recipe), WRITER_STEP]
-    steps = step_accounting(merge_task_stats(layout.work_dir / "stats", step_ids), step_ids)
-    problems = check_accounting(steps)
+    steps, problems = _accounting(build_stages(recipe, layout), layout)
     if problems:
         raise BuildError("the build's accounting does not balance:\n  " + "\n  ".join(problems))
     tables = BuildTables(layout.data_dir, layout.work_dir / "dropped")
@@ -254,6 +306,7 @@ def finalize(recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None) -> tupl
         "per_language": tables.per_language(),
         "per_reason": tables.per_reason(),
         "optout": _optout_summary(recipe, layout, steps),
+        "dedup": _dedup_summary(layout),
     }
     (layout.version_dir / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
     plots = write_plots(stats, layout.version_dir)
@@ -314,13 +367,16 @@ def build_dataset(recipe_path: str | Path, out_dir: str | Path, *, show_progress
         write_optout_list(optouts.entries, layout.optout_copy)
     plan = _plan(recipe, layout)
     _run_with_progress(recipe_path, recipe, layout, plan, show_progress)
-    if recipe.executor.kind == "slurm" and _completed_tasks(layout) < recipe.executor.tasks:
+    stages = build_stages(recipe, layout)
+    if recipe.executor.kind == "slurm" and _completed_tasks(layout, stages) < sum(s.tasks for s in stages):
         raise BuildError(
-            f"submitted {recipe.executor.tasks} Slurm tasks; run the same command again once they finish to finalise"
+            f"submitted Slurm jobs for stages {', '.join(s.name for s in stages)}; "
+            "run the same command again once they finish to finalise"
         )
     stats, content = finalize(recipe, layout, plan)
     wall = time.monotonic() - started
     manifest = write_manifest(layout.version_dir, content, {"wall_seconds": round(wall, 1), "built_at": time.time()})
+    _remove_intermediates(layout)
     _point_current(out_dir)
     return BuildResult(layout.version_dir, manifest, stats, False, wall)
 

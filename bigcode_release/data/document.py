@@ -28,6 +28,14 @@ OUTPUT_SCHEMA = pa.schema(
     ]
 )
 
+TEXT_FIELD = pa.field("text", pa.large_string())
+
+
+def output_schema(with_text: bool) -> pa.Schema:
+    """The dataset's columns; `text` (the training-formatted content) when formatting is on."""
+    return OUTPUT_SCHEMA.append(TEXT_FIELD) if with_text else OUTPUT_SCHEMA
+
+
 # metadata keys a source must set (stars/forks may be None)
 SOURCE_KEYS = ("path", "repo_name", "owner", "licenses", "license_expression", "license_source",
                "language", "ext", "size", "stars", "forks")
@@ -49,4 +57,6 @@ def to_row(document: Document) -> dict:
     meta = document.metadata
     row = {key: meta.get(key) for key in SOURCE_KEYS}
     row["licenses"] = list(row["licenses"] or [])
+    if "text" in meta:
+        row["text"] = meta["text"]
     return {"id": document.id, "content": document.text, **row}

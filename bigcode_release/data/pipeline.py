@@ -1,11 +1,17 @@
-"""From a recipe to a datatrove pipeline (a list of steps) and the executor that runs it.
+"""From a recipe to datatrove pipelines (one per stage) and the executors that run them.
 
-Steps, in order (each filter writes its drops to `work/dropped/<step>/`):
+Stages, each a datatrove pipeline run by the recipe's executor after the previous one:
 
-    reader -> language -> license -> opt-out -> size -> decoding -> generated -> encoded data
-           -> line/character statistics -> Parquet shards
+    filter    reader -> language -> license -> opt-out -> size -> decoding -> generated
+              -> encoded data -> line/character statistics -> fingerprints (dedup keys,
+              MinHash signatures, benchmark matches) -> hand-off shards (work/filtered/)
+    buckets   datatrove's MinhashDedupBuckets: candidate pairs per band (near dedup on)
+    resolve   which copies are exact or near duplicates, and which copy is kept (one task)
+    finish    hand-off shards -> exact dedup -> near dedup -> PII redaction -> decontamination
+              -> training format -> Parquet shards
 
-The executor (local, Slurm, Ray) knows nothing about the steps; the steps know nothing about it.
+Each filter writes its drops to `work/dropped/<step>/`. The executor (local, Slurm, Ray) knows
+nothing about the steps; the steps know nothing about it.
 """
 
 from __future__ import annotations
@@ -17,7 +23,18 @@ from pathlib import Path
 from datatrove.executor import LocalPipelineExecutor
 from datatrove.executor.base import PipelineExecutor
 from datatrove.pipeline.base import PipelineStep
+from datatrove.pipeline.dedup.minhash import MinhashDedupBuckets
 
+from bigcode_release.data.dedup.steps import (
+    EXACT,
+    NEAR,
+    DedupLayout,
+    DedupResolver,
+    DuplicateFilter,
+    Fingerprints,
+    minhash_config,
+)
+from bigcode_release.data.filters.decontamination import DecontaminationFilter
 from bigcode_release.data.filters.language import LanguageFilter
 from bigcode_release.data.filters.license import LicenseFilter
 from bigcode_release.data.filters.optout import OptOutFilter
@@ -31,13 +48,22 @@ from bigcode_release.data.filters.quality import (
 from bigcode_release.data.languages import LanguageTable
 from bigcode_release.data.sources.repo_reader import RepoFilesReader
 from bigcode_release.data.sources.stack import StackJsonlReader, StackParquetReader
+from bigcode_release.data.formatting import TrainingFormatter
+from bigcode_release.data.redaction import PIIRedactor
+from bigcode_release.data.sources.handoff import HandoffReader
+from bigcode_release.data.stats import SOURCE_STEP, WRITER_STEP
 from bigcode_release.data.writers import DatasetParquetWriter, DropLedgerWriter
 from bigcode_release.errors import RecipeError
 from bigcode_release.license.spdx import normalise, permissive_allowlist
 from bigcode_release.recipe import Recipe, StackSource
 
-# the filter steps, by the id used in stats.json and in work/dropped/<id>/
+# the filter steps of the filter stage, by the id used in stats.json and in work/dropped/<id>/
 FILTER_STEPS = ("language", "license", "optout", "size", "decoding", "generated", "encoded_data", "quality")
+# the steps of the finish stage, in order (pii and format change documents, the others drop some)
+FINISH_STEPS = ("exact_dedup", "near_dedup", "pii", "decontamination", "format")
+# ids of the steps that drop nothing
+FINGERPRINTS_STEP, HANDOFF_WRITE_STEP, HANDOFF_READ_STEP = "fingerprints", "handoff_write", "handoff_read"
+PASS_THROUGH_STEPS = frozenset({FINGERPRINTS_STEP, "pii", "format"})
 
 
 @dataclass(frozen=True)
@@ -66,8 +92,36 @@ class BuildLayout:
     def progress_dir(self) -> Path:
         return self.work_dir / "progress"
 
+    @property
+    def filtered_dir(self) -> Path:
+        """Hand-off shards from the filter stage to the finish stage (deleted after a build)."""
+        return self.work_dir / "filtered"
+
+    @property
+    def pii_dir(self) -> Path:
+        """Per-file PII counts (never the values)."""
+        return self.work_dir / "pii"
+
+    @property
+    def dedup(self) -> DedupLayout:
+        return DedupLayout(self.work_dir / "dedup")
+
     def dropped_dir(self, step: str) -> Path:
         return self.work_dir / "dropped" / step
+
+    def stage_dir(self, stage: str) -> Path:
+        """A stage's datatrove logging folder (logs, stats, completions)."""
+        return self.work_dir / "stages" / stage
+
+
+@dataclass
+class Stage:
+    """One datatrove pipeline of a build, with the accounting id of each step."""
+
+    name: str
+    steps: list[PipelineStep]
+    step_ids: list[str]
+    tasks: int
 
 
 def selected_languages(recipe: Recipe) -> set[str] | None:
@@ -133,8 +187,29 @@ def active_filter_steps(recipe: Recipe) -> list[str]:
     return [step_id for step_id in FILTER_STEPS if not switched_off.get(step_id, False)]
 
 
-def build_pipeline(recipe: Recipe, layout: BuildLayout) -> list[PipelineStep]:
-    """The dataset pipeline for a recipe, writing into `layout`."""
+def active_finish_steps(recipe: Recipe) -> list[str]:
+    """Ids of the finish stage's steps a recipe runs, in pipeline order."""
+    enabled = {
+        "exact_dedup": recipe.dedup.exact.enabled,
+        "near_dedup": recipe.dedup.near.enabled,
+        "pii": recipe.pii.enabled,
+        "decontamination": recipe.decontamination.enabled,
+        "format": recipe.format.enabled,
+    }
+    return [step_id for step_id in FINISH_STEPS if enabled[step_id]]
+
+
+def _dedup_enabled(recipe: Recipe) -> bool:
+    return recipe.dedup.exact.enabled or recipe.dedup.near.enabled
+
+
+def _with_ledger(step: PipelineStep, layout: BuildLayout, step_id: str) -> PipelineStep:
+    step.exclusion_writer = DropLedgerWriter(str(layout.dropped_dir(step_id)))
+    return step
+
+
+def filter_stage(recipe: Recipe, layout: BuildLayout) -> Stage:
+    """Read, filter, compute dedup keys and signatures, write the hand-off shards."""
     table = LanguageTable.load(recipe.languages.extra_table)
     quality = recipe.quality
     optout = str(layout.optout_copy) if recipe.optout.list else None
@@ -149,20 +224,66 @@ def build_pipeline(recipe: Recipe, layout: BuildLayout) -> list[PipelineStep]:
         "quality": lambda: CodeQualityFilter(table.languages, quality.thresholds),
     }
     steps: list[PipelineStep] = [build_reader(recipe, layout, table)]
-    for step_id in active_filter_steps(recipe):
-        step = filters[step_id]()
-        step.exclusion_writer = DropLedgerWriter(str(layout.dropped_dir(step_id)))
-        steps.append(step)
-    steps.append(DatasetParquetWriter(str(layout.data_dir), compression=recipe.output.compression))
-    return steps
+    step_ids = [SOURCE_STEP, *active_filter_steps(recipe)]
+    steps += [_with_ledger(filters[step_id](), layout, step_id) for step_id in step_ids[1:]]
+    if _dedup_enabled(recipe) or recipe.decontamination.enabled:
+        near = recipe.dedup.near if recipe.dedup.near.enabled else None
+        decontamination = recipe.decontamination if recipe.decontamination.enabled else None
+        steps.append(Fingerprints(layout.dedup, license_allowlist(recipe), near, decontamination))
+        step_ids.append(FINGERPRINTS_STEP)
+    steps.append(DatasetParquetWriter(str(layout.filtered_dir), compression=None, output_filename="${rank}.parquet"))
+    step_ids.append(HANDOFF_WRITE_STEP)
+    return Stage("filter", steps, step_ids, recipe.executor.tasks)
 
 
-def build_executor(recipe: Recipe, pipeline: list[PipelineStep], logging_dir: Path) -> PipelineExecutor:
-    """The datatrove executor the recipe asks for (local, Slurm or Ray)."""
+def finish_stage(recipe: Recipe, layout: BuildLayout) -> Stage:
+    """Read the hand-off shards, drop duplicates and benchmark files, redact, format, write."""
+    build = {
+        "exact_dedup": lambda: _with_ledger(DuplicateFilter(layout.dedup, EXACT), layout, "exact_dedup"),
+        "near_dedup": lambda: _with_ledger(DuplicateFilter(layout.dedup, NEAR), layout, "near_dedup"),
+        "pii": lambda: PIIRedactor(recipe.pii, str(layout.pii_dir)),
+        "decontamination": lambda: _with_ledger(DecontaminationFilter(layout.dedup), layout, "decontamination"),
+        "format": lambda: TrainingFormatter(recipe.format),
+    }
+    steps: list[PipelineStep] = [HandoffReader(str(layout.filtered_dir))]
+    step_ids = [HANDOFF_READ_STEP]
+    for step_id in active_finish_steps(recipe):
+        steps.append(build[step_id]())
+        step_ids.append(step_id)
+    steps.append(DatasetParquetWriter(str(layout.data_dir), compression=recipe.output.compression,
+                                      with_text=recipe.format.enabled))
+    step_ids.append(WRITER_STEP)
+    return Stage("finish", steps, step_ids, recipe.executor.tasks)
+
+
+def build_stages(recipe: Recipe, layout: BuildLayout) -> list[Stage]:
+    """The stages a recipe runs, in order."""
+    stages = [filter_stage(recipe, layout)]
+    dedup = layout.dedup
+    if recipe.dedup.near.enabled:
+        config = minhash_config(recipe.dedup.near)
+        buckets = MinhashDedupBuckets(str(dedup.buckets), str(dedup.pairs), config=config)
+        stages.append(Stage("buckets", [buckets], ["minhash_buckets"], config.num_buckets))
+    if _dedup_enabled(recipe):
+        near = recipe.dedup.near if recipe.dedup.near.enabled else None
+        resolver = DedupResolver(dedup, recipe.executor.tasks, recipe.dedup.exact.enabled, near)
+        stages.append(Stage("resolve", [resolver], ["resolve"], 1))
+    stages.append(finish_stage(recipe, layout))
+    return stages
+
+
+def build_executor(
+    recipe: Recipe, stage: Stage, logging_dir: Path, depends: PipelineExecutor | None = None
+) -> PipelineExecutor:
+    """The datatrove executor the recipe asks for (local, Slurm or Ray) for one stage.
+
+    `depends` is only used by Slurm (jobs are chained with sbatch dependencies); local and Ray
+    stages are run one after the other by the caller, which checks each one finished."""
     executor = recipe.executor
+    pipeline, tasks = stage.steps, stage.tasks
     if executor.kind == "local":
         return LocalPipelineExecutor(
-            pipeline, tasks=executor.tasks, workers=min(executor.workers, executor.tasks), logging_dir=str(logging_dir)
+            pipeline, tasks=tasks, workers=min(executor.workers, tasks), logging_dir=str(logging_dir)
         )
     if executor.kind == "slurm":
         from datatrove.executor import SlurmPipelineExecutor
@@ -170,14 +291,15 @@ def build_executor(recipe: Recipe, pipeline: list[PipelineStep], logging_dir: Pa
         slurm = executor.slurm
         return SlurmPipelineExecutor(
             pipeline,
-            tasks=executor.tasks,
+            tasks=tasks,
             workers=executor.workers,
             time=slurm.time,
             partition=slurm.partition,
             cpus_per_task=slurm.cpus_per_task,
             mem_per_cpu_gb=slurm.mem_per_cpu_gb,
             qos=slurm.qos,
-            job_name=slurm.job_name,
+            job_name=f"{slurm.job_name}-{stage.name}",
+            depends=depends,
             venv_path=slurm.venv_path,
             sbatch_args=dict(slurm.sbatch_args),
             logging_dir=str(logging_dir),
@@ -186,7 +308,7 @@ def build_executor(recipe: Recipe, pipeline: list[PipelineStep], logging_dir: Pa
 
     return RayPipelineExecutor(
         pipeline,
-        tasks=executor.tasks,
+        tasks=tasks,
         workers=executor.workers,
         cpus_per_task=executor.ray.cpus_per_task,
         mem_per_cpu_gb=executor.ray.mem_per_cpu_gb,

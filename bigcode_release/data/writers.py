@@ -5,9 +5,10 @@ from __future__ import annotations
 from datatrove.data import Document
 from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
 
-from bigcode_release.data.document import OUTPUT_SCHEMA, to_row
+from bigcode_release.data.document import output_schema, to_row
 
-LEDGER_KEYS = ("repo_name", "owner", "path", "language", "license_expression", "size", "optout_request_id")
+LEDGER_KEYS = ("repo_name", "owner", "path", "language", "license_expression", "size", "optout_request_id",
+               "duplicate_of", "contamination")
 
 
 def _row_adapter(_writer, document: Document) -> dict:
@@ -25,13 +26,14 @@ class DatasetParquetWriter(ParquetWriter):
 
     name = "📒 dataset shards"
 
-    def __init__(self, output_folder: str, compression: str | None = "zstd"):
+    def __init__(self, output_folder: str, compression: str | None = "zstd",
+                 output_filename: str = "train-${rank}.parquet", with_text: bool = False):
         super().__init__(
             output_folder,
-            output_filename="train-${rank}.parquet",
+            output_filename=output_filename,
             compression=compression,
             adapter=_row_adapter,
-            schema=OUTPUT_SCHEMA,
+            schema=output_schema(with_text),
             max_file_size=-1,
         )
 

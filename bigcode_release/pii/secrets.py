@@ -1,0 +1,229 @@
+"""Secrets and keys: detect-secrets' plugins on candidate lines, then a check against the
+classic false positives.
+
+detect-secrets on every line of a file costs about twenty times the whole dedup, so lines are
+picked first with numpy: lines holding a run of 16+ token characters that mixes letters and
+digits, a private-key header, or a password-like keyword. On those lines run the plugins BigCode
+kept (Keyword, BasicAuth and PrivateKey aside; private keys and passwords have rules of their
+own here) and detect-secrets' heuristic filters (UUIDs, id strings, templates, sequences). A
+high-entropy string is then kept only when it looks like gibberish (`looks_random`), is not a
+hash on a line about hashes, and (hex strings) sits on a line that names a key, token or secret.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator
+from functools import lru_cache
+
+import numpy as np
+
+from bigcode_release.pii.findings import KEY, PASSWORD, Finding
+
+_TOKEN = np.zeros(256, dtype=np.int8)
+_TOKEN[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-", dtype=np.uint8)] = 1
+MIN_TOKEN = 16
+
+_PLUGINS = (
+    "ArtifactoryDetector", "AWSKeyDetector", "AzureStorageKeyDetector", "CloudantDetector", "DiscordBotTokenDetector",
+    "GitHubTokenDetector", "GitLabTokenDetector", "IbmCloudIamDetector", "IbmCosHmacDetector", "JwtTokenDetector",
+    "MailchimpDetector", "NpmDetector", "OpenAIDetector", "PypiTokenDetector", "SendGridDetector", "SlackDetector",
+    "SoftlayerDetector", "SquareOAuthDetector", "StripeDetector", "TelegramBotTokenDetector", "TwilioKeyDetector",
+)
+_HIGH_ENTROPY = {"Base64 High Entropy String", "Hex High Entropy String"}
+_HASH_WORDS = re.compile(r"(?i)sha\d*|md5|hash|digest|checksum|integrity|commit|revision|\brev\b|fingerprint|etag|crc")
+_SECRET_WORDS = re.compile(r"(?i)key|secret|token|passw|auth|credential|api|bearer|signature|salt")
+_PASSWORD_ASSIGNMENT = re.compile(
+    r"""(?ix)(?P<name>[\w.-]*(?:password|passwd|pass_word|pwd)[\w-]*)["']?\s*(?::=|=>|=|:)\s*"""
+    r"""(?P<quote>["'])(?P<value>[^"'\s]{6,128})(?P=quote)"""
+)
+_URL_PASSWORD = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]+:(?P<value>[^\s@/'\"]{4,128})@[\w.-]+")
+_PRIVATE_KEY = re.compile(
+    r"-----BEGIN (?P<kind>(?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?)-----"
+    r"[\s\S]{16,}?-----END (?P=kind)-----"
+)
+_PLACEHOLDER_VALUE = re.compile(
+    r"(?i)^(?:x+|\*+|\.+|-+|<.*>|\{.*\}|\$\{?.*|%\(?.*|\[.*\]|your[_-]?.*|changeme|change[_-]me|password\d*|passw0rd|"
+    r"secret|example.*|dummy.*|test.*|fake.*|sample.*|none|null|undefined|required|todo|foo.*|bar.*|admin|root|"
+    r"(.)\1+|12345.*|abc.*|qwerty)$"
+)
+_HEX_RUN = re.compile(r"[0-9a-fA-F]{16,}")
+_SECRET_PREFIXES = ("AKIA", "ASIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox", "sk_live_",
+                    "rk_live_", "sk-", "SG.", "AIza", "eyJ", "npm_", "pypi-",
+                    "sq0", "AKC", "AccountKey", "SK")
+
+
+def shannon_entropy(text: str) -> float:
+    counts = Counter(text)
+    total = len(text)
+    return -sum(c / total * math.log2(c / total) for c in counts.values())
+
+
+def looks_random(value: str) -> bool:
+    """A string that reads like a generated secret, not like words, paths or a counting pattern:
+    long enough, high entropy for its length, letters and digits mixed, no long word-like run."""
+    if len(value) < MIN_TOKEN:
+        return False
+    core = value.strip("=")
+    classes = sum((any(c.islower() for c in core), any(c.isupper() for c in core), any(c.isdigit() for c in core)))
+    if classes < 2:
+        return False
+    if shannon_entropy(core) < 0.85 * math.log2(min(len(core), 64)):
+        return False
+    longest_alpha_run = max((len(run) for run in re.findall(r"[a-z]+|[A-Z][a-z]+", core)), default=0)
+    return longest_alpha_run < 12
+
+
+@lru_cache(maxsize=1)
+def _plugins():
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString, HexHighEntropyString
+
+    classes = {cls.__name__: cls for cls in get_mapping_from_secret_type_to_class().values()}
+    return [classes[name]() for name in _PLUGINS] + [Base64HighEntropyString(limit=4.5), HexHighEntropyString(limit=3.0)]
+
+
+@lru_cache(maxsize=1)
+def _heuristics():
+    from detect_secrets.filters import heuristic
+
+    return heuristic
+
+
+_PREFIX_STARTS = np.array(sorted({ord(p[0]) * 256 + ord(p[1]) for p in _SECRET_PREFIXES}), dtype=np.int32)
+
+
+def _mask(characters: bytes) -> np.ndarray:
+    table = np.zeros(256, dtype=np.int32)
+    table[np.frombuffer(characters, dtype=np.uint8)] = 1
+    return table
+
+
+_UPPER = _mask(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_LOWER = _mask(b"abcdefghijklmnopqrstuvwxyz")
+_DIGIT = _mask(b"0123456789")
+_NOT_HEX = 1 - _mask(b"0123456789abcdefABCDEF")
+
+
+def candidate_lines(text: str, data: np.ndarray | None = None) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(start, end) character offsets of the lines worth a key scan, and of those worth a
+    password scan. `data` is the text's UTF-8 bytes when the caller has them already."""
+    key_spans: set[tuple[int, int]] = set()
+    if text.isascii():
+        data = np.frombuffer(text.encode("ascii"), dtype=np.uint8) if data is None else data
+        for start, end, shaped in _token_runs(data):
+            if (shaped and (len(set(text[start:end])) >= 20 or end - start < 20)) or text.startswith(
+                _SECRET_PREFIXES, start
+            ):
+                key_spans.add(_line_of(text, start))
+    else:
+        for match in re.finditer(rf"[A-Za-z0-9+/=_\-]{{{MIN_TOKEN},}}", text):
+            run = match.group(0)
+            if len(set(run)) >= 20 or _HEX_RUN.fullmatch(run) or run.startswith(_SECRET_PREFIXES):
+                key_spans.add(_line_of(text, match.start()))
+    password_spans: set[tuple[int, int]] = set()
+    for marker in ("assw", "ASSW", "pwd", "PWD", "Pwd"):
+        password_spans.update(_lines_with(text, marker))
+    position = text.find("://")
+    while position != -1:  # scheme://user:password@host
+        at = text.find("@", position, position + 160)
+        if at != -1:
+            password_spans.add(_line_of(text, position))
+        position = text.find("://", position + 3)
+    return sorted(key_spans), sorted(password_spans)
+
+
+def run_counts(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Per run `[start, end)` of `data`, the sum of `table` over its bytes (gathers only run bytes)."""
+    lengths = ends - starts
+    offsets = np.concatenate(([0], np.cumsum(lengths)))
+    positions = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
+    return np.add.reduceat(table[data[positions]], offsets[:-1]) if lengths.size else lengths
+
+
+def _token_runs(data: np.ndarray) -> list[tuple[int, int, bool]]:
+    """Byte spans of token runs of 16+ characters, and whether each is shaped like a secret:
+    hex only, or 20+ characters mixing upper, lower and digits."""
+    edges = np.diff(_TOKEN[data], prepend=np.int8(0), append=np.int8(0))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    long_runs = ends - starts >= MIN_TOKEN
+    if not long_runs.any():
+        return []
+    starts, ends = starts[long_runs], ends[long_runs]
+    hex_only = run_counts(data, starts, ends, _NOT_HEX) == 0
+    mixed = ((ends - starts >= 20) & (run_counts(data, starts, ends, _UPPER) >= 2)
+             & (run_counts(data, starts, ends, _LOWER) >= 2) & (run_counts(data, starts, ends, _DIGIT) >= 1))
+    shaped = hex_only | mixed
+    first_two = data[starts].astype(np.int32) * 256 + data[starts + 1]
+    keep = shaped | np.isin(first_two, _PREFIX_STARTS)
+    return list(zip(starts[keep].tolist(), ends[keep].tolist(), shaped[keep].tolist()))
+
+
+def _lines_with(text: str, marker: str) -> set[tuple[int, int]]:
+    lines = set()
+    position = text.find(marker)
+    while position != -1:
+        line = _line_of(text, position)
+        lines.add(line)
+        position = text.find(marker, line[1] + 1)
+    return lines
+
+
+def _line_of(text: str, position: int) -> tuple[int, int]:
+    start = text.rfind("\n", 0, position) + 1
+    end = text.find("\n", position)
+    return start, len(text) if end == -1 else end
+
+
+def _keep_plugin_hit(secret_type: str, value: str, line: str) -> bool:
+    heuristic = _heuristics()
+    if heuristic.is_potential_uuid(value) or heuristic.is_templated_secret(value) or heuristic.is_sequential_string(value):
+        return False
+    if secret_type not in _HIGH_ENTROPY:  # a provider's own key format: precise enough
+        return True
+    if heuristic.is_prefixed_with_dollar_sign(value) or heuristic.is_likely_id_string(value, line):
+        return False
+    if value.startswith(_SECRET_PREFIXES):
+        return True
+    if not looks_random(value) and not (secret_type.startswith("Hex") and len(value) >= 24):
+        return False
+    if _HASH_WORDS.search(line) and len(value) in (32, 40, 56, 64, 96, 128):
+        return False
+    if secret_type.startswith("Hex"):
+        return bool(_SECRET_WORDS.search(line)) and not _HASH_WORDS.search(line)
+    return True
+
+
+def find_secrets(text: str, data: np.ndarray | None = None) -> Iterator[Finding]:
+    """Keys, tokens, private keys and passwords in `text` (`data`: its UTF-8 bytes, if at hand)."""
+    if "PRIVATE KEY" in text:
+        for match in _PRIVATE_KEY.finditer(text):
+            yield Finding(match.start(), match.end(), KEY, "private_key")
+    key_lines, password_lines = candidate_lines(text, data)
+    for line_start, line_end in key_lines:
+        line = text[line_start:line_end]
+        if len(line) > 4096:
+            continue
+        for plugin in _plugins():
+            for hit in plugin.analyze_line(filename="scan", line=line):
+                value = hit.secret_value
+                if not value or not _keep_plugin_hit(plugin.secret_type, value, line):
+                    continue
+                if plugin.secret_type in _HIGH_ENTROPY and _HASH_WORDS.search(line) and not _SECRET_WORDS.search(line):
+                    continue
+                position = line.find(value)
+                while position != -1:
+                    yield Finding(line_start + position, line_start + position + len(value), KEY,
+                                  plugin.__class__.__name__)
+                    position = line.find(value, position + len(value))
+    for line_start, line_end in password_lines:
+        line = text[line_start:line_end]
+        for pattern in (_PASSWORD_ASSIGNMENT, _URL_PASSWORD):
+            for match in pattern.finditer(line):
+                value = match.group("value")
+                if _PLACEHOLDER_VALUE.match(value) or _heuristics().is_templated_secret(value):
+                    continue
+                yield Finding(line_start + match.start("value"), line_start + match.end("value"), PASSWORD,
+                              "password_assignment" if pattern is _PASSWORD_ASSIGNMENT else "url_password")
