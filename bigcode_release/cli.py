@@ -22,7 +22,9 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="Run a BigCod
 dataset_app = typer.Typer(no_args_is_help=True, help="Build and inspect the permissive code dataset.")
 license_app = typer.Typer(no_args_is_help=True, help="License detection, as the dataset build does it.")
 app.add_typer(dataset_app, name="dataset")
+pii_app = typer.Typer(no_args_is_help=True, help="Personal information and secrets, as the dataset build redacts them.")
 app.add_typer(license_app, name="license")
+app.add_typer(pii_app, name="pii")
 
 console = Console(width=None if sys.stdout.isatty() else 120)
 errors = Console(stderr=True)
@@ -157,6 +159,33 @@ def license_detect(
         table.add_column(column)
     for item in decision.evidence:
         table.add_row(item.source, item.statement, item.spdx or "not understood")
+    console.print(table)
+
+
+@pii_app.command("scan")
+def pii_scan(
+    path: Annotated[Path, typer.Argument(help="a text file to scan (it is not modified)")],
+    as_json: JsonFlag = False,
+) -> None:
+    """The PII the dataset build would redact in one file: kind, start and end (characters), detector."""
+    from bigcode_release.pii import scan_text
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        _fail(FileNotFoundError(f"{path}: no such file"))
+    except (UnicodeDecodeError, IsADirectoryError) as exc:
+        _fail(ValueError(f"{path}: not a UTF-8 text file ({type(exc).__name__})"))
+    findings = scan_text(text)
+    if as_json:
+        print(json.dumps({"path": str(path), "findings": [f.to_dict() for f in findings]}))
+        return
+    table = Table(title=f"{path}: {len(findings)} finding(s), values not shown")
+    for column in ("kind", "start", "end", "line", "detector"):
+        table.add_column(column)
+    for finding in findings:
+        line = text.count("\n", 0, finding.start) + 1
+        table.add_row(finding.kind, str(finding.start), str(finding.end), str(line), finding.detector)
     console.print(table)
 
 

@@ -56,9 +56,9 @@ def find_emails(text: str) -> Iterator[Finding]:
     """Personal-looking email addresses."""
     position = text.find("@")
     while position != -1:
-        window_start = max(0, position - 64)
-        match = _EMAIL.search(text, window_start, min(len(text), position + 256))
-        if match and match.start(0) <= position < match.end(0):
+        window = _EMAIL.finditer(text, max(0, position - 64), min(len(text), position + 256))
+        match = next((m for m in window if m.start(0) <= position < m.end(0)), None)
+        if match:
             if _is_personal_email(text, match):
                 yield Finding(match.start(0), match.end(0), EMAIL, "email")
             position = text.find("@", match.end(0))
