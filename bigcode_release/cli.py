@@ -71,6 +71,16 @@ def _print_stats(stats: dict, folder: Path) -> None:
         f"{stats['repos']['included']:,}/{stats['repos']['total']:,}"
     )
     console.print(f"top languages: {languages}")
+    dedup, pii, decontamination = stats.get("dedup") or {}, stats.get("pii") or {}, stats.get("decontamination") or {}
+    if dedup.get("documents"):
+        console.print(f"dedup: {dedup['exact_removed']:,} exact and {dedup['near_removed']:,} near duplicates removed "
+                      f"of {dedup['documents']:,} ({dedup['near_clusters']:,} near-duplicate clusters)")
+    if pii.get("enabled"):
+        replaced = ", ".join(f"{kind} {n:,}" for kind, n in pii["replaced"].items()) or "nothing"
+        console.print(f"PII: {replaced} replaced in {pii['files_with_pii']:,} files")
+    if decontamination.get("enabled"):
+        console.print(f"decontamination: {decontamination['removed_files']:,} files holding "
+                      f"{', '.join(decontamination['benchmarks'])} problems removed")
     console.print(f"plots: {', '.join(str(folder / n) for n in ('licenses.png', 'languages.png', 'drop_reasons.png'))}")
 
 
@@ -99,8 +109,10 @@ def dataset_build(
             "reused": result.reused,
             "wall_seconds": round(result.wall_seconds, 1),
             "manifest_hash": result.manifest["manifest_hash"],
+            "accounting_ok": result.stats["accounting_ok"],
             "totals": result.stats["totals"],
             "steps": result.stats["steps"],
+            **{key: result.stats.get(key) for key in ("dedup", "pii", "decontamination")},
         }))
         return
     if result.reused:

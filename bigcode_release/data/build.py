@@ -20,6 +20,7 @@ is a no-op, with another recipe it is refused. A killed build resumes where it s
 
 from __future__ import annotations
 
+import gzip
 import json
 import multiprocessing
 import os
@@ -28,6 +29,7 @@ import shutil
 import sys
 import time
 import traceback
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -256,9 +258,10 @@ def _inputs(recipe: Recipe, plan: ReadPlan | None) -> dict:
     }
 
 
-def _accounting(stages: list[Stage], layout: BuildLayout) -> tuple[list[dict], list[str]]:
-    """Per step, in order across the filter and finish stages: in, kept, dropped by reason; and
-    every way the books fail to balance (including the hand-off between the two stages)."""
+def _accounting(stages: list[Stage], layout: BuildLayout) -> tuple[list[dict], list[str], dict]:
+    """Per step, in order across the filter and finish stages: in, kept, dropped by reason;
+    every way the books fail to balance (including the hand-off between the two stages); and
+    the finish stage's raw counters by step id."""
     merged = {stage.name: dict(zip(stage.step_ids, merge_task_stats(layout.stage_dir(stage.name) / "stats",
                                                                      stage.step_ids)))
               for stage in (stages[0], stages[-1])}
@@ -271,12 +274,59 @@ def _accounting(stages: list[Stage], layout: BuildLayout) -> tuple[list[dict], l
     written, read = first[HANDOFF_WRITE_STEP]["total"], finish[HANDOFF_READ_STEP]["documents"]
     if written != read:
         problems.append(f"hand-off: the filter stage wrote {written} documents, the finish stage read {read}")
-    return steps, problems
+    return steps, problems, finish
 
 
-def _dedup_summary(layout: BuildLayout) -> dict | None:
+def _pii_summary(recipe: Recipe, counters: dict) -> dict:
+    counter = counters.get("pii")
+    if counter is None:
+        return {"enabled": False}
+    kinds = sorted(k.removeprefix("replaced_") for k in counter if k.startswith("replaced_"))
+    return {
+        "enabled": True,
+        "detectors": {"emails": recipe.pii.emails, "ip_addresses": recipe.pii.ip_addresses, "secrets": recipe.pii.secrets},
+        "files_scanned": counter["total"],
+        "files_with_pii": counter["documents_with_pii"],
+        "replaced": {kind: counter[f"replaced_{kind}"] for kind in kinds},
+        "files": {kind: counter[f"documents_with_{kind}"] for kind in kinds},
+    }
+
+
+def _decontamination_summary(recipe: Recipe, layout: BuildLayout) -> dict:
+    if not recipe.decontamination.enabled:
+        return {"enabled": False}
+    problems: Counter = Counter()
+    for path in sorted(layout.dropped_dir("decontamination").glob("*.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            for line in handle:
+                match = json.loads(line)["contamination"]
+                problems[f"{match['benchmark']}:{match['problem_id']}:{match['match']}"] += 1
+    config = recipe.decontamination
+    return {
+        "enabled": True,
+        "benchmarks": (["humaneval"] if config.humaneval else []) + [b.name for b in config.benchmarks],
+        "ngram_words": config.ngram_words,
+        "ngram_overlap": config.ngram_overlap,
+        "removed_files": sum(problems.values()),
+        "matches": [{"benchmark": key.split(":")[0], "problem_id": key.split(":")[1], "match": key.split(":")[2],
+                     "files": n} for key, n in sorted(problems.items())],
+    }
+
+
+def _dedup_summary(recipe: Recipe, layout: BuildLayout) -> dict:
     report = layout.dedup.report
-    return json.loads(report.read_text(encoding="utf-8")) if report.is_file() else None
+    if not report.is_file():
+        return {"exact": False, "near": None}
+    summary = json.loads(report.read_text(encoding="utf-8"))
+    documents = summary["documents"] or 1
+    near = recipe.dedup.near
+    return {
+        "exact": recipe.dedup.exact.enabled,
+        "near": near.model_dump() if near.enabled else None,
+        **summary,
+        "exact_removed_fraction": round(summary["exact_removed"] / documents, 4),
+        "near_removed_fraction": round(summary["near_removed"] / documents, 4),
+    }
 
 
 def _remove_intermediates(layout: BuildLayout) -> None:
@@ -288,7 +338,7 @@ def _remove_intermediates(layout: BuildLayout) -> None:
 
 def finalize(recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None) -> tuple[dict, dict]:
     """Stats, repos table, plots, card and manifest of a build whose tasks all finished."""
-    steps, problems = _accounting(build_stages(recipe, layout), layout)
+    steps, problems, finish_counters = _accounting(build_stages(recipe, layout), layout)
     if problems:
         raise BuildError("the build's accounting does not balance:\n  " + "\n  ".join(problems))
     tables = BuildTables(layout.data_dir, layout.work_dir / "dropped")
@@ -306,7 +356,9 @@ def finalize(recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None) -> tupl
         "per_language": tables.per_language(),
         "per_reason": tables.per_reason(),
         "optout": _optout_summary(recipe, layout, steps),
-        "dedup": _dedup_summary(layout),
+        "dedup": _dedup_summary(recipe, layout),
+        "pii": _pii_summary(recipe, finish_counters),
+        "decontamination": _decontamination_summary(recipe, layout),
     }
     (layout.version_dir / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
     plots = write_plots(stats, layout.version_dir)

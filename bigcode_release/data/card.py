@@ -44,5 +44,8 @@ def render_dataset_card(recipe: Recipe, stats: dict, source_description: str) ->
         per_language=stats["per_language"],
         optout=stats["optout"],
         gate_prompt=gate.prompt,
-        pii_section=None,
+        dedup=stats["dedup"],
+        pii=stats["pii"],
+        decontamination=stats["decontamination"],
+        format=recipe.format,
     )

@@ -115,7 +115,7 @@ def labelled_files(count: int = 200, seed: int = 0) -> list[LabelledFile]:
         else:
             f.add('db_password = "', password, PASSWORD, "password_assignment", '"\n')
         if index % 3 == 0:
-            f.add(f"DATABASE_URL = \"postgresql://app:", _password(rng).replace("@", "x"), PASSWORD, "url_password",
+            f.add("DATABASE_URL = \"postgresql://app:", _password(rng).replace("@", "x"), PASSWORD, "url_password",
                   '@db.internal:5432/app"\n')
         f.add("# maintainer: ", _email(rng), EMAIL, "email")
         f.add("UPSTREAM = \"", _public_ipv4(rng), IP_ADDRESS, "ipv4", '"  # production server\n')
