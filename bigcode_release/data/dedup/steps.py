@@ -154,13 +154,37 @@ class _UnionFind:
             parent[node], node = root, parent[node]
         return root
 
-    def union(self, a: int, b: int, place: np.ndarray) -> None:
-        """Join two sets; the root is the member placed first by priority."""
+    def union(self, a: int, b: int) -> None:
         root_a, root_b = self.find(a), self.find(b)
         if root_a != root_b:
-            if place[root_b] < place[root_a]:
-                root_a, root_b = root_b, root_a
-            self.parent[root_b] = root_a
+            self.parent[max(root_a, root_b)] = min(root_a, root_b)
+
+
+def keep_best_copies(members: np.ndarray, signatures: np.ndarray, threshold: float) -> dict[int, int]:
+    """Within one group of candidates (sorted best first): each member is removed as a duplicate
+    of the best earlier kept member its signature agrees with on at least `threshold` of the
+    positions, else kept. Returns removed member -> kept member; every removal is checked
+    directly against the copy kept, never only through a chain of similar files."""
+    kept: list[int] = []
+    removed: dict[int, int] = {}
+    for member in members.tolist():
+        if kept:
+            agreement = (signatures[kept] == signatures[member]).mean(axis=1)
+            similar = np.flatnonzero(agreement >= threshold)
+            if similar.size:
+                removed[member] = kept[int(similar[0])]
+                continue
+        kept.append(member)
+    return removed
+
+
+def _verified(pairs: np.ndarray, signatures: np.ndarray, threshold: float) -> np.ndarray:
+    """The pairs whose signatures agree on at least `threshold` of their positions."""
+    agreement = np.empty(len(pairs))
+    for start in range(0, len(pairs), 65536):
+        chunk = pairs[start : start + 65536]
+        agreement[start : start + len(chunk)] = (signatures[chunk[:, 0]] == signatures[chunk[:, 1]]).mean(axis=1)
+    return pairs[agreement >= threshold]
 
 
 class DedupResolver(PipelineStep):
@@ -168,8 +192,9 @@ class DedupResolver(PipelineStep):
 
     Exact: documents with the same normalised content hash; the first by priority is kept.
     Near: candidate pairs from stage 2, mapped onto the copies exact dedup keeps, kept when their
-    signatures agree on at least the threshold, joined into clusters; the first by priority in
-    each cluster is kept. Writes one removal table per stage-1 task and `report.json`.
+    signatures agree on at least the threshold, joined into groups; within a group, files are
+    taken best first and each is removed only if it agrees with a copy already kept
+    (`keep_best_copies`). Writes one removal table per stage-1 task and `report.json`.
     """
 
     type = "🫂 - DEDUP"
@@ -209,16 +234,9 @@ class DedupResolver(PipelineStep):
         raw = np.concatenate([np.fromfile(f, dtype="<u4").reshape(-1, 4) for f in files]).astype(np.int64)
         return np.stack([offsets[raw[:, 0]] + raw[:, 1], offsets[raw[:, 2]] + raw[:, 3]], axis=1)
 
-    def _verified(self, pairs: np.ndarray) -> np.ndarray:
-        signatures = np.concatenate(
-            [np.load(self.layout.signatures_file(rank), mmap_mode="r") for rank in range(self.tasks)
-             if self.layout.signatures_file(rank).is_file()]
-        )
-        agreement = np.empty(len(pairs))
-        for start in range(0, len(pairs), 65536):
-            chunk = pairs[start : start + 65536]
-            agreement[start : start + len(chunk)] = (signatures[chunk[:, 0]] == signatures[chunk[:, 1]]).mean(axis=1)
-        return pairs[agreement >= self.near.jaccard_threshold]
+    def _signatures(self) -> np.ndarray:
+        """Every document's full signature, in keys-table order."""
+        return np.concatenate([np.load(self.layout.signatures_file(rank)) for rank in range(self.tasks)])
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> None:
         with self.track_time():
@@ -241,21 +259,25 @@ class DedupResolver(PipelineStep):
                     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
                     pairs = np.unique(np.sort(pairs, axis=1), axis=0)
                     report["near_candidate_pairs"] = len(pairs)
-                    pairs = self._verified(pairs)
+                    signatures = self._signatures()
+                    pairs = _verified(pairs, signatures, self.near.jaccard_threshold)
                     report["near_verified_pairs"] = len(pairs)
-                    clusters = _UnionFind(keys.num_rows)
+                    components = _UnionFind(keys.num_rows)
                     for a, b in pairs.tolist():
-                        clusters.union(a, b, place)
+                        components.union(a, b)
                     members = np.unique(pairs)
-                    roots = np.array([clusters.find(m) for m in members.tolist()], dtype=np.int64)
-                    near_removed = members[roots != members]
-                    reason[near_removed] = NEAR
-                    kept_as[near_removed] = roots[roots != members]
-                    cluster_ids = {root: i for i, root in enumerate(np.unique(roots).tolist())}
-                    cluster[members] = [cluster_ids[r] for r in roots.tolist()]
-                    report["near_clusters"] = len(cluster_ids)
+                    roots = np.array([components.find(m) for m in members.tolist()], dtype=np.int64)
+                    order = np.lexsort((place[members], roots))  # by component, best copy first
+                    starts = np.flatnonzero(np.diff(roots[order], prepend=-1))
+                    for cluster_id, group in enumerate(np.split(members[order], starts[1:])):
+                        cluster[group] = cluster_id
+                        for duplicate, original in keep_best_copies(group, signatures,
+                                                                     self.near.jaccard_threshold).items():
+                            reason[duplicate] = NEAR
+                            kept_as[duplicate] = original
+                    report["near_clusters"] = int(starts.size)
                     report["near_clustered_documents"] = int(members.size)
-                    report["near_removed"] = int(near_removed.size)
+                    report["near_removed"] = int(np.count_nonzero(reason == NEAR))
                 report["documents"] = keys.num_rows
                 self._write_removals(keys, offsets, reason, kept_as, cluster)
             for key, value in report.items():
