@@ -283,7 +283,8 @@ def build_executor(
     pipeline, tasks = stage.steps, stage.tasks
     if executor.kind == "local":
         return LocalPipelineExecutor(
-            pipeline, tasks=tasks, workers=min(executor.workers, tasks), logging_dir=str(logging_dir)
+            pipeline, tasks=tasks, workers=min(executor.workers, tasks), logging_dir=str(logging_dir),
+            start_method=executor.start_method,
         )
     if executor.kind == "slurm":
         from datatrove.executor import SlurmPipelineExecutor

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from bigcode_release.pii.findings import EMAIL, IP_ADDRESS, Finding
-from bigcode_release.pii.secrets import run_counts
+from bigcode_release.pii import bytescan
 
 _EMAIL = re.compile(
     r"(?<![\w.%+-])([A-Za-z0-9][A-Za-z0-9._%+-]{0,63})@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
@@ -37,12 +37,9 @@ DNS_SERVERS = frozenset({
 _DOCUMENTATION_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
     "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "233.252.0.0/24"))
 
-_DIGIT = np.zeros(256, dtype=bool)
-_DIGIT[np.frombuffer(b"0123456789", dtype=np.uint8)] = True
-_HEX_OR_COLON = np.zeros(256, dtype=np.int8)
-_HEX_OR_COLON[np.frombuffer(b"0123456789abcdefABCDEF:", dtype=np.uint8)] = 1
-_COLON = np.zeros(256, dtype=np.int32)
-_COLON[ord(":")] = 1
+_DIGIT_DOT = bytescan.table({1: "0123456789", 2: "."})
+_HEX_FLAG, _COLON_FLAG = 1, 2
+_HEX_COLON = bytescan.table({_HEX_FLAG: "0123456789abcdefABCDEF", _COLON_FLAG: ":"})
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
 _IPV6 = re.compile(
     r"(?<![\w:.])(?:(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|(?:[0-9A-Fa-f]{1,4}:){1,7}:|"
@@ -56,6 +53,9 @@ def find_emails(text: str) -> Iterator[Finding]:
     """Personal-looking email addresses."""
     position = text.find("@")
     while position != -1:
+        if position == 0 or not (text[position - 1].isalnum() or text[position - 1] in "._%+-"):
+            position = text.find("@", position + 1)  # decorators, `@` operators, handles
+            continue
         window = _EMAIL.finditer(text, max(0, position - 64), min(len(text), position + 256))
         match = next((m for m in window if m.start(0) <= position < m.end(0)), None)
         if match:
@@ -77,11 +77,12 @@ def _is_personal_email(text: str, match: re.Match) -> bool:
     return True
 
 
-def _ipv4_windows(data: np.ndarray) -> Iterator[tuple[int, int]]:
+def _ipv4_windows(raw: bytes) -> Iterator[tuple[int, int]]:
     """Byte windows around three digit-dot-digit joints close together (a dotted quad's shape)."""
-    if data.size < 7:
+    if len(raw) < 7 or b"." not in raw:
         return
-    joints = np.flatnonzero((data[1:-1] == ord(".")) & _DIGIT[data[:-2]] & _DIGIT[data[2:]]) + 1
+    kinds = np.frombuffer(raw.translate(_DIGIT_DOT), dtype=np.uint8)
+    joints = np.flatnonzero((kinds[1:-1] == 2) & (kinds[:-2] == 1) & (kinds[2:] == 1)) + 1
     if joints.size < 3:
         return
     close = np.flatnonzero(joints[2:] - joints[:-2] <= 8)
@@ -93,15 +94,13 @@ def _ipv4_windows(data: np.ndarray) -> Iterator[tuple[int, int]]:
             last_end = end
 
 
-def _ipv6_windows(data: np.ndarray) -> Iterator[tuple[int, int]]:
-    """Runs of hex digits and colons with at least two colons."""
-    if data.size < 3:
+def _ipv6_windows(raw: bytes) -> Iterator[tuple[int, int]]:
+    """Runs of hex digits and colons, 7+ long, with at least two colons."""
+    if raw.count(b":") < 2:
         return
-    edges = np.diff(_HEX_OR_COLON[data], prepend=np.int8(0), append=np.int8(0))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    long_runs = ends - starts >= 7
-    starts, ends = starts[long_runs], ends[long_runs]
-    many_colons = run_counts(data, starts, ends, _COLON) >= 2
+    flags = bytescan.classify(raw, _HEX_COLON)
+    starts, ends = bytescan.runs(flags, 7)
+    many_colons = bytescan.run_count(flags, starts, ends, _COLON_FLAG) >= 2
     yield from zip(starts[many_colons].tolist(), ends[many_colons].tolist())
 
 
@@ -125,22 +124,22 @@ def _is_personal_ip(address: str, text: str, start: int, end: int) -> bool:
     return True
 
 
-def find_ip_addresses(text: str, data: np.ndarray | None = None) -> Iterator[Finding]:
-    """Public IPv4 and IPv6 addresses that could identify a machine or a person (`data`: the
+def find_ip_addresses(text: str, raw: bytes | None = None) -> Iterator[Finding]:
+    """Public IPv4 and IPv6 addresses that could identify a machine or a person (`raw`: the
     text's UTF-8 bytes, if at hand)."""
     ascii_text = text.isascii()
-    if data is None:
-        data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    if raw is None:
+        raw = text.encode("utf-8", "surrogatepass")
     for windows, pattern in ((_ipv4_windows, _IPV4), (_ipv6_windows, _IPV6)):
-        for byte_start, byte_end in windows(data):
-            start, end = (byte_start, byte_end) if ascii_text else _char_span(data, byte_start, byte_end)
+        for byte_start, byte_end in windows(raw):
+            start, end = (byte_start, byte_end) if ascii_text else _char_span(raw, byte_start, byte_end)
             for match in pattern.finditer(text, max(0, start - 1), min(len(text), end + 3)):
                 if _is_personal_ip(match.group(0), text, match.start(), match.end()):
                     yield Finding(match.start(), match.end(), IP_ADDRESS, f"ipv{4 if pattern is _IPV4 else 6}")
 
 
-def _char_span(data: np.ndarray, byte_start: int, byte_end: int) -> tuple[int, int]:
+def _char_span(raw: bytes, byte_start: int, byte_end: int) -> tuple[int, int]:
     """Character offsets of a byte span of UTF-8 text."""
-    prefix = bytes(data[:byte_start]).decode("utf-8", "surrogatepass")
-    span = bytes(data[byte_start:byte_end]).decode("utf-8", "replace")
+    prefix = raw[:byte_start].decode("utf-8", "replace")
+    span = raw[byte_start:byte_end].decode("utf-8", "replace")
     return len(prefix), len(prefix) + len(span)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-import numpy as np
-
 from bigcode_release.pii.findings import EMAIL, IP_ADDRESS, KEY, PASSWORD, PLACEHOLDERS, Finding
 from bigcode_release.pii.network import find_emails, find_ip_addresses
 from bigcode_release.pii.secrets import find_secrets
@@ -17,13 +15,13 @@ _PRECEDENCE = {KEY: 0, PASSWORD: 1, EMAIL: 2, IP_ADDRESS: 3}
 def scan_text(text: str, *, emails: bool = True, ip_addresses: bool = True, secrets: bool = True) -> list[Finding]:
     """Non-overlapping PII findings in `text`, in order."""
     found: list[Finding] = []
-    data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    raw = text.encode("utf-8", "surrogatepass")
     if secrets:
-        found += find_secrets(text, data)
+        found += find_secrets(text, raw)
     if emails and "@" in text:
         found += find_emails(text)
     if ip_addresses:
-        found += find_ip_addresses(text, data)
+        found += find_ip_addresses(text, raw)
     found.sort(key=lambda f: (_PRECEDENCE[f.kind], f.start, -f.end))
     chosen: list[Finding] = []
     for finding in found:

@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import math
 import re
+import string
 from collections import Counter
 from collections.abc import Iterator
 from functools import lru_cache
 
 import numpy as np
 
+from bigcode_release.pii import bytescan
 from bigcode_release.pii.findings import KEY, PASSWORD, Finding
 
-_TOKEN = np.zeros(256, dtype=np.int8)
-_TOKEN[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-", dtype=np.uint8)] = 1
 MIN_TOKEN = 16
 
 _PLUGINS = (
@@ -97,28 +97,24 @@ def _heuristics():
     return heuristic
 
 
-_PREFIX_STARTS = np.array(sorted({ord(p[0]) * 256 + ord(p[1]) for p in _SECRET_PREFIXES}), dtype=np.int32)
+_PREFIX_STARTS = np.zeros(1 << 16, dtype=bool)  # first two bytes of a provider's key prefix
+_PREFIX_STARTS[[ord(p[0]) * 256 + ord(p[1]) for p in _SECRET_PREFIXES]] = True
 
 
-def _mask(characters: bytes) -> np.ndarray:
-    table = np.zeros(256, dtype=np.int32)
-    table[np.frombuffer(characters, dtype=np.uint8)] = 1
-    return table
+_UPPER, _LOWER, _DIGIT, _NOT_HEX, _OTHER = 1, 2, 4, 8, 16
+_TOKEN_CLASSES = bytescan.table({
+    _UPPER: string.ascii_uppercase, _LOWER: string.ascii_lowercase, _DIGIT: string.digits,
+    _NOT_HEX: "GHIJKLMNOPQRSTUVWXYZghijklmnopqrstuvwxyz+/=_-", _OTHER: "+/=_-",
+})
 
 
-_UPPER = _mask(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-_LOWER = _mask(b"abcdefghijklmnopqrstuvwxyz")
-_DIGIT = _mask(b"0123456789")
-_NOT_HEX = 1 - _mask(b"0123456789abcdefABCDEF")
-
-
-def candidate_lines(text: str, data: np.ndarray | None = None) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+def candidate_lines(text: str, raw: bytes | None = None) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """(start, end) character offsets of the lines worth a key scan, and of those worth a
-    password scan. `data` is the text's UTF-8 bytes when the caller has them already."""
+    password scan. `raw` is the text's UTF-8 bytes when the caller has them already."""
     key_spans: set[tuple[int, int]] = set()
     if text.isascii():
-        data = np.frombuffer(text.encode("ascii"), dtype=np.uint8) if data is None else data
-        for start, end, shaped in _token_runs(data):
+        raw = text.encode("ascii") if raw is None else raw
+        for start, end, shaped in _token_runs(raw):
             if (shaped and (len(set(text[start:end])) >= 20 or end - start < 20)) or text.startswith(
                 _SECRET_PREFIXES, start
             ):
@@ -140,29 +136,20 @@ def candidate_lines(text: str, data: np.ndarray | None = None) -> tuple[list[tup
     return sorted(key_spans), sorted(password_spans)
 
 
-def run_counts(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """Per run `[start, end)` of `data`, the sum of `table` over its bytes (gathers only run bytes)."""
-    lengths = ends - starts
-    offsets = np.concatenate(([0], np.cumsum(lengths)))
-    positions = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
-    return np.add.reduceat(table[data[positions]], offsets[:-1]) if lengths.size else lengths
-
-
-def _token_runs(data: np.ndarray) -> list[tuple[int, int, bool]]:
-    """Byte spans of token runs of 16+ characters, and whether each is shaped like a secret:
-    hex only, or 20+ characters mixing upper, lower and digits."""
-    edges = np.diff(_TOKEN[data], prepend=np.int8(0), append=np.int8(0))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    long_runs = ends - starts >= MIN_TOKEN
-    if not long_runs.any():
+def _token_runs(raw: bytes) -> list[tuple[int, int, bool]]:
+    """Byte spans of token runs of 16+ characters that are shaped like a secret (hex only, or 20+
+    characters mixing upper, lower and digits) or start like a provider's key; and which it is."""
+    flags = bytescan.classify(raw, _TOKEN_CLASSES)
+    starts, ends = bytescan.runs(flags, MIN_TOKEN)
+    if starts.size == 0:
         return []
-    starts, ends = starts[long_runs], ends[long_runs]
-    hex_only = run_counts(data, starts, ends, _NOT_HEX) == 0
-    mixed = ((ends - starts >= 20) & (run_counts(data, starts, ends, _UPPER) >= 2)
-             & (run_counts(data, starts, ends, _LOWER) >= 2) & (run_counts(data, starts, ends, _DIGIT) >= 1))
+    union = bytescan.run_union(flags, starts, ends)
+    hex_only = (union & _NOT_HEX) == 0
+    mixed = (ends - starts >= 20) & ((union & (_UPPER | _LOWER | _DIGIT)) == (_UPPER | _LOWER | _DIGIT))
     shaped = hex_only | mixed
-    first_two = data[starts].astype(np.int32) * 256 + data[starts + 1]
-    keep = shaped | np.isin(first_two, _PREFIX_STARTS)
+    first_two = np.frombuffer(raw, dtype=np.uint8)[starts].astype(np.int32) * 256 + np.frombuffer(
+        raw, dtype=np.uint8)[starts + 1]
+    keep = shaped | _PREFIX_STARTS[first_two]
     return list(zip(starts[keep].tolist(), ends[keep].tolist(), shaped[keep].tolist()))
 
 
@@ -201,12 +188,12 @@ def _keep_plugin_hit(secret_type: str, value: str, line: str) -> bool:
     return True
 
 
-def find_secrets(text: str, data: np.ndarray | None = None) -> Iterator[Finding]:
-    """Keys, tokens, private keys and passwords in `text` (`data`: its UTF-8 bytes, if at hand)."""
+def find_secrets(text: str, raw: bytes | None = None) -> Iterator[Finding]:
+    """Keys, tokens, private keys and passwords in `text` (`raw`: its UTF-8 bytes, if at hand)."""
     if "PRIVATE KEY" in text:
         for match in _PRIVATE_KEY.finditer(text):
             yield Finding(match.start(), match.end(), KEY, "private_key")
-    key_lines, password_lines = candidate_lines(text, data)
+    key_lines, password_lines = candidate_lines(text, raw)
     for line_start, line_end in key_lines:
         line = text[line_start:line_end]
         if len(line) > 4096:

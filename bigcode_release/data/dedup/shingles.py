@@ -10,36 +10,34 @@ hashes. Both go through splitmix64's finaliser, so the bits are well mixed for M
 from __future__ import annotations
 
 import re
+import string
 
 import numpy as np
 from datatrove.utils.word_tokenizers import WordTokenizer
 
-_WORD_BYTES = np.zeros(256, dtype=np.int8)
-for _byte in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_":
-    _WORD_BYTES[_byte] = 1
-_WORD_BYTES[0x80:] = 1
-_LOWER = np.arange(256, dtype=np.uint64)
-_LOWER[ord("A") : ord("Z") + 1] += 32
-_LOWER += 1  # no byte hashes to zero
-
-_BYTE_BASE = np.uint64(0x100000001B3)  # odd, so invertible modulo 2**64
-_WORD_BASE = np.uint64(0x9E3779B97F4A7C15)
-_powers = np.ones(1, dtype=np.uint64)
-_inverse_powers = np.ones(1, dtype=np.uint64)
+# bytes.translate tables run at C speed, about 3x faster than a numpy table lookup
+_WORD_TABLE = bytes(1 if chr(b) in string.ascii_letters + string.digits + "_" or b >= 0x80 else 0 for b in range(256))
 
 
-def _grow_powers(length: int) -> None:
-    """Powers of the byte base and of its inverse modulo 2**64, up to `length`."""
-    global _powers, _inverse_powers
-    if len(_powers) > length:
-        return
-    size = max(length + 1, 2 * len(_powers), 1 << 16)
-    inverse = pow(int(_BYTE_BASE), -1, 1 << 64)
-    with np.errstate(over="ignore"):
-        _powers = np.concatenate(([np.uint64(1)], np.cumprod(np.full(size - 1, _BYTE_BASE, dtype=np.uint64))))
-        _inverse_powers = np.concatenate(
-            ([np.uint64(1)], np.cumprod(np.full(size - 1, np.uint64(inverse), dtype=np.uint64)))
-        )
+class _Powers:
+    """Powers of an odd base and of its inverse modulo 2**64, grown on demand."""
+
+    def __init__(self, base: int):
+        self.base = np.uint64(base)
+        self.inverse = np.uint64(pow(base, -1, 1 << 64))
+        self.powers = self.inverse_powers = np.ones(1, dtype=np.uint64)
+
+    def upto(self, length: int) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.powers) <= length:
+            size = max(length + 1, 2 * len(self.powers), 1 << 16)
+            with np.errstate(over="ignore"):
+                self.powers = np.cumprod(np.full(size, self.base, dtype=np.uint64)) * self.inverse
+                self.inverse_powers = np.cumprod(np.full(size, self.inverse, dtype=np.uint64)) * self.base
+        return self.powers[:length], self.inverse_powers[:length]
+
+
+_BYTE_POWERS = _Powers(0x100000001B3)
+_WORD_POWERS = _Powers(0x9E3779B97F4A7C15)
 
 
 def _mix(values: np.ndarray) -> np.ndarray:
@@ -52,23 +50,27 @@ def _mix(values: np.ndarray) -> np.ndarray:
         return values ^ (values >> np.uint64(31))
 
 
+def _windows(values: np.ndarray, powers: _Powers, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Polynomial hashes of `values[start:end]` for each window, from one prefix sum:
+    (P[end] - P[start]) / base**start, with P[i] the sum of values[j] * base**j for j < i."""
+    forward, backward = powers.upto(values.size)
+    with np.errstate(over="ignore"):
+        prefix = np.empty(values.size + 1, dtype=np.uint64)
+        prefix[0] = 0
+        np.cumsum(values * forward, out=prefix[1:])
+        return (prefix[ends] - prefix[starts]) * backward[starts]
+
+
 def word_hashes(text: str) -> np.ndarray:
     """One uint64 per word of `text`, in order; equal words (case-insensitive) hash equally."""
-    data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
-    if data.size == 0:
+    raw = text.encode("utf-8", "surrogatepass")
+    mask = np.frombuffer(b"\0" + raw.translate(_WORD_TABLE) + b"\0", dtype=np.int8)
+    edges = np.flatnonzero(mask[1:] != mask[:-1])
+    if edges.size == 0:
         return np.empty(0, dtype=np.uint64)
-    edges = np.diff(_WORD_BYTES[data], prepend=np.int8(0), append=np.int8(0))
-    starts = np.flatnonzero(edges == 1)
-    if starts.size == 0:
-        return np.empty(0, dtype=np.uint64)
-    ends = np.flatnonzero(edges == -1)
-    _grow_powers(data.size)
-    with np.errstate(over="ignore"):
-        prefix = np.empty(data.size + 1, dtype=np.uint64)
-        prefix[0] = 0
-        np.cumsum(_LOWER[data] * _powers[: data.size], out=prefix[1:])
-        hashes = (prefix[ends] - prefix[starts]) * _inverse_powers[starts]
-    return _mix(hashes)
+    values = np.frombuffer(raw.lower(), dtype=np.uint8).astype(np.uint64)
+    values += np.uint64(1)  # no byte hashes to zero
+    return _mix(_windows(values, _BYTE_POWERS, edges[0::2], edges[1::2]))
 
 
 def shingle_hashes(text: str, n: int = 5) -> np.ndarray:
@@ -77,15 +79,12 @@ def shingle_hashes(text: str, n: int = 5) -> np.ndarray:
 
 
 def ngram_hashes(words: np.ndarray, n: int) -> np.ndarray:
-    """One uint64 per n-gram of a sequence of word hashes."""
+    """One uint64 per n-gram of a sequence of word hashes (empty when there are fewer than `n`)."""
     count = words.size - n + 1
     if count <= 0:
         return np.empty(0, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        combined = words[:count].copy()
-        for offset in range(1, n):
-            combined = combined * _WORD_BASE + words[offset : offset + count]
-    return _mix(combined)
+    starts = np.arange(count)
+    return _mix(_windows(words, _WORD_POWERS, starts, starts + n))
 
 
 _REFERENCE_WORD = re.compile(r"[A-Za-z0-9_\x80-\U0010ffff]+")
