@@ -22,6 +22,10 @@ class RecipeError(BigcodeReleaseError):
         super().__init__(f"recipe {path} is invalid ({len(problems)} problem(s)):\n{lines}")
 
 
+class BenchmarkFileError(BigcodeReleaseError):
+    """A benchmark file named for decontamination cannot be read or lacks a field."""
+
+
 class SourceError(BigcodeReleaseError):
     """A data source cannot be read at all (an empty source, a missing folder)."""
 

@@ -150,3 +150,21 @@ def test_build_keeps_the_best_copy_drops_benchmarks_and_redacts_secrets(tmp_path
     card = (version_dir / "README.md").read_text(encoding="utf-8")
     assert "## Deduplication" in card and "## Decontamination" in card and "HumanEval/0" in card
     assert not (version_dir / "work" / "filtered").exists()
+
+
+def test_a_benchmark_jsonl_from_the_recipe_is_indexed_and_a_broken_one_refused(tmp_path):
+    from bigcode_release.errors import BenchmarkFileError
+    from bigcode_release.recipe import BenchmarkFile
+
+    solution = "def rolling_checksum(values, window):\n    return [sum(values[i:i + window]) % 65521 " \
+               "for i in range(len(values) - window + 1)]\n"
+    path = tmp_path / "mine.jsonl"
+    path.write_text(json.dumps({"id": "mine/7", "text": "Compute rolling checksums.", "code": solution}) + "\n")
+    config = DecontaminationConfig(humaneval=False, benchmarks=[
+        BenchmarkFile(name="mine", path=path, id_field="id", fields=["text", "code"])])
+    index = BenchmarkIndex(load_benchmark_texts(config), ngram_words=10, min_words=8, ngram_overlap=0.5)
+    found = index.find("import math\n\n" + solution)
+    assert (found.benchmark, found.problem_id, found.field, found.match) == ("mine", "mine/7", "code", "substring")
+    path.write_text('{"text": "no id here"}\n')
+    with pytest.raises(BenchmarkFileError, match="line 1: no 'id' field"):
+        load_benchmark_texts(config)

@@ -60,6 +60,7 @@ from bigcode_release.data.stats import (
     step_accounting,
     write_repos_table,
 )
+from bigcode_release.decontamination import load_benchmark_texts
 from bigcode_release.errors import BuildError, ReleaseDirectoryError, VersionExistsError
 from bigcode_release.manifest import describe_outputs, read_manifest, sha256_file, tool_versions, write_manifest
 from bigcode_release.optout.export_format import read_optout_list, write_optout_list
@@ -407,6 +408,8 @@ def build_dataset(recipe_path: str | Path, out_dir: str | Path, *, show_progress
     recipe_path = Path(recipe_path)
     recipe = load_recipe(recipe_path)
     check_recipe_against_tables(recipe, str(recipe_path))
+    if recipe.decontamination.enabled:
+        load_benchmark_texts(recipe.decontamination)  # a broken benchmark file is refused before any work
     optouts = read_optout_list(recipe.optout.list) if recipe.optout.list else None
     out_dir = Path(out_dir).resolve()
     layout = BuildLayout(out_dir / VERSIONS_DIR / recipe.version)

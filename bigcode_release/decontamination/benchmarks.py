@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from bigcode_release.errors import RecipeError
+from bigcode_release.errors import BenchmarkFileError
 from bigcode_release.recipe import BenchmarkFile, DecontaminationConfig
 
 HUMANEVAL = BenchmarkFile.model_construct(name="humaneval", path=None, id_field="task_id",
@@ -41,11 +41,11 @@ def _texts(spec: BenchmarkFile, path: Path) -> list[BenchmarkText]:
     try:
         rows = _read_jsonl(path)
     except (OSError, ValueError) as exc:
-        raise RecipeError(str(path), [("decontamination.benchmarks", f"cannot read {spec.name}: {exc}")]) from exc
+        raise BenchmarkFileError(f"benchmark {spec.name!r} ({path}) cannot be read: {exc}") from exc
     texts = []
     for line_number, row in enumerate(rows, 1):
-        if spec.id_field not in row:
-            raise RecipeError(str(path), [(f"line {line_number}", f"no {spec.id_field!r} field")])
+        if not isinstance(row, dict) or spec.id_field not in row:
+            raise BenchmarkFileError(f"benchmark {spec.name!r} ({path}), line {line_number}: no {spec.id_field!r} field")
         for field in spec.fields:
             if isinstance(row.get(field), str) and row[field].strip():
                 texts.append(BenchmarkText(spec.name, str(row[spec.id_field]), field, row[field]))
