@@ -47,6 +47,13 @@ def test_decoys_are_left_alone(labelled):
     "values = table[1::2] + std::vector<int>{}",
     'password = os.environ.get("DB_PASSWORD")',
     'PASSWORD = "<your-password>"',
+    # seen in the embedded corpus before the rules that now skip them
+    'CRL_REASON = ObjectIdentifier("2.5.29.21")',
+    '_no_split_modules = ["Qwen2_5OmniToken2WavDiTModel", "Qwen2_5OmniToken2WavDecoderLayer"]',
+    'processor = AutoProcessor.from_pretrained("tencent/HunyuanImage-2.1-Diffusers7b")',
+    "MyDatabaseModel(db='postgres://user:pass@localhost:5432')",
+    '"ssl_password": "ssl.key.password",',
+    'hashes = [\n    "a1b2c3d4e5f60718293a4b5c6d7e8f90",\n]',
 ])
 def test_classic_false_positives_are_not_pii(decoy):
     assert scan_text(decoy) == []

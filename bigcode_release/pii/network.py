@@ -46,6 +46,8 @@ _IPV6 = re.compile(
     r"(?:[0-9A-Fa-f]{1,4}:){1,6}(?::[0-9A-Fa-f]{1,4}){1,6}|::(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})(?![\w:])"
 )
 _VERSION_CONTEXT = re.compile(r"(?i)(?:(?:version|release)[\w\s\"'=:<>-]{0,16}|(?:\bv|==|>=|<=|~=|\^)[\s\"'=:]{0,4})$")
+_NETWORK_WORDS = re.compile(r"(?i)\b(?:ip|ips|ipv4|host|hosts|server|servers|addr|address|dns|gateway|proxy|"
+                            r"endpoint|connect|ping|nameserver|subnet|cidr|url)\b")
 _DATE_LIKE = re.compile(r"^(?:\d{1,2}\.\d{1,2}\.(?:19|20)\d\d|(?:19|20)\d\d\.\d{1,2}\.\d{1,2})")
 
 
@@ -112,6 +114,10 @@ def _is_personal_ip(address: str, text: str, start: int, end: int) -> bool:
     if not ip.is_global or address in DNS_SERVERS or any(ip in net for net in _DOCUMENTATION_NETWORKS):
         return False
     if ip.version == 4:
+        line_start = text.rfind("\n", 0, start) + 1
+        line = text[line_start : text.find("\n", end) if text.find("\n", end) != -1 else len(text)]
+        if int(address.split(".", 1)[0]) <= 2 and not _NETWORK_WORDS.search(line):
+            return False  # ASN.1 object identifiers (0.x, 1.x, 2.x) and section numbers
         before = text[max(0, start - 20) : start]
         if _VERSION_CONTEXT.search(before) or _DATE_LIKE.match(address):
             return False

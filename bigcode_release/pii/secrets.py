@@ -52,7 +52,8 @@ _PRIVATE_KEY = re.compile(
 _PLACEHOLDER_VALUE = re.compile(
     r"(?i)^(?:x+|\*+|\.+|-+|<.*>|\{.*\}|\$\{?.*|%\(?.*|\[.*\]|your[_-]?.*|changeme|change[_-]me|password\d*|passw0rd|"
     r"secret|example.*|dummy.*|test.*|fake.*|sample.*|none|null|undefined|required|todo|foo.*|bar.*|admin|root|"
-    r"(.)\1+|12345.*|abc.*|qwerty)$"
+    r"(.)\1+|12345.*|abc.*|qwerty|pass|pw|pwd|passwd|pass_?word|user|username|login|.*pass(?:word|wd)?[._-].*|"
+    r".*[._-]pass(?:word|wd)?)$"
 )
 _HEX_RUN = re.compile(r"[0-9a-fA-F]{16,}")
 _SECRET_PREFIXES = ("AKIA", "ASIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox", "sk_live_",
@@ -64,6 +65,17 @@ def shannon_entropy(text: str) -> float:
     counts = Counter(text)
     total = len(text)
     return -sum(c / total * math.log2(c / total) for c in counts.values())
+
+
+_CHUNK = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+_VOWELS = set("aeiouAEIOU")
+
+
+def wordlike_fraction(value: str) -> float:
+    """Share of `value` in word-like chunks (camelCase/snake_case pieces of 4+ letters with a
+    vowel): high for identifiers and model names, low for generated keys."""
+    chunks = [c for c in _CHUNK.findall(value) if len(c) >= 4 and _VOWELS.intersection(c)]
+    return sum(map(len, chunks)) / max(len(value), 1)
 
 
 def looks_random(value: str) -> bool:
@@ -78,7 +90,7 @@ def looks_random(value: str) -> bool:
     if shannon_entropy(core) < 0.85 * math.log2(min(len(core), 64)):
         return False
     longest_alpha_run = max((len(run) for run in re.findall(r"[a-z]+|[A-Z][a-z]+", core)), default=0)
-    return longest_alpha_run < 12
+    return longest_alpha_run < 12 and wordlike_fraction(core) < 0.5
 
 
 @lru_cache(maxsize=1)
@@ -169,7 +181,8 @@ def _line_of(text: str, position: int) -> tuple[int, int]:
     return start, len(text) if end == -1 else end
 
 
-def _keep_plugin_hit(secret_type: str, value: str, line: str) -> bool:
+def _keep_plugin_hit(secret_type: str, value: str, line: str, context: str) -> bool:
+    """Whether a detect-secrets hit is a secret; `context` is the line and the two before it."""
     heuristic = _heuristics()
     if heuristic.is_potential_uuid(value) or heuristic.is_templated_secret(value) or heuristic.is_sequential_string(value):
         return False
@@ -181,7 +194,7 @@ def _keep_plugin_hit(secret_type: str, value: str, line: str) -> bool:
         return True
     if not looks_random(value) and not (secret_type.startswith("Hex") and len(value) >= 24):
         return False
-    if _HASH_WORDS.search(line) and len(value) in (32, 40, 56, 64, 96, 128):
+    if _HASH_WORDS.search(context) and len(value) in (32, 40, 56, 64, 96, 128):
         return False
     if secret_type.startswith("Hex"):
         return bool(_SECRET_WORDS.search(line)) and not _HASH_WORDS.search(line)
@@ -201,7 +214,8 @@ def find_secrets(text: str, raw: bytes | None = None) -> Iterator[Finding]:
         for plugin in _plugins():
             for hit in plugin.analyze_line(filename="scan", line=line):
                 value = hit.secret_value
-                if not value or not _keep_plugin_hit(plugin.secret_type, value, line):
+                context = text[text.rfind("\n", 0, max(text.rfind("\n", 0, line_start - 1), 0)) + 1 : line_end]
+                if not value or not _keep_plugin_hit(plugin.secret_type, value, line, context):
                     continue
                 if plugin.secret_type in _HIGH_ENTROPY and _HASH_WORDS.search(line) and not _SECRET_WORDS.search(line):
                     continue
