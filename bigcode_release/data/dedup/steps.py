@@ -299,28 +299,49 @@ class DedupResolver(PipelineStep):
             pq.write_table(table, self.layout.remove_file(rank))
 
 
-class DuplicateFilter(BaseFilter):
+class RowDecisionFilter(BaseFilter):
+    """Drops the documents an earlier stage decided on, by their hand-off row (`_row`): the
+    decisions come from a per-task table (`decisions`), the value decided is kept on the dropped
+    document under `metadata_key` for the drop ledger."""
+
+    reason: str
+    metadata_key: str
+
+    def __init__(self, exclusion_writer=None):
+        super().__init__(exclusion_writer)
+        self._decisions: dict = {}
+
+    def decisions(self, rank: int) -> dict:
+        """Row number -> the value to record, for the rows this task drops."""
+        raise NotImplementedError
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        self._decisions = self.decisions(rank)
+        yield from super().run(data, rank, world_size)
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        value = self._decisions.get(doc.metadata[ROW_KEY])
+        if value is None:
+            return True
+        doc.metadata[self.metadata_key] = value
+        return False, self.reason
+
+
+class DuplicateFilter(RowDecisionFilter):
     """Stage 4: drop the documents stage 3 marked with `reason` (`exact_duplicate` or
     `near_duplicate`), recording which copy was kept (`duplicate_of`)."""
+
+    metadata_key = "duplicate_of"
 
     def __init__(self, layout: DedupLayout, reason: str, exclusion_writer=None):
         self.name = "💥 exact dedup" if reason == EXACT else "🫂 near dedup"
         super().__init__(exclusion_writer)
         self.layout = layout
         self.reason = reason
-        self._removed: dict[int, str] = {}
 
-    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+    def decisions(self, rank: int) -> dict[int, str]:
         path = self.layout.remove_file(rank)
-        if path.is_file():
-            table = pq.read_table(path).filter(pc.field("reason") == self.reason)
-            self._removed = dict(zip(table.column("doc").to_pylist(), table.column("duplicate_of").to_pylist()))
-        yield from super().run(data, rank, world_size)
-
-    def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        kept = self._removed.get(doc.metadata[ROW_KEY])
-        if kept is None:
-            return True
-        doc.metadata["duplicate_of"] = kept
-        return False, self.reason
-
+        if not path.is_file():
+            return {}
+        table = pq.read_table(path).filter(pc.field("reason") == self.reason)
+        return dict(zip(table.column("doc").to_pylist(), table.column("duplicate_of").to_pylist()))
