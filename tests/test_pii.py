@@ -54,6 +54,9 @@ def test_decoys_are_left_alone(labelled):
     "MyDatabaseModel(db='postgres://user:pass@localhost:5432')",
     '"ssl_password": "ssl.key.password",',
     'hashes = [\n    "a1b2c3d4e5f60718293a4b5c6d7e8f90",\n]',
+    "print(wn.synset_from_sense_key('driving%1:04:00::'))",
+    "<!-- 4.4.10.2 naturalnumbers -->",
+    "broker = 'amqp://guest:guest@localhost:5672//'",
 ])
 def test_classic_false_positives_are_not_pii(decoy):
     assert scan_text(decoy) == []

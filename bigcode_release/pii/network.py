@@ -116,8 +116,9 @@ def _is_personal_ip(address: str, text: str, start: int, end: int) -> bool:
     if ip.version == 4:
         line_start = text.rfind("\n", 0, start) + 1
         line = text[line_start : text.find("\n", end) if text.find("\n", end) != -1 else len(text)]
-        if int(address.split(".", 1)[0]) <= 2 and not _NETWORK_WORDS.search(line):
-            return False  # ASN.1 object identifiers (0.x, 1.x, 2.x) and section numbers
+        octets = [int(part) for part in address.split(".")]
+        if (octets[0] <= 2 or max(octets) <= 31) and not _NETWORK_WORDS.search(line):
+            return False  # ASN.1 object identifiers (0.x, 1.x, 2.x), section and version numbers
         before = text[max(0, start - 20) : start]
         if _VERSION_CONTEXT.search(before) or _DATE_LIKE.match(address):
             return False
@@ -127,6 +128,8 @@ def _is_personal_ip(address: str, text: str, start: int, end: int) -> bool:
                 return False
     elif sum(1 for group in address.split(":") if group) < 3 or len(address) < 8:
         return False  # slices and scopes such as `a[1::2]`, `c10::`
+    elif max(len(group) for group in address.split(":")) < 3:
+        return False  # times and keys such as `12:30:45`, WordNet's `1:04:00::`
     return True
 
 

@@ -52,7 +52,7 @@ _PRIVATE_KEY = re.compile(
 _PLACEHOLDER_VALUE = re.compile(
     r"(?i)^(?:x+|\*+|\.+|-+|<.*>|\{.*\}|\$\{?.*|%\(?.*|\[.*\]|your[_-]?.*|changeme|change[_-]me|password\d*|passw0rd|"
     r"secret|example.*|dummy.*|test.*|fake.*|sample.*|none|null|undefined|required|todo|foo.*|bar.*|admin|root|"
-    r"(.)\1+|12345.*|abc.*|qwerty|pass|pw|pwd|passwd|pass_?word|user|username|login|.*pass(?:word|wd)?[._-].*|"
+    r"(.)\1+|12345.*|abc.*|qwerty|pass|pw|pwd|passwd|pass_?word|user|username|login|guest|my_?pass.*|hunter2|.*pass(?:word|wd)?[._-].*|"
     r".*[._-]pass(?:word|wd)?)$"
 )
 _HEX_RUN = re.compile(r"[0-9a-fA-F]{16,}")
