@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from importlib.metadata import Distribution
 from pathlib import Path
 from typing import Annotated
@@ -23,7 +24,9 @@ dataset_app = typer.Typer(no_args_is_help=True, help="Build and inspect the perm
 license_app = typer.Typer(no_args_is_help=True, help="License detection, as the dataset build does it.")
 app.add_typer(dataset_app, name="dataset")
 pii_app = typer.Typer(no_args_is_help=True, help="Personal information and secrets, as the dataset build redacts them.")
+optout_app = typer.Typer(no_args_is_help=True, help="Opt-out requests: submit, review, decide, export, look up.")
 app.add_typer(license_app, name="license")
+app.add_typer(optout_app, name="optout")
 app.add_typer(pii_app, name="pii")
 
 console = Console(width=None if sys.stdout.isatty() else 120)
@@ -199,6 +202,164 @@ def pii_scan(
         line = text.count("\n", 0, finding.start) + 1
         table.add_row(finding.kind, str(finding.start), str(finding.end), str(line), finding.detector)
     console.print(table)
+
+
+RegistryOption = Annotated[Path, typer.Option("--registry", help="the opt-out registry (SQLite)")]
+DEFAULT_REGISTRY = Path("release/optout.sqlite")
+
+
+def _registry(path: Path):
+    from bigcode_release.optout.registry import OptOutRegistry
+
+    return OptOutRegistry(path)
+
+
+def _requests_table(title: str, requests: list) -> Table:
+    table = Table(title=title)
+    for column in ("id", "username", "scope", "status", "decided by", "first version"):
+        table.add_column(column)
+    for r in requests:
+        scope = "whole account" if r.scope == "account" else ", ".join(r.repos)
+        table.add_row(r.id, r.username, scope, r.status, r.decided_by or "", r.first_version or "")
+    return table
+
+
+@optout_app.command("submit")
+def optout_submit(
+    username: Annotated[str, typer.Argument(help="GitHub username whose repositories are to be removed")],
+    repo: Annotated[list[str], typer.Option("--repo", help="owner/name (repeat); none: the whole account")] = [],
+    proof: Annotated[str, typer.Option("--proof", help="URL of an issue the account opened, for example")] = "",
+    message: Annotated[str, typer.Option("--message")] = "",
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    as_json: JsonFlag = False,
+) -> None:
+    """File an opt-out request (it stays pending until a maintainer approves it)."""
+    try:
+        with _registry(registry) as reg:
+            request = reg.submit(username, repo, proof=proof or None, message=message or None, client="cli")
+    except BigcodeReleaseError as exc:
+        _fail(exc)
+    if as_json:
+        print(json.dumps(request.to_dict()))
+        return
+    console.print(f"request [bold]{request.id}[/] filed for {request.username}: {request.status}")
+
+
+@optout_app.command("review")
+def optout_review(
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    status: Annotated[str, typer.Option("--status", help="pending, approved, rejected, applied or all")] = "pending",
+    as_json: JsonFlag = False,
+) -> None:
+    """List requests (pending ones by default), oldest first."""
+    with _registry(registry) as reg:
+        requests = reg.requests(status=None if status == "all" else status)
+    if as_json:
+        print(json.dumps({"requests": [r.to_dict() for r in requests]}))
+        return
+    console.print(_requests_table(f"{len(requests)} {status} request(s)", requests))
+
+
+@optout_app.command("approve")
+def optout_approve(
+    request_id: Annotated[str, typer.Argument()],
+    by: Annotated[str, typer.Option("--by", help="the maintainer deciding")],
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    as_json: JsonFlag = False,
+) -> None:
+    """Approve a pending request: the next dataset version leaves its repositories out."""
+    try:
+        with _registry(registry) as reg:
+            request = reg.approve(request_id, by=by)
+    except BigcodeReleaseError as exc:
+        _fail(exc)
+    print(json.dumps(request.to_dict())) if as_json else console.print(f"{request.id}: {request.status}")
+
+
+@optout_app.command("reject")
+def optout_reject(
+    request_id: Annotated[str, typer.Argument()],
+    by: Annotated[str, typer.Option("--by", help="the maintainer deciding")],
+    reason: Annotated[str, typer.Option("--reason", help="shown to the requester")],
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    as_json: JsonFlag = False,
+) -> None:
+    """Reject a pending request, with a reason."""
+    try:
+        with _registry(registry) as reg:
+            request = reg.reject(request_id, by=by, reason=reason)
+    except BigcodeReleaseError as exc:
+        _fail(exc)
+    print(json.dumps(request.to_dict())) if as_json else console.print(f"{request.id}: {request.status}")
+
+
+@optout_app.command("status")
+def optout_status(
+    request_id: Annotated[str, typer.Argument()],
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    as_json: JsonFlag = False,
+) -> None:
+    """A request's status and its whole history."""
+    try:
+        with _registry(registry) as reg:
+            request, events = reg.get(request_id), reg.history(request_id)
+    except BigcodeReleaseError as exc:
+        _fail(exc)
+    if as_json:
+        print(json.dumps({**request.to_dict(), "events": [e.__dict__ for e in events]}))
+        return
+    console.print(_requests_table(request.id, [request]))
+    for event in events:
+        console.print(f"  {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(event.at))} UTC  {event.kind} by "
+                      f"{event.actor} {json.dumps(event.detail) if event.detail else ''}")
+
+
+@optout_app.command("export")
+def optout_export(
+    out: Annotated[Path, typer.Option("--out", help="folder for the list (JSONL, Parquet) and its card")],
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    as_json: JsonFlag = False,
+) -> None:
+    """Write approved requests as the opt-out list a dataset recipe reads (`optout.list`)."""
+    from bigcode_release.optout.export import export_optouts
+
+    with _registry(registry) as reg:
+        result = export_optouts(reg, out)
+    summary = {"requests": result.requests, "entries": result.entries, "jsonl": str(result.jsonl),
+               "parquet": str(result.parquet), "card": str(result.card)}
+    print(json.dumps(summary)) if as_json else console.print(
+        f"{result.requests} approved request(s), {result.entries} entries: {result.jsonl}, {result.parquet}, {result.card}")
+
+
+@optout_app.command("lookup")
+def optout_lookup(
+    username: Annotated[str, typer.Argument(help="GitHub username (case-insensitive)")],
+    release: Annotated[Path, typer.Option("--release", help="release directory")] = Path("release"),
+    version: Annotated[str, typer.Option("--version", help="one dataset version (default: all)")] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """Is an account in the dataset? Per version: each repository, included or why not."""
+    from bigcode_release.optout.lookup import RepoLookup
+
+    try:
+        answers = RepoLookup(release).lookup(username, version or None)
+    except BigcodeReleaseError as exc:
+        _fail(exc)
+    if as_json:
+        print(json.dumps({"username": username, "versions": [a.to_dict() for a in answers]}))
+        return
+    for answer in answers:
+        if not answer.included:
+            console.print(f"[bold]{answer.version}[/]: {username} is [bold]not[/] in this version"
+                          + (f" ({len(answer.repos)} repositories seen, none included)" if answer.repos else ""))
+        table = Table(title=f"{answer.version}: {len(answer.included)} of {len(answer.repos)} repositories included")
+        for column in ("repository", "included", "why not", "files kept", "license"):
+            table.add_column(column)
+        for r in answer.repos:
+            table.add_row(r["repo_name"], "yes" if r["included"] else "no", r["drop_reason"] or "",
+                          f"{r['kept_files']:,}/{r['files']:,}", r["license"] or "")
+        if answer.repos:
+            console.print(table)
 
 
 def main() -> None:

@@ -44,3 +44,12 @@ class BuildError(BigcodeReleaseError):
 
 class ReleaseDirectoryError(BigcodeReleaseError):
     """A path is not a (complete) release or dataset directory."""
+
+
+class OptOutRequestError(BigcodeReleaseError):
+    """An opt-out request is refused (bad username, someone else's repository, too large); the
+    message says which input and why. Nothing is written."""
+
+
+class RegistryError(BigcodeReleaseError):
+    """The opt-out registry cannot do what was asked (unknown request, a decision out of order)."""

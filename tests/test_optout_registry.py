@@ -1,0 +1,156 @@
+"""The opt-out registry: lifecycle, identity, bad input, crash safety, export, and lookups across versions."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bigcode_release.errors import OptOutRequestError, RegistryError
+from bigcode_release.optout.export import export_optouts
+from bigcode_release.optout.export_format import read_optout_list
+from bigcode_release.optout.registry import OptOutRegistry
+
+from conftest import REPO_ROOT, folder_recipe, run_cli, run_cli_json
+
+
+@pytest.fixture
+def registry(tmp_path):
+    with OptOutRegistry(tmp_path / "registry.sqlite") as reg:
+        yield reg
+
+
+def test_lifecycle_is_an_append_only_history(registry):
+    request = registry.submit("Octo-Cat", ["octo-cat/Hello", "OCTO-CAT/world"], proof="https://github.com/o/r/issues/1")
+    assert (request.status, request.scope, request.repos) == ("pending", "repos", ("octo-cat/Hello", "OCTO-CAT/world"))
+    assert registry.approve(request.id, by="maint").decided_by == "maint"
+    assert registry.mark_applied(request.id, "v1.1").first_version == "v1.1"
+    assert registry.mark_applied(request.id, "v1.2").first_version == "v1.1"
+    assert [e.kind for e in registry.history(request.id)] == ["submitted", "approved", "applied"]
+    other = registry.submit("someone")
+    assert registry.reject(other.id, by="maint", reason="could not verify").status == "rejected"
+    with pytest.raises(RegistryError, match="is rejected; it cannot be approved"):
+        registry.approve(other.id, by="maint")
+    with pytest.raises(RegistryError, match="no request"):
+        registry.approve("req-missing", by="maint")
+    for statement in ("UPDATE requests SET username = 'x'", "DELETE FROM events"):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            registry._db.execute(statement)
+    assert registry.schema_version == 1
+    assert registry._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_request_for_someone_elses_repository_is_refused(registry):
+    with pytest.raises(OptOutRequestError, match="belongs to 'torvalds', not to 'octocat'"):
+        registry.submit("octocat", ["octocat/mine", "torvalds/linux"])
+    assert registry.requests() == []
+
+
+MALFORMED = [
+    "", " ", "-start", "end-", "double--hyphen", "a" * 40, "ｏｃｔｏｃａｔ", "оctocat", "octo cat", "octo_cat",
+    "octo.cat", "octo/cat", "../etc/passwd", "'; DROP TABLE requests; --", "\" OR 1=1 --", "octo%00cat", "octo\ncat",
+    "octo\x00cat", "😀", "$(rm -rf /)", "`id`", "<script>alert(1)</script>", "C:\\Windows", "octo*", "octo?",
+    None, 42, ["octocat"], {"user": "octocat"}, "a" * 10_000,
+]
+MALFORMED_REPOS = [
+    ["octocat"], ["octocat/"], ["/repo"], ["octocat/a/b"], ["octocat/.."], ["octocat/re po"], ["octocat/" + "x" * 101],
+    ["otherowner/repo"], ["octocat/repo;DROP"], ["octocat/ｒｅｐｏ"], [None], [42], ["octocat/../../x"],
+    ["octocat/repo"] * 1 + ["octocat/x%d" % i for i in range(1001)],
+]
+
+
+@pytest.mark.parametrize("username", MALFORMED)
+def test_malformed_usernames_get_a_clear_error_and_write_nothing(registry, username):
+    with pytest.raises(OptOutRequestError, match="username"):
+        registry.submit(username)
+    assert registry.requests() == []
+
+
+@pytest.mark.parametrize("repos", MALFORMED_REPOS, ids=[str(i) for i in range(len(MALFORMED_REPOS))])
+def test_malformed_repositories_get_a_clear_error_and_write_nothing(registry, repos):
+    with pytest.raises(OptOutRequestError, match="repositor|repos"):
+        registry.submit("octocat", repos)
+    assert registry.requests() == []
+
+
+def test_oversized_message_and_proof_are_refused(registry):
+    with pytest.raises(OptOutRequestError, match="message: at most 2000"):
+        registry.submit("octocat", message="x" * 2001)
+    with pytest.raises(OptOutRequestError, match="proof: at most 500"):
+        registry.submit("octocat", proof="https://" + "x" * 600)
+
+
+WRITER = """
+import sys
+from bigcode_release.optout.registry import OptOutRegistry
+registry = OptOutRegistry(sys.argv[1])
+for i in range(100000):
+    request = registry.submit(f"user-{i}", message="x" * 200)
+    print(request.id, flush=True)
+"""
+
+
+def test_a_writer_killed_mid_submission_leaves_every_acknowledged_request(tmp_path):
+    path = tmp_path / "registry.sqlite"
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True,
+                              cwd=REPO_ROOT)
+    acknowledged = []
+    deadline = time.monotonic() + 60
+    while len(acknowledged) < 200 and time.monotonic() < deadline:
+        acknowledged.append(writer.stdout.readline().strip())
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+    assert len(acknowledged) == 200
+    with OptOutRegistry(path) as registry:
+        assert registry.integrity_check() == "ok"
+        stored = {r.id for r in registry.requests()}
+    assert set(acknowledged) <= stored
+
+
+def test_export_writes_approved_requests_for_the_build_and_a_card(registry, tmp_path):
+    whole = registry.submit("octocat")
+    some = registry.submit("hubot", ["hubot/a", "hubot/b"])
+    registry.submit("pending-person")
+    rejected = registry.submit("nope")
+    registry.approve(whole.id, by="m")
+    registry.approve(some.id, by="m")
+    registry.reject(rejected.id, by="m", reason="no")
+    result = export_optouts(registry, tmp_path / "export")
+    for path in (result.jsonl, result.parquet):
+        listed = read_optout_list(path)
+        assert listed.match("OctoCat/anything") == whole.id and listed.match("hubot/B") == some.id
+        assert listed.match("hubot/c") is None and listed.match("pending-person/x") is None
+    assert "approved requests: **2**" in result.card.read_text()
+
+
+@pytest.mark.slow
+def test_an_approved_optout_is_absent_from_the_next_version_and_lookup_says_why(tmp_path, repo_folder):
+    release, registry_path = tmp_path / "release", tmp_path / "registry.sqlite"
+    run_cli_json("dataset", "build", str(folder_recipe(tmp_path, repo_folder)), "--out", str(release))
+    before = run_cli_json("optout", "lookup", "ALICE", "--release", str(release))
+    assert before["versions"][0]["in_this_version"] and {r["repo_name"] for r in before["versions"][0]["repos"]} >= {
+        "alice/tools"}
+    request = run_cli_json("optout", "submit", "alice", "--repo", "alice/tools", "--registry", str(registry_path))
+    assert request["status"] == "pending"
+    run_cli("optout", "approve", request["id"], "--by", "maintainer", "--registry", str(registry_path))
+    export = run_cli_json("optout", "export", "--out", str(tmp_path / "optouts"), "--registry", str(registry_path))
+    recipe = folder_recipe(tmp_path, repo_folder, version="v1.1", optout={"list": export["jsonl"]})
+    run_cli_json("dataset", "build", str(recipe), "--out", str(release))
+    after = run_cli_json("optout", "lookup", "alice", "--release", str(release))
+    by_version = {v["version"]: {r["repo_name"]: r for r in v["repos"]} for v in after["versions"]}
+    assert by_version["v1.0"]["alice/tools"]["included"] is True
+    assert by_version["v1.1"]["alice/tools"]["included"] is False
+    assert by_version["v1.1"]["alice/tools"]["drop_reason"] == "opted_out"
+    assert by_version["v1.1"]["alice/tools"]["optout_request_id"] == request["id"]
+    nobody = run_cli_json("optout", "lookup", "nobody", "--release", str(release), "--version", "v1.1")
+    assert nobody["versions"] == [{"version": "v1.1", "in_this_version": False, "repos": []}]
+    shown = run_cli("optout", "lookup", "nobody", "--release", str(release)).stdout
+    assert "nobody is not in this version" in shown
+    status = run_cli_json("optout", "status", request["id"], "--registry", str(registry_path))
+    assert [e["kind"] for e in status["events"]] == ["submitted", "approved"]
+    assert json.loads((tmp_path / "optouts" / "optout-list.jsonl").read_text().splitlines()[0])["repo"] == "alice/tools"
