@@ -331,6 +331,27 @@ def optout_export(
         f"{result.requests} approved request(s), {result.entries} entries: {result.jsonl}, {result.parquet}, {result.card}")
 
 
+@optout_app.command("sync")
+def optout_sync(
+    release: Annotated[Path, typer.Option("--release", help="release directory")] = Path("release"),
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    as_json: JsonFlag = False,
+) -> None:
+    """Mark approved requests as applied in the first built dataset version that honoured them."""
+    from bigcode_release.optout.lookup import honoured_requests
+    from bigcode_release.optout.registry import sync_applied
+
+    try:
+        with _registry(registry) as reg:
+            marked = sync_applied(reg, honoured_requests(release))
+    except BigcodeReleaseError as exc:
+        _fail(exc)
+    if as_json:
+        print(json.dumps({"applied": marked}))
+        return
+    console.print(f"{len(marked)} request(s) marked applied" + "".join(f"\n  {r}: {v}" for r, v in marked.items()))
+
+
 @optout_app.command("lookup")
 def optout_lookup(
     username: Annotated[str, typer.Argument(help="GitHub username (case-insensitive)")],

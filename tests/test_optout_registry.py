@@ -7,7 +7,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -151,6 +150,10 @@ def test_an_approved_optout_is_absent_from_the_next_version_and_lookup_says_why(
     assert nobody["versions"] == [{"version": "v1.1", "in_this_version": False, "repos": []}]
     shown = run_cli("optout", "lookup", "nobody", "--release", str(release)).stdout
     assert "nobody is not in this version" in shown
+    synced = run_cli_json("optout", "sync", "--release", str(release), "--registry", str(registry_path))
+    assert synced == {"applied": {request["id"]: "v1.1"}}
+    assert run_cli_json("optout", "sync", "--release", str(release), "--registry", str(registry_path)) == {"applied": {}}
     status = run_cli_json("optout", "status", request["id"], "--registry", str(registry_path))
-    assert [e["kind"] for e in status["events"]] == ["submitted", "approved"]
+    assert [e["kind"] for e in status["events"]] == ["submitted", "approved", "applied"]
+    assert status["first_version"] == "v1.1"
     assert json.loads((tmp_path / "optouts" / "optout-list.jsonl").read_text().splitlines()[0])["repo"] == "alice/tools"

@@ -68,3 +68,14 @@ class RepoLookup:
             ).fetchall()
             answers.append(VersionLookup(name, [dict(zip(_COLUMNS, row)) for row in rows]))
         return answers
+
+
+def honoured_requests(release_dir: str | Path) -> list[tuple[str, list[str]]]:
+    """(version, request ids its opt-out list held) for each built version, oldest first."""
+    import json
+
+    honoured = []
+    for version_dir in dataset_versions(release_dir):
+        manifest = json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
+        honoured.append((version_dir.name, manifest["inputs"]["optout"].get("request_ids") or []))
+    return honoured

@@ -257,3 +257,20 @@ def _statements(script: str) -> list[str]:
             statements.append(joined)
             current = []
     return statements
+
+
+def sync_applied(registry: OptOutRegistry, versions: list[tuple[str, list[str]]]) -> dict[str, str]:
+    """Record, for each approved request, the first built dataset version whose opt-out list held
+    it. `versions`: (version, request ids its build honoured), oldest first. Returns request ->
+    version for the requests newly marked applied."""
+    marked = {}
+    for version, request_ids in versions:
+        for request_id in request_ids:
+            try:
+                status = registry.get(request_id).status
+            except RegistryError:
+                continue  # a list entry that did not come from this registry
+            if status == "approved":
+                registry.mark_applied(request_id, version)
+                marked[request_id] = version
+    return marked
