@@ -230,13 +230,23 @@ def optout_submit(
     repo: Annotated[list[str], typer.Option("--repo", help="owner/name (repeat); none: the whole account")] = [],
     proof: Annotated[str, typer.Option("--proof", help="URL of an issue the account opened, for example")] = "",
     message: Annotated[str, typer.Option("--message")] = "",
+    proof_repo: Annotated[str, typer.Option(
+        "--auto-approve-proofs-in", help="owner/repo: approve at once when the proof is an issue there opened by "
+        "the requester (checked with GitHub's API; unverifiable proofs stay pending)")] = "",
+    github_api: Annotated[str, typer.Option("--github-api", help="GitHub REST API base URL")] = "https://api.github.com",
     registry: RegistryOption = DEFAULT_REGISTRY,
     as_json: JsonFlag = False,
 ) -> None:
     """File an opt-out request (it stays pending until a maintainer approves it)."""
+    from functools import partial
+
+    from bigcode_release.optout.proof import check_proof
+
+    checker = partial(check_proof, proof_repository=proof_repo, api=github_api) if proof_repo else None
     try:
         with _registry(registry) as reg:
-            request = reg.submit(username, repo, proof=proof or None, message=message or None, client="cli")
+            request = reg.submit(username, repo, proof=proof or None, message=message or None, client="cli",
+                                 auto_approve=checker)
     except BigcodeReleaseError as exc:
         _fail(exc)
     if as_json:

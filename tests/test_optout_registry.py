@@ -157,3 +157,55 @@ def test_an_approved_optout_is_absent_from_the_next_version_and_lookup_says_why(
     assert [e["kind"] for e in status["events"]] == ["submitted", "approved", "applied"]
     assert status["first_version"] == "v1.1"
     assert json.loads((tmp_path / "optouts" / "optout-list.jsonl").read_text().splitlines()[0])["repo"] == "alice/tools"
+
+
+class _FakeGitHub:
+    """A loopback server answering GitHub's `GET /repos/{owner}/{repo}/issues/{n}`."""
+
+    def __init__(self, issues: dict[str, str]):
+        import http.server
+        import threading
+
+        owner_by_path = issues
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                login = owner_by_path.get(self.path)
+                body = json.dumps({"user": {"login": login}} if login else {"message": "Not Found"}).encode()
+                self.send_response(200 if login else 404)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self):
+        self.server.shutdown()
+
+
+def test_a_verified_proof_is_approved_at_once_and_others_wait(registry):
+    from functools import partial
+
+    from bigcode_release.optout.proof import check_proof
+
+    github = _FakeGitHub({"/repos/bigcode/opt-out/issues/7": "Octocat"})
+    try:
+        checker = partial(check_proof, proof_repository="bigcode/opt-out", api=github.url)
+        verified = registry.submit("octocat", proof="https://github.com/bigcode/opt-out/issues/7", auto_approve=checker)
+        assert (verified.status, verified.decided_by) == ("approved", "auto:proof")
+        impostor = registry.submit("mallory", proof="https://github.com/bigcode/opt-out/issues/7", auto_approve=checker)
+        assert impostor.status == "pending"
+        assert registry.history(impostor.id)[0].detail["proof_check"]["outcome"] == "rejected"
+        elsewhere = registry.submit("octocat", proof="https://github.com/evil/repo/issues/7", auto_approve=checker)
+        assert elsewhere.status == "pending"
+    finally:
+        github.close()
+    offline = partial(check_proof, proof_repository="bigcode/opt-out", api="http://127.0.0.1:9", timeout=1)
+    waiting = registry.submit("octocat", proof="https://github.com/bigcode/opt-out/issues/7", auto_approve=offline)
+    assert waiting.status == "pending"
+    assert registry.history(waiting.id)[0].detail["proof_check"]["outcome"] == "unverified"

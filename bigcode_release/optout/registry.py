@@ -13,12 +13,14 @@ import json
 import secrets
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from bigcode_release.errors import OptOutRequestError, RegistryError
 from bigcode_release.optout.export_format import OptOutEntry
 from bigcode_release.optout.identity import check_repo, check_username
+from bigcode_release.optout.proof import ProofCheck
 
 MAX_REPOS = 1000
 MAX_MESSAGE_CHARS = 2000
@@ -136,8 +138,13 @@ class OptOutRegistry:
             raise
 
     def submit(self, username: str, repos: list[str] | None = None, *, proof: str | None = None,
-               message: str | None = None, client: str | None = None) -> Request:
+               message: str | None = None, client: str | None = None,
+               auto_approve: Callable[[str, str], ProofCheck] | None = None) -> Request:
         """Record a request (pending). The whole account when `repos` is empty.
+
+        With `auto_approve` (a proof checker, see `proof.check_proof`) a request whose proof is
+        verified is approved at once by `auto:proof`; the check's outcome is kept in the
+        `submitted` event either way.
 
         Raises:
             OptOutRequestError: a bad username, a repository of another owner, an input too large.
@@ -150,6 +157,7 @@ class OptOutRegistry:
         for name, value, limit in (("proof", proof, MAX_PROOF_CHARS), ("message", message, MAX_MESSAGE_CHARS)):
             if value is not None and (not isinstance(value, str) or len(value) > limit):
                 raise OptOutRequestError(f"{name}: at most {limit} characters of text")
+        check = auto_approve(proof, username) if auto_approve and proof else None
         request_id = f"req-{secrets.token_hex(6)}"
         now = time.time()
         self._db.execute("BEGIN IMMEDIATE")
@@ -159,7 +167,9 @@ class OptOutRegistry:
                 (request_id, username, username.lower(), "repos" if repos else "account", json.dumps(repos),
                  proof or None, message or None, client, now),
             )
-            self._append(request_id, "submitted", username, now, {})
+            self._append(request_id, "submitted", username, now, {"proof_check": check.to_dict()} if check else {})
+            if check is not None and check.outcome == "verified":
+                self._append(request_id, "approved", "auto:proof", now, {"proof_check": check.to_dict()})
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
