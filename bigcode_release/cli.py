@@ -27,6 +27,8 @@ pii_app = typer.Typer(no_args_is_help=True, help="Personal information and secre
 optout_app = typer.Typer(no_args_is_help=True, help="Opt-out requests: submit, review, decide, export, look up.")
 app.add_typer(license_app, name="license")
 app.add_typer(optout_app, name="optout")
+spaces_app = typer.Typer(no_args_is_help=True, help="Run the Gradio Spaces of `spaces/` locally.")
+app.add_typer(spaces_app, name="spaces")
 app.add_typer(pii_app, name="pii")
 
 console = Console(width=None if sys.stdout.isatty() else 120)
@@ -391,6 +393,41 @@ def optout_lookup(
                           f"{r['kept_files']:,}/{r['files']:,}", r["license"] or "")
         if answer.repos:
             console.print(table)
+
+
+SPACES = {"in-the-stack": "in_the_stack"}
+
+
+def load_space(name: str):
+    """The `app` module of a Space folder in `spaces/` (next to the package in a checkout)."""
+    import importlib.util
+
+    folder = Path(__file__).resolve().parents[1] / "spaces" / SPACES[name]
+    spec = importlib.util.spec_from_file_location(f"space_{SPACES[name]}", folder / "app.py")
+    if spec is None or not (folder / "app.py").is_file():
+        raise FileNotFoundError(f"{folder / 'app.py'} not found: run from a checkout of bigcode-release")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@spaces_app.command("serve")
+def spaces_serve(
+    name: Annotated[str, typer.Argument(help=f"one of: {', '.join(SPACES)}")],
+    release: Annotated[Path, typer.Option("--release", help="release directory")] = Path("release"),
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 7860,
+) -> None:
+    """Start a Space on this machine (Ctrl-C stops it)."""
+    if name not in SPACES:
+        _fail(ValueError(f"unknown Space {name!r}; known: {', '.join(SPACES)}"))
+    try:
+        app_module = load_space(name)
+        demo = app_module.build_app(str(release), str(registry))
+    except (BigcodeReleaseError, FileNotFoundError) as exc:
+        _fail(exc)
+    demo.queue(default_concurrency_limit=4).launch(server_name=host, server_port=port)
 
 
 def main() -> None:

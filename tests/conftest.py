@@ -88,6 +88,11 @@ def run_cli_json(*args: str) -> dict:
 @pytest.fixture
 def repo_folder(tmp_path: Path) -> Path:
     """A folder of five repository checkouts with license files, manifests and bad inputs."""
+    return make_repo_folder(tmp_path)
+
+
+def make_repo_folder(tmp_path: Path) -> Path:
+    """The `repo_folder` fixture's folder, under `tmp_path` (for fixtures of a wider scope)."""
     root = tmp_path / "repos"
     mit = root / "alice" / "tools"
     (mit / "pkg").mkdir(parents=True)

@@ -1,0 +1,109 @@
+"""What the "Am I in The Stack?" Space does, as plain functions that never raise: every failure
+becomes a readable message. The Space's `app.py` only wires widgets to these."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+from pathlib import Path
+
+from bigcode_release.errors import BigcodeReleaseError
+from bigcode_release.optout.lookup import RepoLookup
+from bigcode_release.optout.registry import OptOutRegistry
+
+TABLE_HEADERS = ["repository", "included", "why not", "files kept", "license"]
+MAX_FIELD_CHARS = 10_000  # anything longer is refused before it is parsed
+
+
+class RateLimiter:
+    """At most `limit` events per `window` seconds per client (sliding window, thread-safe)."""
+
+    def __init__(self, limit: int, window: float):
+        self.limit, self.window = limit, window
+        self._events: dict[str, deque] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def allow(self, client: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            events = self._events[client]
+            while events and now - events[0] > self.window:
+                events.popleft()
+            if len(events) >= self.limit:
+                return False
+            events.append(now)
+            return True
+
+
+class InTheStackService:
+    """Look-ups over a release's dataset versions and opt-out requests into a registry."""
+
+    def __init__(self, release_dir: str | Path, registry_path: str | Path, *, submissions_per_minute: int = 5):
+        self.lookups = RepoLookup(release_dir)
+        self.registry = OptOutRegistry(registry_path)
+        self.limiter = RateLimiter(submissions_per_minute, 60.0)
+        self._lock = threading.Lock()  # one DuckDB connection and one SQLite connection, shared
+
+    def versions(self) -> list[str]:
+        return list(self.lookups.versions)
+
+    def check(self, username: str, version: str | None) -> tuple[str, list[list], list[str]]:
+        """(answer in Markdown, table rows, repositories of the account that can be opted out)."""
+        if not isinstance(username, str) or len(username) > MAX_FIELD_CHARS:
+            return "**Error:** give a GitHub username.", [], []
+        username = username.strip()
+        try:
+            with self._lock:
+                answers = self.lookups.lookup(username, version or None)
+        except BigcodeReleaseError as exc:
+            return f"**Error:** {exc}", [], []
+        answer = answers[0]
+        rows = [[r["repo_name"], "yes" if r["included"] else "no", r["drop_reason"] or "",
+                 f"{r['kept_files']}/{r['files']}", r["license"] or ""] for r in answer.repos]
+        if answer.included:
+            text = (f"**{username}** has **{len(answer.included)}** of {len(answer.repos)} repositories in "
+                    f"**{answer.version}**.")
+        elif answer.repos:
+            text = (f"**{username}** is **not** in {answer.version}: {len(answer.repos)} repositories were seen "
+                    "and none was included (see why below).")
+        else:
+            text = f"**{username}** is **not** in {answer.version}: no repository of this account was seen."
+        return text, rows, [r["repo_name"] for r in answer.included]
+
+    def submit(self, username: str, whole_account: bool, repos: list[str] | None, proof: str, message: str,
+               client: str) -> str:
+        """File a request; the answer gives its id and status, or says what is wrong."""
+        for name, value in (("username", username), ("proof", proof), ("message", message)):
+            if value is not None and (not isinstance(value, str) or len(value) > MAX_FIELD_CHARS):
+                return f"**Error:** {name} is too long."
+        if not self.limiter.allow(client or "unknown"):
+            return "**Error:** too many requests from you in the last minute; try again shortly."
+        if not whole_account and not repos:
+            return "**Error:** tick the repositories to remove, or choose the whole account."
+        try:
+            with self._lock:
+                request = self.registry.submit((username or "").strip(), [] if whole_account else list(repos),
+                                               proof=(proof or "").strip() or None,
+                                               message=(message or "").strip() or None, client=client)
+        except BigcodeReleaseError as exc:
+            return f"**Error:** {exc}"
+        scope = "the whole account" if request.scope == "account" else ", ".join(request.repos)
+        return (f"Request **{request.id}** filed for {scope}: **{request.status}**. Keep the id to follow it; "
+                "approved requests are removed from the next dataset version.")
+
+    def status(self, request_id: str) -> str:
+        """A request's status and history, in Markdown."""
+        if not isinstance(request_id, str) or not request_id.strip() or len(request_id) > 64:
+            return "**Error:** give a request id such as `req-0123456789ab`."
+        try:
+            with self._lock:
+                request, events = self.registry.get(request_id.strip()), self.registry.history(request_id.strip())
+        except BigcodeReleaseError as exc:
+            return f"**Error:** {exc}"
+        lines = [f"Request **{request.id}** ({request.username}): **{request.status}**"]
+        if request.first_version:
+            lines.append(f"First dataset version without it: **{request.first_version}**")
+        lines += [f"- {time.strftime('%Y-%m-%d %H:%M', time.gmtime(e.at))} UTC: {e.kind}"
+                  + (f" ({e.detail['reason']})" if "reason" in e.detail else "") for e in events]
+        return "\n".join(lines)

@@ -1,0 +1,55 @@
+"""Am I in The Stack? Check an account in every dataset version and ask to be removed.
+
+Run: `bigcode-release spaces serve in-the-stack --release release/ --registry release/optout.sqlite`.
+This file only wires widgets to `bigcode_release.optout.service`.
+"""
+
+from __future__ import annotations
+
+import os
+
+import gradio as gr
+
+from bigcode_release.optout.service import TABLE_HEADERS, InTheStackService
+
+
+def build_app(release_dir: str, registry_path: str) -> gr.Blocks:
+    service = InTheStackService(release_dir, registry_path)
+    versions = service.versions()
+
+    def check(username, version):
+        text, rows, repos = service.check(username, version)
+        return text, rows, gr.update(choices=repos, value=[])
+
+    def submit(username, scope, repos, proof, message, request: gr.Request):
+        client = request.client.host if request and request.client else "unknown"
+        return service.submit(username, scope == "whole account", repos, proof, message, client)
+
+    with gr.Blocks(title="Am I in The Stack?") as app:
+        gr.Markdown("# Am I in The Stack?\nCheck whether your repositories are in a dataset version, and opt out.")
+        with gr.Row():
+            version = gr.Dropdown(choices=versions, value=versions[-1], label="Dataset version")
+            username = gr.Textbox(label="GitHub username", max_length=39)
+        check_button = gr.Button("Check", variant="primary")
+        answer = gr.Markdown()
+        table = gr.Dataframe(headers=TABLE_HEADERS, label="Repositories", interactive=False)
+        with gr.Accordion("Opt out", open=False):
+            scope = gr.Radio(["whole account", "selected repositories"], value="whole account", label="Remove")
+            repos = gr.Dropdown(label="Repositories to remove", choices=[], multiselect=True, allow_custom_value=True)
+            proof = gr.Textbox(label="Proof (optional): URL of an issue you opened", max_length=500)
+            message = gr.Textbox(label="Message (optional)", max_length=2000, lines=2)
+            submit_button = gr.Button("Submit opt-out request")
+            submitted = gr.Markdown()
+        with gr.Accordion("Follow a request", open=False):
+            request_id = gr.Textbox(label="Request id")
+            status_button = gr.Button("Status")
+            status = gr.Markdown()
+        check_button.click(check, [username, version], [answer, table, repos], api_name="check")
+        username.submit(check, [username, version], [answer, table, repos])
+        submit_button.click(submit, [username, scope, repos, proof, message], submitted, api_name="submit")
+        status_button.click(service.status, request_id, status, api_name="status")
+    return app
+
+
+if __name__ == "__main__":
+    build_app(os.environ.get("RELEASE_DIR", "release"), os.environ.get("OPTOUT_REGISTRY", "release/optout.sqlite")).launch()
