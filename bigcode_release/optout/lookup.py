@@ -1,21 +1,30 @@
 """"Am I in The Stack?": what each dataset version holds of a GitHub account.
 
-Each version's `repos.parquet` is the lookup index: one row per repository seen, sorted by
-`owner_key` (lowercased owner) in row groups, so DuckDB reads only the row groups whose min/max
-statistics can contain the account. Nothing is held in memory between lookups.
+All versions' `repos.parquet` rows are merged into one lookup index, `lookup-index.parquet` in the
+release directory, sorted by `owner_key` (the lowercased owner) in row groups of 10,000 rows. A
+lookup bisects the row groups' min/max statistics (kept in memory: a few KB per million rows) and
+reads only the row group(s) that can hold the account: one small read per lookup whatever the
+number of versions. The index is rebuilt (with DuckDB) whenever the set of built versions changes.
 """
 
 from __future__ import annotations
 
+import bisect
+import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from bigcode_release.errors import ReleaseDirectoryError
 from bigcode_release.optout.identity import check_username
 
 VERSIONS_DIR = "dataset-versions"
+INDEX_NAME = "lookup-index.parquet"
+INDEX_ROW_GROUP = 10_000
 _COLUMNS = ("repo_name", "included", "drop_reason", "kept_files", "files", "kept_bytes", "bytes", "license",
             "optout_request_id")
 
@@ -38,42 +47,69 @@ class VersionLookup:
 def dataset_versions(release_dir: str | Path) -> list[Path]:
     """Built versions of a release directory, oldest first."""
     root = Path(release_dir) / VERSIONS_DIR
-    versions = sorted((d for d in root.glob("*") if (d / "repos.parquet").is_file()),
+    versions = sorted((d for d in root.glob("*") if (d / "repos.parquet").is_file() and (d / "manifest.json").is_file()),
                       key=lambda d: tuple(int(p) for p in d.name.lstrip("v").split(".") if p.isdigit()))
     if not versions:
         raise ReleaseDirectoryError(f"{release_dir} holds no built dataset version (no {VERSIONS_DIR}/*/repos.parquet)")
     return versions
 
 
+def _fingerprint(versions: list[Path]) -> list[list[str]]:
+    """What the index was built from: each version and its manifest hash."""
+    return [[d.name, json.loads((d / "manifest.json").read_text(encoding="utf-8"))["manifest_hash"]] for d in versions]
+
+
+def build_lookup_index(release_dir: str | Path) -> Path:
+    """(Re)build `lookup-index.parquet` from every built version; returns its path."""
+    release_dir = Path(release_dir)
+    versions = dataset_versions(release_dir)
+    index = release_dir / INDEX_NAME
+    tmp = release_dir / f".{INDEX_NAME}.tmp"
+    union = " UNION ALL ".join(
+        f"SELECT ? AS version, owner_key, {', '.join(_COLUMNS)} FROM read_parquet(?)" for _ in versions)
+    params = [value for d in versions for value in (d.name, str(d / "repos.parquet"))]
+    con = duckdb.connect()
+    con.execute(f"COPY ({union} ORDER BY owner_key, lower(repo_name), version) TO '{tmp}' "
+                f"(FORMAT parquet, ROW_GROUP_SIZE {INDEX_ROW_GROUP}, COMPRESSION zstd)", params)
+    os.replace(tmp, index)
+    (release_dir / f"{INDEX_NAME}.json").write_text(json.dumps(_fingerprint(versions)) + "\n", encoding="utf-8")
+    return index
+
+
 class RepoLookup:
     """Case-insensitive lookups of accounts across a release's dataset versions."""
 
     def __init__(self, release_dir: str | Path):
-        self.versions = {d.name: d / "repos.parquet" for d in dataset_versions(release_dir)}
-        self.con = duckdb.connect()
-        self.con.execute("SET threads = 1")
+        release_dir = Path(release_dir)
+        versions = dataset_versions(release_dir)
+        self.versions = {d.name: d / "repos.parquet" for d in versions}
+        index, stamp = release_dir / INDEX_NAME, release_dir / f"{INDEX_NAME}.json"
+        fresh = index.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == _fingerprint(versions)
+        self.file = pq.ParquetFile(index if fresh else build_lookup_index(release_dir))
+        metadata, column = self.file.metadata, self.file.schema_arrow.get_field_index("owner_key")
+        stats = [metadata.row_group(i).column(column).statistics for i in range(metadata.num_row_groups)]
+        self._mins = [s.min for s in stats]
+        self._maxs = [s.max for s in stats]
 
     def lookup(self, username: str, version: str | None = None) -> list[VersionLookup]:
         """Per version (or the one asked), the account's repositories: included or why not."""
         username = check_username(username)
         if version is not None and version not in self.versions:
             raise ReleaseDirectoryError(f"no dataset version {version!r}; built: {', '.join(self.versions)}")
-        answers = []
-        for name, path in self.versions.items():
-            if version is not None and name != version:
-                continue
-            rows = self.con.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM read_parquet(?) WHERE owner_key = ? ORDER BY lower(repo_name)",
-                [str(path), username.lower()],
-            ).fetchall()
-            answers.append(VersionLookup(name, [dict(zip(_COLUMNS, row)) for row in rows]))
-        return answers
+        key = username.lower()
+        answers = {name: VersionLookup(name) for name in self.versions if version is None or name == version}
+        group = bisect.bisect_left(self._maxs, key)
+        while group < len(self._mins) and self._mins[group] <= key:
+            table = self.file.read_row_group(group, columns=["version", "owner_key", *_COLUMNS])
+            for row in table.filter(pc.equal(table["owner_key"], key)).to_pylist():
+                if row["version"] in answers:
+                    answers[row["version"]].repos.append({column: row[column] for column in _COLUMNS})
+            group += 1
+        return list(answers.values())
 
 
 def honoured_requests(release_dir: str | Path) -> list[tuple[str, list[str]]]:
     """(version, request ids its opt-out list held) for each built version, oldest first."""
-    import json
-
     honoured = []
     for version_dir in dataset_versions(release_dir):
         manifest = json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
