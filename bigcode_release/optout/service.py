@@ -49,13 +49,14 @@ class InTheStackService:
         return list(self.lookups.versions)
 
     def check(self, username: str, version: str | None) -> tuple[str, list[list], list[str]]:
-        """(answer in Markdown, table rows, repositories of the account that can be opted out)."""
+        """(answer in Markdown, table rows, repositories of the account that can be opted out) for
+        one version (the newest when none is given)."""
         if not isinstance(username, str) or len(username) > MAX_FIELD_CHARS:
             return "**Error:** give a GitHub username.", [], []
         username = username.strip()
         try:
             with self._lock:
-                answers = self.lookups.lookup(username, version or None)
+                answers = self.lookups.lookup(username, version or self.versions()[-1])
         except BigcodeReleaseError as exc:
             return f"**Error:** {exc}", [], []
         answer = answers[0]
