@@ -13,8 +13,8 @@ import gradio as gr
 from bigcode_release.optout.service import TABLE_HEADERS, InTheStackService
 
 
-def build_app(release_dir: str, registry_path: str) -> gr.Blocks:
-    service = InTheStackService(release_dir, registry_path)
+def build_app(release_dir: str, registry_path: str, submissions_per_minute: int = 5) -> gr.Blocks:
+    service = InTheStackService(release_dir, registry_path, submissions_per_minute=submissions_per_minute)
     versions = service.versions()
 
     def check(username, version):
