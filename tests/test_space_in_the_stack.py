@@ -1,6 +1,8 @@
 """The "Am I in The Stack?" Space, launched on loopback and driven through gradio_client."""
 
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -10,19 +12,29 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
 @pytest.fixture(scope="module")
-def space(tmp_path_factory):
+def built(tmp_path_factory):
+    """A release built from a folder of checkouts (once for this module)."""
+    tmp = tmp_path_factory.mktemp("space")
+    run_cli_json("dataset", "build", str(folder_recipe(tmp, make_repo_folder(tmp))), "--out", str(tmp / "release"))
+    return tmp
+
+
+def _launch(tmp):
     from gradio_client import Client
 
     from bigcode_release.cli import load_space
-    tmp = tmp_path_factory.mktemp("space")
-    repos = make_repo_folder(tmp)
-    release = tmp / "release"
-    run_cli_json("dataset", "build", str(folder_recipe(tmp, repos)), "--out", str(release))
-    demo = load_space("in-the-stack").build_app(str(release), str(tmp / "registry.sqlite"))
+
+    demo = load_space("in-the-stack").build_app(str(tmp / "release"), str(tmp / "registry.sqlite"))
     demo.queue(default_concurrency_limit=4)
     _, url, _ = demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    return demo, Client(url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def space(built):
+    demo, client = _launch(built)
     try:
-        yield Client(url, verbose=False), tmp
+        yield client, built
     finally:
         demo.close()
 
@@ -55,3 +67,36 @@ def test_bad_input_gives_a_message_and_the_space_keeps_answering(space):
     assert "too many requests" in answers[-1]
     answer, _, _ = client.predict("alice", "v1.0", api_name="/check")
     assert "**alice** has" in answer
+
+
+CHROMIUM = shutil.which("chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (scripts/test.sh installs it)")
+def test_in_a_real_browser_a_user_checks_and_opts_out(built):
+    from playwright.sync_api import sync_playwright
+
+    demo, client = _launch(built)  # its own app: a fresh per-client rate limit
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        try:
+            page = browser.new_page()
+            page.goto(client.src)
+            page.get_by_label("GitHub username").fill("Alice")
+            page.get_by_role("button", name="Check").click()
+            page.get_by_text("alice/tools").first.wait_for(timeout=30_000)
+            page.get_by_text("Opt out", exact=True).first.click()
+            page.get_by_role("button", name="Submit opt-out request").click()
+            page.get_by_text("Request req-").first.wait_for(timeout=30_000)
+            text = page.get_by_text("Request req-").first.inner_text()
+            assert "pending" in text
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "in_the_stack.png"), full_page=True)
+        finally:
+            browser.close()
+            demo.close()
+    assert (ARTIFACTS / "in_the_stack.png").stat().st_size > 10_000
