@@ -100,3 +100,54 @@ def test_in_a_real_browser_a_user_checks_and_opts_out(built):
             browser.close()
             demo.close()
     assert (ARTIFACTS / "in_the_stack.png").stat().st_size > 10_000
+
+
+MALFORMED_THROUGH_THE_SPACE = [
+    # (username, scope, repos, proof, message)
+    *[(name, "whole account", [], "", "") for name in [
+        "", " ", "-a", "a-", "a--b", "a" * 40, "ｏｃｔｏ", "оctocat", "octo cat", "octo_cat", "octo.cat", "a/b",
+        "../../etc/passwd", "'; DROP TABLE requests; --", "\" OR 1=1 --", "%00", "octo\ncat", "😀", "$(id)", "`id`",
+        "<script>alert(1)</script>", "C:\\Windows", "*", "?", "a" * 20_000]],
+    *[("alice", "selected repositories", repos, "", "") for repos in [
+        [], ["alice"], ["alice/"], ["/tools"], ["alice/a/b"], ["alice/.."], ["alice/re po"], ["alice/" + "x" * 101],
+        ["carol/web"], ["alice/tools;DROP"], ["alice/ｔｏｏｌｓ"], ["ALICE/../x"], ["alice/%2e%2e"]]],
+    *[("alice", "whole account", [], proof, "") for proof in ["x" * 501, "y" * 20_000]],
+    *[("alice", "whole account", [], "", message) for message in ["m" * 2001, "n" * 20_000]],
+    ("alice", "no such scope", [], "", ""), ("", "", [], "", ""), ("alice", "selected repositories", ["a"] * 1001, "", ""),
+    ("alice", "whole account", [], "", "\x00" * 2001), ("\x00", "whole account", [], "", ""),
+    ("alice", "selected repositories", [""], "", ""), ("alice", "selected repositories", ["/"], "", ""),
+    ("a" * 39 + "-", "whole account", [], "", ""),
+]
+
+
+@pytest.mark.slow
+def test_fifty_malformed_submissions_each_get_a_clear_error_and_nothing_is_stored(built):
+    from bigcode_release.optout.registry import OptOutRegistry
+
+    assert len(MALFORMED_THROUGH_THE_SPACE) >= 50
+    demo = None
+    try:
+        from bigcode_release.cli import load_space
+        from gradio_client import Client
+
+        demo = load_space("in-the-stack").build_app(str(built / "release"), str(built / "malformed.sqlite"),
+                                                    submissions_per_minute=10_000)
+        demo.queue(default_concurrency_limit=4)
+        _, url, _ = demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+        client = Client(url, verbose=False)
+        from gradio_client.exceptions import AppError
+
+        for username, scope, repos, proof, message in MALFORMED_THROUGH_THE_SPACE:
+            try:
+                answer = client.predict(username, scope, repos, proof, message, api_name="/submit")
+            except AppError as exc:  # Gradio refuses a value outside a widget's choices itself
+                answer = f"**Error:** {exc}"
+                assert "is not in the list of choices" in str(exc)
+            assert answer.startswith("**Error:**") and len(answer) < 500, (username[:40], scope, repos[:3], answer)
+        answer, _, _ = client.predict("alice", "v1.0", api_name="/check")
+        assert "**alice** has" in answer  # still answering
+    finally:
+        if demo is not None:
+            demo.close()
+    with OptOutRegistry(built / "malformed.sqlite") as registry:
+        assert registry.requests() == []
