@@ -24,7 +24,6 @@ import gzip
 import json
 import multiprocessing
 import os
-import re
 import shutil
 import sys
 import time
@@ -66,9 +65,8 @@ from bigcode_release.errors import BuildError, ReleaseDirectoryError, VersionExi
 from bigcode_release.manifest import describe_outputs, read_manifest, sha256_file, tool_versions, write_manifest
 from bigcode_release.optout.export_format import read_optout_list, write_optout_list
 from bigcode_release.recipe import FolderSource, InstalledSource, Recipe, load_recipe
+from bigcode_release.release_dir import CURRENT_LINK, VERSIONS_DIR, version_key
 
-VERSIONS_DIR = "dataset-versions"
-CURRENT_LINK = "dataset"
 BUILD_STATE = "build.json"
 
 
@@ -79,10 +77,6 @@ class BuildResult:
     stats: dict
     reused: bool
     wall_seconds: float
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", version))
 
 
 def _claim_version(recipe: Recipe, layout: BuildLayout) -> dict | None:
@@ -397,7 +391,7 @@ def finalize(recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None) -> tupl
 def _point_current(out_dir: Path) -> None:
     """Make `out/dataset` point at the newest complete version."""
     versions = [d for d in (out_dir / VERSIONS_DIR).iterdir() if read_manifest(d) is not None]
-    newest = max(versions, key=lambda d: _version_key(d.name))
+    newest = max(versions, key=lambda d: version_key(d.name))
     link = out_dir / CURRENT_LINK
     if link.exists() and not link.is_symlink():
         raise ReleaseDirectoryError(f"{link} exists and is not a link to a dataset version; move it away")

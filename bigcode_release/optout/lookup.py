@@ -21,8 +21,8 @@ import pyarrow.parquet as pq
 
 from bigcode_release.errors import ReleaseDirectoryError
 from bigcode_release.optout.identity import check_username
+from bigcode_release.release_dir import VERSIONS_DIR, built_versions
 
-VERSIONS_DIR = "dataset-versions"
 INDEX_NAME = "lookup-index.parquet"
 INDEX_ROW_GROUP = 10_000
 _COLUMNS = ("repo_name", "included", "drop_reason", "kept_files", "files", "kept_bytes", "bytes", "license",
@@ -45,10 +45,8 @@ class VersionLookup:
 
 
 def dataset_versions(release_dir: str | Path) -> list[Path]:
-    """Built versions of a release directory, oldest first."""
-    root = Path(release_dir) / VERSIONS_DIR
-    versions = sorted((d for d in root.glob("*") if (d / "repos.parquet").is_file() and (d / "manifest.json").is_file()),
-                      key=lambda d: tuple(int(p) for p in d.name.lstrip("v").split(".") if p.isdigit()))
+    """Built versions of a release directory that have a repos table, oldest first."""
+    versions = [d for d in built_versions(release_dir) if (d / "repos.parquet").is_file()]
     if not versions:
         raise ReleaseDirectoryError(f"{release_dir} holds no built dataset version (no {VERSIONS_DIR}/*/repos.parquet)")
     return versions

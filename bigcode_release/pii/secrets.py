@@ -188,6 +188,8 @@ def _keep_plugin_hit(secret_type: str, value: str, line: str, context: str) -> b
         return False
     if secret_type not in _HIGH_ENTROPY:  # a provider's own key format: precise enough
         return True
+    if _HASH_WORDS.search(line) and not _SECRET_WORDS.search(line):
+        return False  # a line about hashes that names no key or token
     if heuristic.is_prefixed_with_dollar_sign(value) or heuristic.is_likely_id_string(value, line):
         return False
     if value.startswith(_SECRET_PREFIXES):
@@ -211,13 +213,11 @@ def find_secrets(text: str, raw: bytes | None = None) -> Iterator[Finding]:
         line = text[line_start:line_end]
         if len(line) > 4096:
             continue
+        context = text[text.rfind("\n", 0, max(text.rfind("\n", 0, line_start - 1), 0)) + 1 : line_end]
         for plugin in _plugins():
             for hit in plugin.analyze_line(filename="scan", line=line):
                 value = hit.secret_value
-                context = text[text.rfind("\n", 0, max(text.rfind("\n", 0, line_start - 1), 0)) + 1 : line_end]
                 if not value or not _keep_plugin_hit(plugin.secret_type, value, line, context):
-                    continue
-                if plugin.secret_type in _HIGH_ENTROPY and _HASH_WORDS.search(line) and not _SECRET_WORDS.search(line):
                     continue
                 position = line.find(value)
                 while position != -1:
