@@ -53,3 +53,27 @@ class OptOutRequestError(BigcodeReleaseError):
 
 class RegistryError(BigcodeReleaseError):
     """The opt-out registry cannot do what was asked (unknown request, a decision out of order)."""
+
+
+class TokenizerError(BigcodeReleaseError):
+    """A tokenizer cannot be trained or loaded as asked (a vocabulary too small, a missing file)."""
+
+
+class TokenizedDataError(BigcodeReleaseError):
+    """Tokenized shards (`.ds`, `.ds.index`, `.ds.metadata`) are missing or inconsistent; the
+    message names the file and what is wrong."""
+
+
+class TrainConfigError(BigcodeReleaseError):
+    """A training layout is impossible (heads not divisible by tp, layers by pp, a world size that
+    does not match); raised before any work starts. `problems` holds `(key, problem, fix)`."""
+
+    def __init__(self, origin: str, problems: list[tuple[str, str, str]]):
+        self.origin = origin
+        self.problems = problems
+        lines = "\n".join(f"  - {key}: {problem}; fix: {fix}" for key, problem, fix in problems)
+        super().__init__(f"{origin}: the training layout is impossible ({len(problems)} problem(s)):\n{lines}")
+
+
+class TrainingError(BigcodeReleaseError):
+    """A training run cannot start or continue (no data, a checkpoint that does not match)."""
