@@ -6,17 +6,16 @@ Every command prints a human summary, or one JSON document with `--json`.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from importlib.metadata import Distribution
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from bigcode_release.cli_common import JsonFlag, console, fail
+from bigcode_release.cli_training import register as register_training
 from bigcode_release.errors import BigcodeReleaseError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Run a BigCode-style open release of a code LLM.")
@@ -30,11 +29,8 @@ app.add_typer(optout_app, name="optout")
 spaces_app = typer.Typer(no_args_is_help=True, help="Run the Gradio Spaces of `spaces/` locally.")
 app.add_typer(spaces_app, name="spaces")
 app.add_typer(pii_app, name="pii")
+register_training(app)
 
-console = Console(width=None if sys.stdout.isatty() else 120)
-errors = Console(stderr=True)
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="print one JSON document instead of tables")]
 
 
 def _mib(n: int) -> str:
@@ -89,11 +85,6 @@ def _print_stats(stats: dict, folder: Path) -> None:
     console.print(f"plots: {', '.join(str(folder / n) for n in ('licenses.png', 'languages.png', 'drop_reasons.png'))}")
 
 
-def _fail(exc: Exception) -> None:
-    errors.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
-    raise typer.Exit(code=2)
-
-
 @dataset_app.command("build")
 def dataset_build(
     recipe: Annotated[Path, typer.Argument(help="dataset recipe (YAML)")],
@@ -107,7 +98,7 @@ def dataset_build(
     try:
         result = build_dataset(recipe, out, show_progress=progress and not as_json)
     except BigcodeReleaseError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         print(json.dumps({
             "version_dir": str(result.version_dir),
@@ -140,7 +131,7 @@ def dataset_stats(
     try:
         folder = resolve_dataset_dir(path)
     except BigcodeReleaseError as exc:
-        _fail(exc)
+        fail(exc)
     stats = json.loads((folder / "stats.json").read_text(encoding="utf-8"))
     if as_json:
         print(json.dumps(stats))
@@ -165,7 +156,7 @@ def license_detect(
     elif (dist := find_distribution(path)) is not None:
         decision, kind = detect_distribution(dist), "distribution"
     else:
-        _fail(FileNotFoundError(f"{path!r} is neither a folder nor an installed distribution"))
+        fail(FileNotFoundError(f"{path!r} is neither a folder nor an installed distribution"))
     if as_json:
         print(json.dumps({"target": path, "kind": kind, **decision.to_dict()}))
         return
@@ -190,9 +181,9 @@ def pii_scan(
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        _fail(FileNotFoundError(f"{path}: no such file"))
+        fail(FileNotFoundError(f"{path}: no such file"))
     except (UnicodeDecodeError, IsADirectoryError) as exc:
-        _fail(ValueError(f"{path}: not a UTF-8 text file ({type(exc).__name__})"))
+        fail(ValueError(f"{path}: not a UTF-8 text file ({type(exc).__name__})"))
     findings = scan_text(text)
     if as_json:
         print(json.dumps({"path": str(path), "findings": [f.to_dict() for f in findings]}))
@@ -250,7 +241,7 @@ def optout_submit(
             request = reg.submit(username, repo, proof=proof or None, message=message or None, client="cli",
                                  auto_approve=checker)
     except BigcodeReleaseError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         print(json.dumps(request.to_dict()))
         return
@@ -284,7 +275,7 @@ def optout_approve(
         with _registry(registry) as reg:
             request = reg.approve(request_id, by=by)
     except BigcodeReleaseError as exc:
-        _fail(exc)
+        fail(exc)
     print(json.dumps(request.to_dict())) if as_json else console.print(f"{request.id}: {request.status}")
 
 
@@ -301,7 +292,7 @@ def optout_reject(
         with _registry(registry) as reg:
             request = reg.reject(request_id, by=by, reason=reason)
     except BigcodeReleaseError as exc:
-        _fail(exc)
+        fail(exc)
     print(json.dumps(request.to_dict())) if as_json else console.print(f"{request.id}: {request.status}")
 
 
@@ -316,7 +307,7 @@ def optout_status(
         with _registry(registry) as reg:
             request, events = reg.get(request_id), reg.history(request_id)
     except BigcodeReleaseError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         print(json.dumps({**request.to_dict(), "events": [e.__dict__ for e in events]}))
         return
@@ -357,7 +348,7 @@ def optout_sync(
         with _registry(registry) as reg:
             marked = sync_applied(reg, honoured_requests(release))
     except BigcodeReleaseError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         print(json.dumps({"applied": marked}))
         return
@@ -377,7 +368,7 @@ def optout_lookup(
     try:
         answers = RepoLookup(release).lookup(username, version or None)
     except BigcodeReleaseError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         print(json.dumps({"username": username, "versions": [a.to_dict() for a in answers]}))
         return
@@ -421,12 +412,12 @@ def spaces_serve(
 ) -> None:
     """Start a Space on this machine (Ctrl-C stops it)."""
     if name not in SPACES:
-        _fail(ValueError(f"unknown Space {name!r}; known: {', '.join(SPACES)}"))
+        fail(ValueError(f"unknown Space {name!r}; known: {', '.join(SPACES)}"))
     try:
         app_module = load_space(name)
         demo = app_module.build_app(str(release), str(registry))
     except (BigcodeReleaseError, FileNotFoundError) as exc:
-        _fail(exc)
+        fail(exc)
     demo.queue(default_concurrency_limit=4).launch(server_name=host, server_port=port)
 
 

@@ -131,3 +131,42 @@ def folder_recipe(folder: Path, repos: Path, **changes) -> Path:
             "executor": {"tasks": 2, "workers": 1}}
     base.update(changes)
     return write_recipe(folder, base)
+
+
+@pytest.fixture(scope="session")
+def tokenized_release(tmp_path_factory) -> Path:
+    """A release with a small dataset (a few installed distributions), a 600-token tokenizer and
+    tokenized train/validation shards: what the model-side stages read."""
+    from bigcode_release.data.build import build_dataset
+    from bigcode_release.tokenizer.shards import tokenize_dataset
+    from bigcode_release.tokenizer.training import train_tokenizer
+
+    folder = tmp_path_factory.mktemp("model-side")
+    release = folder / "release"
+    build_dataset(small_installed_recipe(folder), release, show_progress=False)
+    train_tokenizer(release, vocab_size=600, sample_mb=1, progress=False)
+    tokenize_dataset(release, validation_fraction=0.05, show_progress=False)
+    return release
+
+
+def tiny_train_recipe(folder: Path, release: Path, **changes) -> Path:
+    """A training recipe for a very small model over `release` (seconds per run on 2 cores)."""
+    recipe = {
+        "name": "tiny-test",
+        "model": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+                  "intermediate_size": 128, "max_position_embeddings": 256},
+        "batch": {"sequence_length": 64, "micro_batch_size": 4, "gradient_accumulation": 1, "train_steps": 12},
+        "optimizer": {"learning_rate": 0.01, "min_learning_rate": 0.001, "warmup_steps": 2},
+        "data": {"release": str(release)},
+        "checkpoints": {"interval": 6},
+        "validation": {"interval": 6, "batches": 4},
+        "torch": {"threads": 1},
+    }
+    for section, values in changes.items():
+        if isinstance(values, dict) and isinstance(recipe.get(section), dict):
+            recipe[section] = {**recipe[section], **values}
+        else:
+            recipe[section] = values
+    path = Path(folder) / f"{recipe['name']}.yaml"
+    path.write_text(yaml.safe_dump(recipe, sort_keys=False))
+    return path

@@ -1,0 +1,85 @@
+"""Ablations: the same tiny model trained on dataset variants (e.g. with and without a filter)
+with several seeds, compared on one shared validation set, as BigCode and FineWeb decided
+their filters."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bigcode_release.errors import TrainingError
+from bigcode_release.plotting import line_chart
+from bigcode_release.tokenizer.shards import TOKENIZED_DIR
+from bigcode_release.train.recipe import TrainRecipe
+from bigcode_release.train.torch_engine import train_torch
+
+
+@dataclass(frozen=True)
+class VariantResult:
+    variant: str
+    tokenized: str
+    seeds: list[int]
+    val_losses: list[float]
+    mean: float
+    std: float
+
+
+@dataclass(frozen=True)
+class AblationReport:
+    output_dir: str
+    validation: str
+    variants: list[VariantResult]
+    best: str
+    gap: float
+    separated: bool
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def variant_folder(recipe: TrainRecipe, variant: str) -> Path:
+    """A variant is a dataset version of the release (tokenized under `tokenized/<version>`) or a path."""
+    for candidate in (Path(variant), recipe.data.release / TOKENIZED_DIR / variant):
+        if (candidate / "train").is_dir():
+            return candidate.resolve()
+    raise TrainingError(f"variant {variant!r} is neither a tokenized folder nor a tokenized dataset version in "
+                        f"{recipe.data.release / TOKENIZED_DIR}: run `bigcode-release tokenize` on it first")
+
+
+def run_ablation(recipe: TrainRecipe, variants: list[str], seeds: int, out_dir: Path, origin: str = "<recipe>",
+                 show_progress: bool = True) -> AblationReport:
+    """Train every variant with seeds 0..seeds-1; validation on the first variant's split for all.
+
+    `separated` says whether the best variant's mean is below every other's by more than the sum
+    of their standard deviations (a conservative "this filter matters" at these seeds)."""
+    if len(variants) < 2 or seeds < 1:
+        raise TrainingError("an ablation needs at least two variants and one seed")
+    folders = {variant: variant_folder(recipe, variant) for variant in variants}
+    validation = folders[variants[0]] / "validation"
+    results = []
+    for variant, folder in folders.items():
+        losses = []
+        for seed in range(seeds):
+            run = recipe.model_copy(update={
+                "name": f"{recipe.name}-{Path(variant).name}-seed{seed}", "seed": seed,
+                "data": recipe.data.model_copy(update={"tokenized": folder, "validation": validation}),
+            })
+            result = train_torch(run, origin=origin, run_dir=out_dir / Path(variant).name / f"seed{seed}",
+                                 show_progress=show_progress)
+            losses.append(result.final_val_loss)
+        results.append(VariantResult(variant, str(folder), list(range(seeds)), losses, round(statistics.mean(losses), 5),
+                                     round(statistics.stdev(losses), 5) if len(losses) > 1 else 0.0))
+    ranked = sorted(results, key=lambda r: r.mean)
+    best, runner_up = ranked[0], ranked[1]
+    report = AblationReport(
+        output_dir=str(out_dir), validation=str(validation), variants=results, best=best.variant,
+        gap=round(runner_up.mean - best.mean, 5),
+        separated=all(other.mean - best.mean > other.std + best.std for other in ranked[1:]),
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "ablation.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    line_chart({r.variant: (r.seeds, r.val_losses) for r in results}, f"{recipe.name}: validation loss per seed",
+               "seed", "final validation loss", out_dir / "ablation.png", markers=True)
+    return report
