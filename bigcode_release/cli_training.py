@@ -146,7 +146,8 @@ def _nanotron(recipe, recipe_path: Path, run_dir: Path | None, world_size: int |
     inputs = resolve_inputs(recipe)
     eos = Tokenizer.from_file(str(inputs.tokenizer_dir / "tokenizer.json")).token_to_id(END_OF_TEXT)
     folder = run_dir or default_run_dir(recipe)
-    config_path = write_nanotron_config(nanotron_config(recipe, inputs, eos), folder / "nanotron.yaml", world)
+    config_path = write_nanotron_config(nanotron_config(recipe, inputs, eos, folder), folder / "nanotron.yaml",
+                                       world)
     commands = launch_commands(recipe, config_path.resolve(), nanotron_repo)
     (folder / "nanotron.sbatch").write_text(commands["sbatch"], encoding="utf-8")
     if as_json:

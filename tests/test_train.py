@@ -179,3 +179,26 @@ def test_nanotron_loads_the_written_config(tokenized_release, tmp_path):
     out = run_cli_json("train", str(path), "--engine", "nanotron", "--run-dir", str(tmp_path / "run"))
     config = get_config_from_file(out["config"])
     assert config.global_batch_size == 4 and config.parallelism.tp == 2
+
+
+def test_the_shipped_recipes_pass_every_layout_check():
+    from tests.conftest import REPO_ROOT
+
+    big = load_train_recipe(REPO_ROOT / "recipes" / "train-starcoder2-3b.yaml")
+    check_recipe(big, "nanotron", "starcoder2-3b", world_size=64)
+    math = batch_math(big)
+    assert (math.global_batch_size, math.tokens_per_step, math.nodes) == (512, 2_097_152, 8)
+    tiny = load_train_recipe(REPO_ROOT / "recipes" / "train-tiny.yaml")
+    check_recipe(tiny, "torch", "tiny", world_size=1)
+
+
+@pytest.mark.gpu
+def test_nanotron_launch_trains_a_few_steps_on_one_gpu(tokenized_release, tmp_path):
+    """Needs a CUDA GPU, nanotron installed and NANOTRON_REPO pointing at its checkout."""
+    import os
+
+    assert os.environ.get("NANOTRON_REPO"), "set NANOTRON_REPO to a nanotron checkout"
+    path = tiny_train_recipe(tmp_path, tokenized_release, batch={"train_steps": 5}, checkpoints={"interval": 5})
+    result = run_cli("train", str(path), "--engine", "nanotron", "--run-dir", str(tmp_path / "run"), "--launch",
+                     "--nanotron-repo", os.environ["NANOTRON_REPO"], check=False, timeout=1800)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -95,8 +95,9 @@ def batch_math(recipe: TrainRecipe) -> BatchMath:
     )
 
 
-def nanotron_config(recipe: TrainRecipe, inputs: TrainInputs, eos_id: int) -> dict:
-    """The nanotron YAML mapping for the recipe, reading the tokenized train split with Nanoset."""
+def nanotron_config(recipe: TrainRecipe, inputs: TrainInputs, eos_id: int, run_dir: Path) -> dict:
+    """The nanotron YAML mapping for the recipe, reading the tokenized train split with Nanoset;
+    checkpoints go under `run_dir` unless `nanotron.checkpoints_path` is absolute."""
     model, par, opt = recipe.model, recipe.parallelism, recipe.optimizer
     return {
         "general": {"project": "bigcode-release", "run": recipe.name, "seed": recipe.seed, "step": None,
@@ -121,7 +122,7 @@ def nanotron_config(recipe: TrainRecipe, inputs: TrainInputs, eos_id: int) -> di
         },
         "tokenizer": {"tokenizer_name_or_path": inputs.tokenizer_name, "tokenizer_revision": None,
                       "tokenizer_max_length": None},
-        "checkpoints": {"checkpoints_path": recipe.nanotron.checkpoints_path,
+        "checkpoints": {"checkpoints_path": str(Path(run_dir).resolve() / recipe.nanotron.checkpoints_path),
                         "checkpoint_interval": recipe.checkpoints.interval, "save_initial_state": False,
                         "save_final_state": True, "resume_checkpoint_path": None,
                         "checkpoints_path_is_shared_file_system": False},

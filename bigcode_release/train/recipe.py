@@ -129,7 +129,7 @@ class SlurmConfig(Strict):
 class NanotronConfig(Strict):
     commit: str = Field(default=NANOTRON_COMMIT, description="the nanotron commit these configs are checked against")
     dtype: Literal["bfloat16", "float32"] = "bfloat16"
-    checkpoints_path: str = "checkpoints"
+    checkpoints_path: str = Field(default="checkpoints", description="relative to the run directory, or absolute")
     gpus_per_node: int = Field(default=8, gt=0)
     slurm: SlurmConfig = SlurmConfig()
 
