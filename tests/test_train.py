@@ -202,3 +202,42 @@ def test_nanotron_launch_trains_a_few_steps_on_one_gpu(tokenized_release, tmp_pa
     result = run_cli("train", str(path), "--engine", "nanotron", "--run-dir", str(tmp_path / "run"), "--launch",
                      "--nanotron-repo", os.environ["NANOTRON_REPO"], check=False, timeout=1800)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_chunked_loss_equals_cross_entropy_on_full_logits_with_ignored_tokens():
+    import torch
+    import torch.nn.functional as F
+
+    from bigcode_release.train.loss import chunked_lm_loss
+
+    torch.manual_seed(0)
+    hidden = torch.randn(2, 150, 16, requires_grad=True)
+    weight = torch.randn(50, 16, requires_grad=True)
+    labels = torch.randint(0, 50, (2, 150))
+    labels[:, ::7] = -100
+    reference = F.cross_entropy((hidden @ weight.t()).reshape(-1, 50), labels.reshape(-1), reduction="sum")
+    reference.backward()
+    expected = hidden.grad.clone(), weight.grad.clone()
+    hidden.grad = weight.grad = None
+    loss = chunked_lm_loss(hidden, weight, labels, chunk=64)
+    (3 * loss).backward()
+    assert loss.item() == pytest.approx(reference.item(), rel=1e-6)
+    assert torch.allclose(hidden.grad / 3, expected[0], atol=1e-5)
+    assert torch.allclose(weight.grad / 3, expected[1], atol=1e-4)
+    with torch.no_grad():
+        assert chunked_lm_loss(hidden, weight, labels, chunk=64).item() == pytest.approx(reference.item(), rel=1e-6)
+
+
+def test_chunked_loss_runs_in_float32_under_bf16_autocast():
+    import torch
+
+    from bigcode_release.train.loss import chunked_lm_loss
+
+    projection = torch.nn.Linear(16, 16)
+    weight = torch.randn(50, 16, requires_grad=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        hidden = projection(torch.randn(40, 16))
+        loss = chunked_lm_loss(hidden, weight, torch.randint(0, 50, (40,)), chunk=16)
+    loss.backward()
+    assert hidden.dtype == torch.bfloat16 and loss.dtype == torch.float32
+    assert projection.weight.grad is not None and torch.isfinite(weight.grad).all()

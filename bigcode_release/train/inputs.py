@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bigcode_release.errors import TrainingError
 from bigcode_release.release_dir import CURRENT_LINK, VERSIONS_DIR
-from bigcode_release.tokenizer.ds_format import check_folder
+from bigcode_release.tokenizer.ds_format import read_metadata
 from bigcode_release.tokenizer.shards import TOKENIZED_DIR
 from bigcode_release.tokenizer.training import TOKENIZER_DIR
 from bigcode_release.train.recipe import TrainRecipe
@@ -48,11 +48,11 @@ def resolve_inputs(recipe: TrainRecipe) -> TrainInputs:
     for folder in (train_dir, validation_dir):
         if not any(folder.glob("*.ds")):
             raise TrainingError(f"{folder} holds no tokenized shards: run `bigcode-release tokenize {release}` first")
-    info = check_folder(train_dir)[0]
-    named = Path(info.tokenizer)
+    tokenizer_name, token_size, _ = read_metadata(sorted(train_dir.glob("*.ds"))[0])
+    named = Path(tokenizer_name)
     tokenizer_dir = named if (named / "tokenizer.json").is_file() else release / TOKENIZER_DIR
     if not (tokenizer_dir / "tokenizer.json").is_file():
-        raise TrainingError(f"the shards were tokenized with {info.tokenizer!r}, which is not a local tokenizer "
+        raise TrainingError(f"the shards were tokenized with {tokenizer_name!r}, which is not a local tokenizer "
                             f"directory, and {release / TOKENIZER_DIR} has none")
     from tokenizers import Tokenizer
 
@@ -60,7 +60,7 @@ def resolve_inputs(recipe: TrainRecipe) -> TrainInputs:
     if recipe.model.vocab_size not in (-1, vocab_size):
         raise TrainingError(f"model.vocab_size is {recipe.model.vocab_size} but the tokenizer has {vocab_size} "
                             "tokens: set it to -1 to adopt the tokenizer's")
-    return TrainInputs(tokenized, train_dir, validation_dir, tokenizer_dir, info.tokenizer, vocab_size, info.token_size)
+    return TrainInputs(tokenized, train_dir, validation_dir, tokenizer_dir, tokenizer_name, vocab_size, token_size)
 
 
 def default_run_dir(recipe: TrainRecipe) -> Path:

@@ -4,7 +4,8 @@ process), data parallel with DDP when launched by `torchrun` (gloo on CPU).
 Per optimizer step, every rank takes its contiguous share of the global batch (a function of the
 step only), applies FIM per sample, accumulates micro batches, and the loss is the sum of token
 losses over the *global* batch divided by its number of target tokens: one process with
-accumulation and several processes give the same gradients. bf16 autocast, gradient clipping,
+accumulation and several processes give the same gradients. The loss is computed chunk by chunk
+without the batch's full logits (`train/loss.py`). bf16 autocast where the CPU has bf16 units, gradient clipping,
 warmup + cosine schedule, validation loss, checkpoints in transformers format, resume.
 """
 
@@ -18,7 +19,6 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from tqdm import tqdm
 
 from bigcode_release.errors import TrainingError
@@ -29,6 +29,7 @@ from bigcode_release.train.checks import check_recipe
 from bigcode_release.train.data import IGNORE_INDEX, PackedSamples, SampleOrder, TrainStream, make_batch, rank_positions
 from bigcode_release.train.fim import FimTransform
 from bigcode_release.train.inputs import TrainInputs, default_run_dir, resolve_inputs
+from bigcode_release.train.loss import CausalLMLoss
 from bigcode_release.train.model import count_parameters, llama_config, training_flops
 from bigcode_release.train.recipe import TrainRecipe
 from bigcode_release.train.runlog import RunLog, plot_losses
@@ -108,15 +109,14 @@ def _autocast(recipe: TrainRecipe):
     return torch.autocast("cpu", dtype=torch.bfloat16)
 
 
-def _token_loss_sum(model, inputs: torch.Tensor, labels: torch.Tensor, recipe: TrainRecipe) -> torch.Tensor:
+def _token_loss_sum(loss_model: CausalLMLoss, inputs: torch.Tensor, labels: torch.Tensor,
+                    recipe: TrainRecipe) -> torch.Tensor:
     with _autocast(recipe):
-        logits = model(input_ids=inputs).logits
-    return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1),
-                           ignore_index=IGNORE_INDEX, reduction="sum")
+        return loss_model(inputs, labels)
 
 
 @torch.no_grad()
-def validation_loss(model, samples: PackedSamples, recipe: TrainRecipe, ddp: _Distributed) -> float:
+def validation_loss(model: CausalLMLoss, samples: PackedSamples, recipe: TrainRecipe, ddp: _Distributed) -> float:
     """Mean token loss over the first `validation.batches` micro batches of the validation split
     (in file order, no FIM), shared between ranks."""
     model.eval()
@@ -180,14 +180,15 @@ def _train(recipe: TrainRecipe, origin: str, run_dir: Path, ddp: _Distributed, s
         train_loss, val_loss = state.get("train_loss", float("nan")), state.get("val_loss")
     fim = FimTransform(tokenizer, recipe.fim.rate, recipe.fim.spm_rate, recipe.seed) if recipe.fim.rate > 0 else None
     stream = TrainStream(train_samples, SampleOrder(len(train_samples), recipe.seed), fim, recipe.batch.micro_batch_size)
-    wrapped = model
+    loss_model = CausalLMLoss(model)
+    wrapped = loss_model
     if ddp.world_size > 1:
-        wrapped = torch.nn.parallel.DistributedDataParallel(model)
+        wrapped = torch.nn.parallel.DistributedDataParallel(loss_model)
     log = RunLog(run_dir / "log.csv", resume_step=start_step) if ddp.rank == 0 else None
     total_steps, gbs = recipe.train_steps, recipe.global_batch_size
     end_step = total_steps if stop_after is None else min(total_steps, start_step + stop_after)
     if first_val is None:
-        first_val = validation_loss(model, val_samples, recipe, ddp)
+        first_val = validation_loss(loss_model, val_samples, recipe, ddp)
         if log:
             log.append(step=0, tokens=0, val_loss=f"{first_val:.5f}")
 
@@ -218,7 +219,7 @@ def _train(recipe: TrainRecipe, origin: str, run_dir: Path, ddp: _Distributed, s
         done = step + 1
         val_loss = None
         if done % recipe.validation.interval == 0 or done == total_steps:
-            val_loss = validation_loss(model, val_samples, recipe, ddp)
+            val_loss = validation_loss(loss_model, val_samples, recipe, ddp)
         elapsed = time.perf_counter() - start_time
         if log:
             log.append(step=done, tokens=done * gbs * seq, learning_rate=f"{lr:.6g}", train_loss=f"{train_loss:.5f}",
