@@ -22,6 +22,7 @@ from pathlib import Path
 from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.readers import ParquetReader
 from datatrove.pipeline.tokens.merger import DocumentTokenizerMerger
+from tokenizers import Tokenizer
 from tqdm import tqdm
 
 from bigcode_release.child_process import log_tail, run_logged
@@ -150,8 +151,6 @@ def tokenize_dataset(release_dir: str | Path, tokenizer_dir: str | Path | None =
     if exitcode != 0:
         raise TokenizedDataError(f"tokenization failed (exit code {exitcode}); log: {work / 'tokenize.log'}\n"
                                  f"{log_tail(work / 'tokenize.log')}\nRe-run the same command to resume.")
-
-    from tokenizers import Tokenizer
 
     vocab_size = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json")).get_vocab_size()
     splits = {}

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bigcode_release.errors import TrainingError
-from bigcode_release.release_dir import CURRENT_LINK, VERSIONS_DIR
+from bigcode_release.release_dir import CURRENT_LINK, built_versions
 from bigcode_release.tokenizer.ds_format import read_metadata
 from bigcode_release.tokenizer.shards import TOKENIZED_DIR
 from bigcode_release.tokenizer.training import TOKENIZER_DIR
@@ -34,10 +34,10 @@ def _dataset_version(release: Path, version: str | None) -> str:
     link = release / CURRENT_LINK
     if link.exists():
         return link.resolve().name
-    versions = sorted(p.name for p in (release / VERSIONS_DIR).glob("*")) if (release / VERSIONS_DIR).is_dir() else []
+    versions = built_versions(release)
     if not versions:
         raise TrainingError(f"{release} holds no dataset version: run `bigcode-release dataset build` first")
-    return versions[-1]
+    return versions[-1].name
 
 
 def resolve_inputs(recipe: TrainRecipe) -> TrainInputs:

@@ -22,7 +22,7 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from bigcode_release.errors import TrainingError
-from bigcode_release.manifest import read_manifest, tool_versions, write_manifest
+from bigcode_release.manifest import content_hash, read_manifest, tool_versions, write_manifest
 from bigcode_release.tokenizer.special_tokens import END_OF_TEXT
 from bigcode_release.train.checkpoint import list_checkpoints, load_training_state, save_checkpoint
 from bigcode_release.train.checks import check_recipe
@@ -238,13 +238,14 @@ def _train(recipe: TrainRecipe, origin: str, run_dir: Path, ddp: _Distributed, s
     wall = time.perf_counter() - start_time
     last = list_checkpoints(run_dir)
     final_step = max(end_step, start_step)
+    parameters = count_parameters(model)
     result = TrainResult(
         run_dir=str(run_dir), steps=final_step, resumed_from=start_step, tokens=final_step * gbs * seq,
-        parameters=count_parameters(model), world_size=ddp.world_size, final_train_loss=round(train_loss, 5),
+        parameters=parameters, world_size=ddp.world_size, final_train_loss=round(train_loss, 5),
         first_val_loss=round(first_val, 5) if first_val is not None else None,
         final_val_loss=round(val_loss, 5) if val_loss is not None else None, wall_seconds=round(wall, 1),
         tokens_per_second=round(tokens_done / wall, 1) if wall > 0 else 0.0,
-        flops=training_flops(count_parameters(model), final_step * gbs * seq),
+        flops=training_flops(parameters, final_step * gbs * seq),
         last_checkpoint=str(last[-1]) if last else None,
     )
     if ddp.rank == 0:
@@ -254,8 +255,6 @@ def _train(recipe: TrainRecipe, origin: str, run_dir: Path, ddp: _Distributed, s
 
 
 def _recipe_hash(recipe: TrainRecipe) -> str:
-    from bigcode_release.manifest import content_hash
-
     return content_hash(recipe.model_dump(mode="json", exclude={"data", "nanotron"}))
 
 
