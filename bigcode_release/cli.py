@@ -15,6 +15,8 @@ import typer
 from rich.table import Table
 
 from bigcode_release.cli_common import JsonFlag, console, fail
+from bigcode_release.cli_evaluate import register as register_evaluation
+from bigcode_release.cli_serving import register as register_serving
 from bigcode_release.cli_training import register as register_training
 from bigcode_release.errors import BigcodeReleaseError
 
@@ -30,6 +32,8 @@ spaces_app = typer.Typer(no_args_is_help=True, help="Run the Gradio Spaces of `s
 app.add_typer(spaces_app, name="spaces")
 app.add_typer(pii_app, name="pii")
 register_training(app)
+register_evaluation(app)
+register_serving(app)
 
 
 

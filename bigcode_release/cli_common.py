@@ -13,6 +13,7 @@ console = Console(width=None if sys.stdout.isatty() else 120)
 errors = Console(stderr=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print one JSON document instead of tables")]
+ProgressFlag = Annotated[bool, typer.Option(help="show progress bars")]
 
 
 def fail(exc: Exception) -> NoReturn:

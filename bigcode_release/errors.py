@@ -81,3 +81,15 @@ class TrainingError(BigcodeReleaseError):
 
 class CodeExecutionError(BigcodeReleaseError):
     """Generated code cannot be run: the user has not opted in, or no sandbox is available here."""
+
+
+class EvaluationError(BigcodeReleaseError):
+    """A checkpoint cannot be evaluated: missing files, settings that contradict, an unusable endpoint."""
+
+
+class ServingError(BigcodeReleaseError):
+    """A model cannot be served, or an endpoint cannot be used (unreachable, not TGI, a refused request)."""
+
+
+class FinetuneError(BigcodeReleaseError):
+    """A fine-tuning run cannot start: no usable code, a base model or settings that do not fit."""

@@ -121,6 +121,7 @@ class LanguagesConfig(Strict):
 
 
 class LicenseConfig(Strict):
+    enabled: bool = Field(default=True, description="false keeps every license (private code, never a release)")
     allow: list[str] | None = Field(default=None, description="SPDX ids; default: the shipped permissive list")
     extra_allow: list[str] = Field(default_factory=list)
 
@@ -292,7 +293,10 @@ class Recipe(Strict):
 
     def hash(self) -> str:
         """sha256 of the recipe's canonical JSON form (after defaults and path resolution)."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        content = self.model_dump(mode="json")
+        if self.license.enabled:  # a later switch: recipes that leave it on keep the hash they had
+            del content["license"]["enabled"]
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 

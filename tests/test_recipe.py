@@ -97,6 +97,13 @@ def test_recipe_hash_changes_with_content(tmp_path):
     assert a.hash() != b.hash()
 
 
+def test_the_license_switch_left_on_keeps_older_recipes_hash(tmp_path):
+    default = load_recipe(write_recipe(tmp_path, name="a.yaml")).hash()
+    explicit_on = load_recipe(write_recipe(tmp_path, {"license": {"enabled": True}}, name="b.yaml")).hash()
+    off = load_recipe(write_recipe(tmp_path, {"license": {"enabled": False}}, name="c.yaml")).hash()
+    assert default == explicit_on != off
+
+
 def test_cli_refuses_a_bad_recipe_before_any_work(tmp_path):
     from conftest import run_cli
 

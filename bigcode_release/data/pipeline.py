@@ -181,6 +181,7 @@ def build_reader(recipe: Recipe, layout: BuildLayout, table: LanguageTable) -> P
 def active_filter_steps(recipe: Recipe) -> list[str]:
     """Ids of the filter steps a recipe runs, in pipeline order (recipe switches can turn some off)."""
     switched_off = {
+        "license": not recipe.license.enabled,
         "generated": not recipe.quality.generated,
         "encoded_data": not recipe.quality.encoded_data.enabled,
     }

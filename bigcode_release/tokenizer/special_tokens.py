@@ -8,6 +8,7 @@ from __future__ import annotations
 
 END_OF_TEXT = "<|endoftext|>"
 FIM_PREFIX, FIM_MIDDLE, FIM_SUFFIX, FIM_PAD = "<fim_prefix>", "<fim_middle>", "<fim_suffix>", "<fim_pad>"
+FILE_SEP = "<file_sep>"
 
 SPECIAL_TOKENS: tuple[str, ...] = (
     END_OF_TEXT,
@@ -29,5 +30,5 @@ SPECIAL_TOKENS: tuple[str, ...] = (
     "<commit_msg>",
     "<commit_after>",
     "<reponame>",
-    "<file_sep>",
+    FILE_SEP,
 )

@@ -52,6 +52,17 @@ def new_bpe_tokenizer() -> Tokenizer:
     return tokenizer
 
 
+def train_bpe(texts: list[str], vocab_size: int, progress: bool = False) -> Tokenizer:
+    """A byte-level BPE with StarCoder's special tokens (ids 0..19) trained on `texts`."""
+    tokenizer = new_bpe_tokenizer()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS), show_progress=progress,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tokenizer.train_from_iterator(texts, trainer, length=len(texts))
+    return tokenizer
+
+
 def save_transformers_tokenizer(tokenizer: Tokenizer, out_dir: Path) -> None:
     """Save as a directory `AutoTokenizer.from_pretrained` loads (transformers 4 and 5)."""
     from transformers import PreTrainedTokenizerFast
@@ -87,13 +98,8 @@ def train_tokenizer(release_dir: str | Path, vocab_size: int = 49152, sample_mb:
     out.mkdir(parents=True, exist_ok=True)
 
     sample, heldout = split_sample(dataset_dir, int(sample_mb * 2**20), seed, int(heldout_mb_per_language * 2**20))
-    tokenizer = new_bpe_tokenizer()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS), show_progress=progress,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
     start = time.perf_counter()
-    tokenizer.train_from_iterator(sample.texts, trainer, length=len(sample.texts))
+    tokenizer = train_bpe(sample.texts, vocab_size, progress)
     seconds = time.perf_counter() - start
     save_transformers_tokenizer(tokenizer, out)
 

@@ -1,0 +1,1 @@
+"""Fine-tuning a released code model on the user's own repositories with PEFT (LoRA / QLoRA)."""

@@ -1,0 +1,176 @@
+"""A FastAPI app speaking Text Generation Inference's HTTP API (`/generate`, `/generate_stream` as
+server-sent events, `/` with `stream`, `/info`, `/health`) and OpenAI's `/v1/completions`.
+
+Errors come back in TGI's shape, `{"error": ..., "error_type": ...}`, so `InferenceClient` raises
+its typed errors: 422 `validation` for bad JSON, bad parameters or inputs that do not fit, 413 for
+a body above the payload limit, 429 `overloaded` beyond the concurrent-request limit, 500
+`generation` if the model fails. The server stays up whatever a request holds.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from bigcode_release.serve.generator import Generation, InvalidRequest, TextGenerator
+from bigcode_release.serve.protocol import CompletionRequest, GenerateParameters, GenerateRequest
+
+DEFAULT_PAYLOAD_LIMIT = 2_000_000  # TGI's --payload-limit default
+DEFAULT_MAX_CONCURRENT = 32
+
+
+class Overloaded(RuntimeError):
+    pass
+
+
+def _error(status: int, message: str, error_type: str) -> JSONResponse:
+    return JSONResponse({"error": message, "error_type": error_type}, status_code=status)
+
+
+def _details(generation: Generation, with_prefill: bool) -> dict:
+    return {
+        "finish_reason": generation.finish_reason, "generated_tokens": len(generation.tokens),
+        "seed": generation.seed, "prefill": [t.to_dict() for t in generation.prefill] if with_prefill else [],
+        "tokens": [t.to_dict() for t in generation.tokens], "top_tokens": None, "best_of_sequences": None,
+    }
+
+
+def create_app(generator: TextGenerator, payload_limit: int = DEFAULT_PAYLOAD_LIMIT,
+               max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT) -> FastAPI:
+    """The HTTP app around `generator`."""
+    app = FastAPI(title="bigcode-release serve", version="1", docs_url="/docs")
+    slots = threading.BoundedSemaphore(max_concurrent_requests)
+
+    def admitted() -> None:
+        if not slots.acquire(blocking=False):
+            raise Overloaded(f"Model is overloaded: more than {max_concurrent_requests} requests in flight")
+
+    @app.middleware("http")
+    async def payload_limit_guard(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > payload_limit:
+            return _error(413, f"Payload too large: {length} bytes, the limit is {payload_limit}", "validation")
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'body'}: {e.get('msg')}"
+                             for e in exc.errors())
+        return _error(422, f"Input validation error: {problems}", "validation")
+
+    @app.exception_handler(InvalidRequest)
+    async def invalid_input(request: Request, exc: InvalidRequest) -> JSONResponse:
+        return _error(422, f"Input validation error: {exc}", "validation")
+
+    @app.exception_handler(Overloaded)
+    async def overloaded(request: Request, exc: Overloaded) -> JSONResponse:
+        return _error(429, str(exc), "overloaded")
+
+    @app.exception_handler(Exception)
+    async def failed(request: Request, exc: Exception) -> JSONResponse:
+        return _error(500, f"Request failed during generation: {type(exc).__name__}: {exc}", "generation")
+
+    @app.get("/health")
+    def health() -> Response:
+        return Response(status_code=200)
+
+    @app.get("/info")
+    def info() -> dict:
+        return {**generator.info(), "max_concurrent_requests": max_concurrent_requests}
+
+    def generate_response(body: GenerateRequest) -> dict:
+        admitted()
+        try:
+            generation = generator.generate(body.inputs, body.parameters)
+        finally:
+            slots.release()
+        text = (body.inputs + generation.text) if body.parameters.return_full_text else generation.text
+        answer = {"generated_text": text}
+        if body.parameters.details:
+            answer["details"] = _details(generation, body.parameters.decoder_input_details)
+        return answer
+
+    def stream_events(body: GenerateRequest) -> StreamingResponse:
+        generator.prepare(body.inputs, body.parameters)  # refuse with a 422 before the stream starts
+        admitted()
+
+        def events() -> Iterator[str]:
+            try:
+                for index, (token, generation) in enumerate(generator.stream(body.inputs, body.parameters)):
+                    final = generation.finish_reason is not None
+                    event = {"index": index, "token": token.to_dict(), "top_tokens": None,
+                             "generated_text": generation.text if final else None,
+                             "details": {"finish_reason": generation.finish_reason,
+                                         "generated_tokens": len(generation.tokens), "seed": generation.seed,
+                                         "input_length": generation.input_tokens} if final else None}
+                    yield f"data:{json.dumps(event)}\n\n"
+            except Exception as exc:  # noqa: BLE001 - reported in the stream, as TGI does
+                yield f"data:{json.dumps({'error': str(exc), 'error_type': 'generation'})}\n\n"
+            finally:
+                slots.release()
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    @app.post("/generate")
+    def generate(body: GenerateRequest) -> dict:
+        return generate_response(body)
+
+    @app.post("/generate_stream")
+    def generate_stream(body: GenerateRequest) -> StreamingResponse:
+        return stream_events(body)
+
+    @app.post("/")
+    def compat(body: GenerateRequest):
+        """TGI's compatibility route: `stream` picks streaming; otherwise a one-element list."""
+        return stream_events(body) if body.stream else [generate_response(body)]
+
+    @app.post("/v1/completions")
+    def completions(body: CompletionRequest):
+        parameters = body.to_parameters()
+        prompt: str = body.prompt  # a single prompt after validation
+        created, completion_id = int(time.time()), f"cmpl-{uuid.uuid4().hex[:24]}"
+        head = {"id": completion_id, "object": "text_completion", "created": created, "model": generator.model_id}
+        if body.stream:
+            return _completion_stream(generator, prompt, parameters, head, admitted, slots)
+        admitted()
+        try:
+            generation = generator.generate(prompt, parameters)
+        finally:
+            slots.release()
+        text = (prompt + generation.text) if body.echo else generation.text
+        return {**head, "choices": [{"index": 0, "text": text, "logprobs": None,
+                                     "finish_reason": _openai_reason(generation.finish_reason)}],
+                "usage": {"prompt_tokens": generation.input_tokens, "completion_tokens": len(generation.tokens),
+                          "total_tokens": generation.input_tokens + len(generation.tokens)}}
+
+    return app
+
+
+def _openai_reason(finish_reason: str | None) -> str:
+    return "length" if finish_reason == "length" else "stop"
+
+
+def _completion_stream(generator: TextGenerator, prompt: str, parameters: GenerateParameters, head: dict,
+                       admitted, slots: threading.BoundedSemaphore) -> StreamingResponse:
+    generator.prepare(prompt, parameters)
+    admitted()
+
+    def events() -> Iterator[str]:
+        try:
+            for token, generation in generator.stream(prompt, parameters):
+                final = generation.finish_reason is not None
+                choice = {"index": 0, "text": token.text if token.id != generator.eos_token_id else "",
+                          "logprobs": None, "finish_reason": _openai_reason(generation.finish_reason) if final else None}
+                yield f"data: {json.dumps({**head, 'choices': [choice]})}\n\n"
+            yield "data: [DONE]\n\n"
+        finally:
+            slots.release()
+
+    return StreamingResponse(events(), media_type="text/event-stream")

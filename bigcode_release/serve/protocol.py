@@ -1,0 +1,97 @@
+"""The request bodies of Text Generation Inference's HTTP API (`/generate`, `/generate_stream`, `/`)
+and of the OpenAI-style `/v1/completions`, as pydantic models. Checks that need the tokenizer
+(input length) are made by the generator; everything else is refused here with a 422."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_STOP_SEQUENCES = 4  # TGI's default --max-stop-sequences
+DEFAULT_MAX_NEW_TOKENS = 100
+
+
+class GenerateParameters(BaseModel):
+    """TGI's `parameters`. Unknown keys are ignored, as TGI does; `best_of` > 1 and grammars are refused."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    max_new_tokens: int | None = Field(default=None, gt=0)
+    do_sample: bool = False
+    temperature: float | None = Field(default=None, gt=0)
+    top_k: int | None = Field(default=None, gt=0)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    typical_p: float | None = Field(default=None, gt=0, lt=1)
+    repetition_penalty: float | None = Field(default=None, gt=0)
+    seed: int | None = Field(default=None, ge=0)
+    stop: list[str] = Field(default_factory=list)
+    truncate: int | None = Field(default=None, gt=0)
+    return_full_text: bool | None = False
+    details: bool = False
+    decoder_input_details: bool = False
+    best_of: int | None = Field(default=None, ge=1, le=1, description="only 1: this server generates one sequence")
+    top_n_tokens: int | None = Field(default=None, ge=0, le=0, description="not supported (only 0)")
+    grammar: None = Field(default=None, description="grammars are not supported")
+    watermark: bool = False
+    adapter_id: None = Field(default=None, description="the served adapter is chosen at start-up")
+
+    @field_validator("stop")
+    @classmethod
+    def _few_stop_sequences(cls, value: list[str]) -> list[str]:
+        if len(value) > MAX_STOP_SEQUENCES:
+            raise ValueError(f"at most {MAX_STOP_SEQUENCES} stop sequences, got {len(value)}")
+        if any(not s for s in value):
+            raise ValueError("a stop sequence cannot be empty")
+        return value
+
+    @property
+    def sampling(self) -> bool:
+        """Sample when asked, or when a sampling setting other than its neutral value is given (as TGI)."""
+        return (self.do_sample or (self.temperature is not None and self.temperature != 1.0)
+                or self.top_k is not None or (self.top_p is not None and self.top_p < 1.0)
+                or self.typical_p is not None)
+
+
+class GenerateRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    inputs: str = Field(min_length=1)
+    parameters: GenerateParameters = Field(default_factory=GenerateParameters)
+    stream: bool = False
+
+
+class CompletionRequest(BaseModel):
+    """OpenAI's completions request (the subset a single-sequence server can honour)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str | None = None
+    prompt: str | list[str]
+    max_tokens: int | None = Field(default=16, gt=0)
+    temperature: float | None = Field(default=None, ge=0)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    stop: str | list[str] | None = None
+    seed: int | None = Field(default=None, ge=0)
+    stream: bool = False
+    n: Literal[1] = 1
+    echo: bool = False
+
+    @field_validator("prompt")
+    @classmethod
+    def _one_prompt(cls, value: str | list[str]) -> str:
+        if isinstance(value, list):
+            if len(value) != 1:
+                raise ValueError(f"exactly one prompt is supported, got {len(value)}")
+            value = value[0]
+        if not value:
+            raise ValueError("the prompt is empty")
+        return value
+
+    def to_parameters(self) -> GenerateParameters:
+        stop = [self.stop] if isinstance(self.stop, str) else list(self.stop or [])
+        sampling = self.temperature is not None and self.temperature > 0
+        return GenerateParameters(
+            max_new_tokens=self.max_tokens, do_sample=sampling, temperature=self.temperature if sampling else None,
+            top_p=self.top_p if sampling else None, seed=self.seed, stop=stop, return_full_text=self.echo,
+            details=True)
