@@ -93,3 +93,7 @@ class ServingError(BigcodeReleaseError):
 
 class FinetuneError(BigcodeReleaseError):
     """A fine-tuning run cannot start: no usable code, a base model or settings that do not fit."""
+
+
+class ReleaseError(BigcodeReleaseError):
+    """A release cannot be planned or pushed: missing artifacts, cards not ready, no token, no rights."""

@@ -259,7 +259,8 @@ class ExecutorConfig(Strict):
 
 
 class GateConfig(Strict):
-    mode: Literal["auto", "manual"] = "auto"
+    mode: Literal["auto", "manual", "none"] = Field(
+        default="auto", description="none: published ungated (only when written explicitly)")
     prompt: str = Field(min_length=1)
     fields: dict[str, Any] = Field(default_factory=dict)
 

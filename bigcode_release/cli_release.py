@@ -1,0 +1,160 @@
+"""`bigcode-release release`: plan, push (or write offline) a release to the Hub, manage its gates."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from bigcode_release.cli_common import JsonFlag, ProgressFlag, console, fail
+from bigcode_release.errors import BigcodeReleaseError
+
+release_app = typer.Typer(no_args_is_help=True, help="Publish a release on the Hugging Face Hub (gated, tagged).")
+access_app = typer.Typer(no_args_is_help=True, help="Gate management: access requests of a gated repository.")
+release_app.add_typer(access_app, name="access")
+
+ReleaseDir = Annotated[Path, typer.Argument(help="the release directory")]
+Org = Annotated[str, typer.Option("--org", help="the Hub namespace (organisation or user) to publish under")]
+Settings = Annotated[Path | None, typer.Option("--settings", help="release settings (default: recipes/release.yaml)")]
+Repo = Annotated[str, typer.Argument(help="ORG/NAME of a gated repository")]
+RepoType = Annotated[str, typer.Option("--repo-type", help="dataset, model or space")]
+
+
+def _plan(release: Path, org: str, settings_path: Path | None):
+    from bigcode_release.hub.plan import make_plan
+    from bigcode_release.hub.settings import load_release_settings
+
+    settings = load_release_settings(settings_path)
+    return settings, make_plan(release, org, settings)
+
+
+@release_app.command("plan")
+def plan(release: ReleaseDir, org: Org, settings: Settings = None, files: Annotated[bool, typer.Option(
+        "--files", help="list every file")] = False, as_json: JsonFlag = False) -> None:
+    """Show the repositories, visibility, gates, tags and files a push would create or change. Nothing is sent."""
+    from bigcode_release.hub.plan import describe
+
+    try:
+        _, plans = _plan(release, org, settings)
+    except BigcodeReleaseError as exc:
+        fail(exc)
+    if as_json:
+        print(json.dumps({"org": org, "repos": [p.to_dict() for p in plans]}))
+        return
+    table = Table(title=f"release plan for {org} (nothing sent)")
+    for column in ("repository", "kind", "visibility", "gated", "tag", "files", "MiB"):
+        table.add_column(column, justify="right" if column in ("files", "MiB") else "left")
+    for row in describe(plans):
+        table.add_row(row["repo"], row["kind"], row["visibility"], row["gated"], row["tag"] or "-", str(row["files"]),
+                      f"{row['bytes'] / 2**20:,.1f}")
+    console.print(table)
+    if files:
+        for item in plans:
+            console.print(f"[bold]{item.repo_type}s/{item.repo_id}[/]")
+            for entry in item.files:
+                console.print(f"  {entry.path_in_repo}  {entry.size:,} bytes")
+
+
+@release_app.command("push")
+def push(release: ReleaseDir, org: Org, settings: Settings = None,
+         to_dir: Annotated[Path | None, typer.Option("--to-dir", help="write the repository trees here instead "
+                                                                         "(no token needed)")] = None,
+         as_json: JsonFlag = False, progress: ProgressFlag = True) -> None:
+    """Create the repositories, set their gates, upload in bounded commits, tag versions (token: `hf auth
+    login` or HF_TOKEN); a re-run uploads only what changed."""
+    from bigcode_release.hub.auth import resolve_token
+    from bigcode_release.hub.push import push_release, write_repo_trees
+
+    try:
+        loaded, plans = _plan(release, org, settings)
+        if to_dir is not None:
+            path = write_repo_trees(plans, to_dir)
+            if as_json:
+                print(json.dumps({"plan": str(path), "repos": [p.repo_id for p in plans]}))
+            else:
+                console.print(f"wrote {len(plans)} repository trees under {to_dir} (see {path})")
+            return
+        if not (progress and not as_json):
+            from huggingface_hub.utils import disable_progress_bars
+
+            disable_progress_bars()
+        token = resolve_token()
+        result = push_release(plans, org, token, loaded.commits, release, endpoint=os.environ.get("HF_ENDPOINT"),
+                              say=(lambda _: None) if as_json else console.print)
+    except BigcodeReleaseError as exc:
+        fail(exc)
+    if as_json:
+        print(json.dumps(result.to_dict()))
+        return
+    for repo in result.repos:
+        console.print(f"{repo.url}  gated={repo.gated}  tag={repo.tag or '-'}  head={repo.head[:12]}  "
+                      f"uploaded {repo.uploaded_files} files ({repo.uploaded_bytes:,} bytes)")
+    console.print(f"pushed as {result.user} in {result.seconds:.1f} s; {release}/hub-release.json records it")
+
+
+def _api():
+    from huggingface_hub import HfApi
+
+    from bigcode_release.hub.auth import resolve_token
+
+    return HfApi(endpoint=os.environ.get("HF_ENDPOINT"), token=resolve_token())
+
+
+@access_app.command("list")
+def access_list(repo: Repo, status: Annotated[str, typer.Option("--status", help="pending, accepted or rejected")] = "pending",
+                repo_type: RepoType = "dataset", as_json: JsonFlag = False) -> None:
+    """List a gated repository's access requests."""
+    from bigcode_release.hub.access import STATUSES, list_requests
+
+    try:
+        if status not in STATUSES:
+            raise BigcodeReleaseError(f"--status must be one of {', '.join(STATUSES)}, got {status!r}")
+        rows = list_requests(_api(), repo, repo_type, status)
+    except BigcodeReleaseError as exc:
+        fail(exc)
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table(title=f"{status} access requests of {repo}")
+    for column in ("user", "fullname", "email", "timestamp", "fields"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["user"] or "(hidden)", row["fullname"] or "", row["email"] or "", row["timestamp"] or "",
+                      json.dumps(row["fields"]))
+    console.print(table)
+
+
+def _decide(action: str, repo: str, user: str, repo_type: str, reason: str | None = None) -> None:
+    from bigcode_release.hub.access import decide
+
+    try:
+        decide(_api(), repo, repo_type, action, user, reason)
+    except BigcodeReleaseError as exc:
+        fail(exc)
+    console.print(f"{repo}: {action} {user}: done")
+
+
+User = Annotated[str, typer.Option("--user", help="the Hub username")]
+
+
+@access_app.command("accept")
+def access_accept(repo: Repo, user: User, repo_type: RepoType = "dataset") -> None:
+    """Accept a pending request."""
+    _decide("accept", repo, user, repo_type)
+
+
+@access_app.command("reject")
+def access_reject(repo: Repo, user: User, repo_type: RepoType = "dataset",
+                  reason: Annotated[str | None, typer.Option("--reason", help="shown to the user")] = None) -> None:
+    """Reject a request (with an optional reason)."""
+    _decide("reject", repo, user, repo_type, reason)
+
+
+@access_app.command("grant")
+def access_grant(repo: Repo, user: User, repo_type: RepoType = "dataset") -> None:
+    """Give a user access without a request."""
+    _decide("grant", repo, user, repo_type)

@@ -1,0 +1,169 @@
+"""What a release directory holds, as Hub repositories to create or update. Each artifact is found
+by the manifest (or marker file) its stage writes, so a stage added later only needs a reader here:
+
+| found by | repository |
+|---|---|
+| `dataset-versions/<v>/manifest.json` (kind dataset) | dataset `<org>/<recipe name>`, one tagged revision per version |
+| `optout/README.md` + `optout-list.*` (the opt-out export) | dataset `<org>/<recipe name>-optout` |
+| `train/<run>/manifest.json` (kind training-run) + its last checkpoint | model `<org>/<run>`, with eval results |
+| `finetune/<name>/finetune.json` + `adapter/` | model `<org>/<name>` (a PEFT adapter) |
+| `spaces/<name>/` of this project (the settings' `include`) | Space `<org>/<name with dashes>` |
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from bigcode_release.errors import ReleaseError
+from bigcode_release.hub.settings import Gate, ReleaseSettings
+from bigcode_release.release_dir import built_versions
+from bigcode_release.train.checkpoint import list_checkpoints
+
+PROJECT_SPACES = Path(__file__).resolve().parents[2] / "spaces"
+CHECKPOINT_SKIP = {"training_state.pt", "trainer_state.json"}  # resume state, not part of a release
+
+
+@dataclass(frozen=True)
+class RepoFile:
+    path_in_repo: str
+    local: str
+    size: int
+
+
+@dataclass
+class RepoPlan:
+    """One Hub repository: its files, visibility, gate and tag, and where they came from."""
+
+    kind: str
+    repo_type: str
+    repo_id: str
+    files: list[RepoFile]
+    private: bool
+    gate: str | None  # "auto" | "manual" | None (ungated)
+    tag: str | None = None
+    space_sdk: str | None = None
+    space_variables: dict = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def bytes(self) -> int:
+        return sum(f.size for f in self.files)
+
+    def card(self) -> RepoFile | None:
+        return next((f for f in self.files if f.path_in_repo == "README.md"), None)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "bytes": self.bytes}
+
+
+def _files(root: Path, relative_paths: list[str], prefix: str = "") -> list[RepoFile]:
+    out = []
+    for relative in sorted(relative_paths):
+        local = root / relative
+        if not local.is_file():
+            raise ReleaseError(f"{local}: listed in {root}'s manifest but missing; rebuild or restore it")
+        out.append(RepoFile(prefix + relative, str(local), local.stat().st_size))
+    return out
+
+
+def _gate(gate: Gate | None, fallback: str | None) -> str | None:
+    mode = gate.mode if gate is not None else fallback
+    return None if mode in (None, "none") else mode
+
+
+def dataset_repos(release: Path, org: str, settings: ReleaseSettings) -> list[RepoPlan]:
+    """One plan per dataset version, oldest first (each becomes a tagged revision of one repo)."""
+    plans = []
+    for version_dir in built_versions(release):
+        manifest = json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
+        recipe = manifest["recipe"]
+        files = _files(version_dir, [o["path"] for o in manifest["outputs"]] + ["manifest.json"])
+        plans.append(RepoPlan(
+            kind="dataset", repo_type="dataset", repo_id=f"{org}/{recipe['name']}", files=files,
+            private=settings.dataset.visibility == "private",
+            gate=_gate(settings.dataset.gate, recipe["card"]["gate"]["mode"]), tag=manifest["version"],
+            source=str(version_dir / "manifest.json")))
+    return plans
+
+
+def optout_repo(release: Path, org: str, settings: ReleaseSettings, dataset_name: str,
+                dataset_gate: str | None) -> RepoPlan | None:
+    folder = release / "optout"
+    if not (folder / "README.md").is_file():
+        return None
+    names = [p.name for p in folder.iterdir() if p.is_file() and (p.name == "README.md" or p.stem == "optout-list")]
+    return RepoPlan(kind="optout-list", repo_type="dataset", repo_id=f"{org}/{dataset_name}-optout",
+                    files=_files(folder, names), private=settings.optout_list.visibility == "private",
+                    gate=_gate(settings.optout_list.gate, dataset_gate), source=str(folder / "README.md"))
+
+
+def model_repos(release: Path, org: str, settings: ReleaseSettings) -> list[RepoPlan]:
+    """The last complete checkpoint of every training run, with its log, curve and eval results."""
+    plans = []
+    for manifest_path in sorted((release / "train").glob("*/manifest.json")):
+        run = manifest_path.parent
+        checkpoints = list_checkpoints(run)
+        if not checkpoints:
+            continue
+        last = checkpoints[-1]
+        files = _files(last, [p.name for p in last.iterdir() if p.is_file() and p.name not in CHECKPOINT_SKIP])
+        files += _files(run, [n for n in ("log.csv", "loss.png") if (run / n).is_file()])
+        files.append(RepoFile("training_manifest.json", str(manifest_path), manifest_path.stat().st_size))
+        evaluation = run / "eval" / last.name
+        for name in ("results.json", "results.md"):
+            if (evaluation / name).is_file():
+                files.append(RepoFile(f"eval/{name}", str(evaluation / name), (evaluation / name).stat().st_size))
+        if (run / "eval" / "pass_at_k.png").is_file():
+            files.append(RepoFile("eval/pass_at_k.png", str(run / "eval" / "pass_at_k.png"),
+                                  (run / "eval" / "pass_at_k.png").stat().st_size))
+        plans.append(RepoPlan(kind="model", repo_type="model", repo_id=f"{org}/{run.name}", files=files,
+                              private=settings.model.visibility == "private", gate=_gate(settings.model.gate, "auto"),
+                              tag=last.name, source=str(manifest_path)))
+    return plans
+
+
+def adapter_repos(release: Path, org: str, settings: ReleaseSettings) -> list[RepoPlan]:
+    plans = []
+    for report_path in sorted((release / "finetune").glob("*/finetune.json")):
+        adapter = report_path.parent / "adapter"
+        if not (adapter / "adapter_config.json").is_file():
+            continue
+        files = _files(adapter, [p.name for p in adapter.iterdir() if p.is_file()])
+        plans.append(RepoPlan(kind="adapter", repo_type="model", repo_id=f"{org}/{report_path.parent.name}",
+                              files=files, private=settings.model.visibility == "private",
+                              gate=_gate(settings.model.gate, "auto"), source=str(report_path)))
+    return plans
+
+
+def space_repos(release: Path, org: str, settings: ReleaseSettings, spaces_root: Path = PROJECT_SPACES) -> list[RepoPlan]:
+    """Each included Space: its app and README, and the per-version `repos.parquet` it reads."""
+    plans = []
+    for name in settings.spaces.include:
+        folder = spaces_root / name
+        if not (folder / "app.py").is_file() or not (folder / "README.md").is_file():
+            raise ReleaseError(f"spaces.include: {folder} has no app.py and README.md")
+        files = _files(folder, [p.name for p in folder.iterdir() if p.is_file() and p.suffix in (".py", ".md", ".txt")])
+        for version_dir in built_versions(release):
+            repos = version_dir / "repos.parquet"
+            if repos.is_file():
+                files.append(RepoFile(f"release/dataset-versions/{version_dir.name}/repos.parquet", str(repos),
+                                      repos.stat().st_size))
+        plans.append(RepoPlan(kind="space", repo_type="space", repo_id=f"{org}/{name.replace('_', '-')}", files=files,
+                              private=settings.spaces.visibility == "private", gate=None, space_sdk="gradio",
+                              space_variables={"RELEASE_DIR": "release", "OPTOUT_REGISTRY": "release/optout.sqlite"},
+                              source=str(folder)))
+    return plans
+
+
+def discover(release: str | Path, org: str, settings: ReleaseSettings, spaces_root: Path = PROJECT_SPACES) -> list[RepoPlan]:
+    """Every repository the release directory's artifacts go to, in push order."""
+    release = Path(release)
+    datasets = dataset_repos(release, org, settings)
+    if not datasets:
+        raise ReleaseError(f"{release}: no built dataset version (dataset-versions/<v>/manifest.json); "
+                           "run `bigcode-release dataset build` first")
+    optout = optout_repo(release, org, settings, datasets[-1].repo_id.split("/")[1], datasets[-1].gate)
+    return [*datasets, *([optout] if optout else []), *model_repos(release, org, settings),
+            *adapter_repos(release, org, settings), *space_repos(release, org, settings, spaces_root)]

@@ -1,0 +1,124 @@
+"""Cards for the Hub: the dataset card's required sections are checked, model cards are rendered
+from the run's own manifest and evaluation results (with the model gate in their front matter),
+Space READMEs are validated, and files the Hub needs but the release lacks are generated under
+`<release>/hub/generated/`."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from huggingface_hub import DatasetCard, ModelCard, ModelCardData, SpaceCard
+from jinja2 import Environment, StrictUndefined
+
+from bigcode_release import __version__
+from bigcode_release.errors import ReleaseError
+from bigcode_release.hub.artifacts import RepoFile, RepoPlan
+from bigcode_release.hub.settings import ReleaseSettings
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+GENERATED = Path("hub") / "generated"
+# (heading, what must follow it) a dataset card needs before it may be published
+REQUIRED_DATASET_SECTIONS = (("## Licenses", "a table of licenses and their shares"),
+                             ("## Opt-out", "how to opt out and the opt-out counts"),
+                             ("## Personal and sensitive information", "the PII redaction counts"))
+
+
+def dataset_card_problems(card_path: Path, gated: bool) -> list[str]:
+    """What keeps a dataset card from being published (empty when it may be)."""
+    try:
+        card = DatasetCard.load(card_path)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is a problem to report
+        return [f"not a valid dataset card ({exc})"]
+    problems = []
+    for heading, content in REQUIRED_DATASET_SECTIONS:
+        section = _section(card.text, heading)
+        if section is None:
+            problems.append(f"no '{heading}' section ({content})")
+        elif heading == "## Licenses" and not re.search(r"^\|.+\|\s*$", section, flags=re.MULTILINE):
+            problems.append(f"'{heading}' has no table ({content})")
+    if gated and not card.data.get("extra_gated_prompt"):
+        problems.append("gated, but the front matter has no extra_gated_prompt (the terms users accept)")
+    return problems
+
+
+def _section(text: str, heading: str) -> str | None:
+    match = re.search(rf"^{re.escape(heading)}\s*$(.*?)(?=^## |\Z)", text, flags=re.MULTILINE | re.DOTALL)
+    return match.group(1) if match else None
+
+
+def check_cards(plans: list[RepoPlan]) -> None:
+    """Refuse, before anything is sent, a plan whose cards are missing or incomplete."""
+    problems = []
+    for plan in plans:
+        card = plan.card()
+        if card is None:
+            problems.append(f"{plan.repo_id}: no README.md card")
+        elif plan.kind == "dataset":
+            problems += [f"{plan.repo_id} ({card.local}): {p}" for p in dataset_card_problems(Path(card.local),
+                                                                                              plan.gate is not None)]
+        elif plan.kind == "space":
+            try:
+                data = SpaceCard.load(card.local).data
+            except Exception as exc:  # noqa: BLE001
+                problems.append(f"{plan.repo_id} ({card.local}): not a valid Space card ({exc})")
+                continue
+            if not data.get("sdk"):
+                problems.append(f"{plan.repo_id} ({card.local}): the front matter names no sdk")
+    if problems:
+        raise ReleaseError("cards are not ready to publish:\n  " + "\n  ".join(problems))
+
+
+def render_model_card(plan: RepoPlan, settings: ReleaseSettings) -> str:
+    """The model card of a training run's last checkpoint, from its manifest and eval results."""
+    manifest = json.loads(Path(plan.source).read_text(encoding="utf-8"))
+    files = {f.path_in_repo: Path(f.local) for f in plan.files}
+    config = json.loads(files["config.json"].read_text(encoding="utf-8"))
+    results = json.loads(files["eval/results.json"].read_text(encoding="utf-8")) if "eval/results.json" in files else None
+    gate = settings.model.gate
+    extra = {"extra_gated_prompt": gate.prompt, "extra_gated_fields": gate.fields} if gate and gate.mode != "none" else {}
+    data = ModelCardData(license=settings.model.license, library_name="transformers", pipeline_tag="text-generation",
+                         tags=["code", "bigcode-release"], **extra)
+    evaluations, ks, sandbox, decoding = [], [], {}, ""
+    if results:
+        ks = results["settings"]["k"]
+        sandbox = results["settings"]["sandbox"]
+        decoding = "greedy" if results["settings"]["greedy"] else (
+            f"temperature {results['settings']['temperature']}, top_p {results['settings']['top_p']}")
+        evaluations = [{"task": task, "problems": score["problems"], "n": results["settings"]["n"],
+                        "scores": {k: score[f"pass@{k}"] or 0.0 for k in ks}} for task, score in results["scores"].items()]
+    run, counts, recipe = manifest["run"], manifest["counts"], manifest["recipe"]
+    template = Environment(undefined=StrictUndefined, keep_trailing_newline=True).from_string(
+        (TEMPLATES / "model_card.md").read_text(encoding="utf-8"))
+    text = template.render(
+        card_data=data.to_yaml(), name=plan.repo_id.split("/")[1], parameters=run["parameters"], model=recipe["model"],
+        sequence_length=counts["sequence_length"], vocab_size=config["vocab_size"], step=plan.tag.split("-")[-1].lstrip("0"),
+        dataset_version=manifest["inputs"]["dataset_version"],
+        dataset_manifest_hash=manifest["inputs"]["dataset_manifest_hash"],
+        tokenized_manifest_hash=manifest["inputs"]["tokenized_manifest_hash"], tokens=run["tokens"],
+        epochs=counts["epochs"], tokens_available=counts["train_tokens_available"], fim_rate=recipe["fim"]["rate"],
+        steps=run["steps"], flops=run["flops"], wall_hours=run["wall_seconds"] / 3600,
+        hardware=", ".join(f"{k} {v}" for k, v in run["hardware"].items()), evaluations=evaluations, ks=ks,
+        sandbox=sandbox, decoding=decoding, license=settings.model.license)
+    ModelCard(text)  # parses the front matter: a broken card fails here, not on the Hub
+    return text
+
+
+def add_generated_files(plans: list[RepoPlan], release: Path, settings: ReleaseSettings) -> None:
+    """Write what the Hub needs and the release lacks (model cards, Space requirements) and add it
+    to the plans. Generated files are deterministic, so a re-run finds them unchanged."""
+    for plan in plans:
+        folder = Path(release) / GENERATED / plan.repo_type / plan.repo_id
+        generated: dict[str, str] = {}
+        if plan.kind == "model" and plan.card() is None:
+            generated["README.md"] = render_model_card(plan, settings)
+        if plan.kind == "space" and not any(f.path_in_repo == "requirements.txt" for f in plan.files):
+            generated["requirements.txt"] = f"bigcode-release=={__version__}\n"
+        for name, text in generated.items():
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / name
+            if not path.is_file() or path.read_text(encoding="utf-8") != text:
+                path.write_text(text, encoding="utf-8")
+            plan.files.append(RepoFile(name, str(path), path.stat().st_size))
+        plan.files.sort(key=lambda f: f.path_in_repo)

@@ -1,0 +1,27 @@
+"""The release plan: every repository the release directory's artifacts go to, with the files
+(generated ones included), visibility, gate and tag, checked before anything is sent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bigcode_release.hub.artifacts import PROJECT_SPACES, RepoPlan, discover
+from bigcode_release.hub.cards import add_generated_files, check_cards
+from bigcode_release.hub.settings import ReleaseSettings
+
+
+def make_plan(release: str | Path, org: str, settings: ReleaseSettings, spaces_root: Path = PROJECT_SPACES,
+              check: bool = True) -> list[RepoPlan]:
+    """The plan for `org`; with `check`, cards missing a required section are refused here."""
+    plans = discover(release, org, settings, spaces_root)
+    add_generated_files(plans, Path(release), settings)
+    if check:
+        check_cards(plans)
+    return plans
+
+
+def describe(plans: list[RepoPlan]) -> list[dict]:
+    """One row per repository: what would be created or changed (nothing is sent)."""
+    return [{"repo": f"{p.repo_type}s/{p.repo_id}", "kind": p.kind, "visibility": "private" if p.private else "public",
+             "gated": p.gate or "no", "tag": p.tag, "files": len(p.files), "bytes": p.bytes, "source": p.source}
+            for p in plans]

@@ -1,0 +1,58 @@
+"""Release settings (`recipes/release.yaml`): for each kind of artifact its visibility and gate,
+and the size of upload commits. The dataset's gate comes from the dataset recipe (`card.gate`).
+
+A gate's `mode` is `auto` (requests approved at once), `manual` (a maintainer decides) or `none`;
+`none` on a public repository publishes it ungated, so it is only ever taken when written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from bigcode_release.recipe import Strict, load_model_file
+
+DEFAULT_RELEASE_RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "release.yaml"
+GateMode = Literal["auto", "manual", "none"]
+
+
+class Gate(Strict):
+    mode: GateMode = "auto"
+    prompt: str = ""
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class RepoSettings(Strict):
+    visibility: Literal["public", "private"] = "public"
+    gate: Gate | None = Field(default=None, description="default: the dataset's gate (opt-out list) or auto")
+
+
+class ModelSettings(RepoSettings):
+    license: str = Field(default="bigcode-openrail-m", description="card `license:`")
+
+
+class SpaceSettings(Strict):
+    include: list[str] = Field(default_factory=lambda: ["in_the_stack"], description="folders of spaces/")
+    visibility: Literal["public", "private"] = "public"
+
+
+class CommitSettings(Strict):
+    max_bytes: int = Field(default=512 * 2**20, ge=1, description="upload commits stay below this size")
+    max_files: int = Field(default=200, ge=1)
+
+
+class ReleaseSettings(Strict):
+    """Where each artifact goes and how it is gated."""
+
+    dataset: RepoSettings = RepoSettings()
+    optout_list: RepoSettings = RepoSettings()
+    model: ModelSettings = ModelSettings()
+    spaces: SpaceSettings = SpaceSettings()
+    commits: CommitSettings = CommitSettings()
+
+
+def load_release_settings(path: str | Path | None = None) -> ReleaseSettings:
+    """The release recipe (default: the shipped `recipes/release.yaml`), checked before any work."""
+    return load_model_file(ReleaseSettings, path or DEFAULT_RELEASE_RECIPE)
