@@ -19,7 +19,7 @@ release_app.add_typer(access_app, name="access")
 
 ReleaseDir = Annotated[Path, typer.Argument(help="the release directory")]
 Org = Annotated[str, typer.Option("--org", help="the Hub namespace (organisation or user) to publish under")]
-Settings = Annotated[Path | None, typer.Option("--settings", help="release settings (default: recipes/release.yaml)")]
+Settings = Annotated[Path | None, typer.Option("--settings", help="release settings, merged over recipes/release.yaml")]
 Repo = Annotated[str, typer.Argument(help="ORG/NAME of a gated repository")]
 RepoType = Annotated[str, typer.Option("--repo-type", help="dataset, model or space")]
 

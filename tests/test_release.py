@@ -192,6 +192,8 @@ def test_never_public_ungated_unless_written(release, tmp_path):
     ungated = settings_file(tmp_path, model={"gate": {"mode": "none"}}, dataset={"gate": {"mode": "manual"}})
     chosen = {p.kind: p.gate for p in make_plan(release, "bigcode", load_release_settings(ungated))}
     assert chosen["model"] is None and chosen["dataset"] == "manual"
+    partial = load_release_settings(settings_file(tmp_path, commits={"max_files": 3}))  # merged over the shipped file
+    assert partial.commits.max_files == 3 and partial.model.gate.mode == "auto" and "License" in partial.model.gate.prompt
 
 
 def test_to_dir_writes_the_exact_trees_without_a_token(release, tmp_path):

@@ -10,9 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import Field
 
-from bigcode_release.recipe import Strict, load_model_file
+from bigcode_release.errors import RecipeError
+from bigcode_release.recipe import Strict, validate_model
 
 DEFAULT_RELEASE_RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "release.yaml"
 GateMode = Literal["auto", "manual", "none"]
@@ -54,5 +56,30 @@ class ReleaseSettings(Strict):
 
 
 def load_release_settings(path: str | Path | None = None) -> ReleaseSettings:
-    """The release recipe (default: the shipped `recipes/release.yaml`), checked before any work."""
-    return load_model_file(ReleaseSettings, path or DEFAULT_RELEASE_RECIPE)
+    """The shipped `recipes/release.yaml` with the given file's settings on top (sections merge key
+    by key, so a file may hold only what it changes), checked before any work."""
+    merged = _read(DEFAULT_RELEASE_RECIPE)
+    if path is not None:
+        _merge(merged, _read(Path(path)))
+    return validate_model(ReleaseSettings, merged, base_dir=Path(path or DEFAULT_RELEASE_RECIPE).resolve().parent,
+                          origin=str(path or DEFAULT_RELEASE_RECIPE))
+
+
+def _read(path: Path) -> dict:
+    if not path.is_file():
+        raise RecipeError(str(path), [("<file>", "release settings file does not exist")])
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise RecipeError(str(path), [("<file>", f"not valid YAML: {exc}")]) from None
+    if not isinstance(data, dict):
+        raise RecipeError(str(path), [("<root>", "release settings are a YAML mapping")])
+    return data
+
+
+def _merge(base: dict, update: dict) -> None:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict) and key != "fields":
+            _merge(base[key], value)
+        else:
+            base[key] = value
