@@ -158,3 +158,34 @@ def access_reject(repo: Repo, user: User, repo_type: RepoType = "dataset",
 def access_grant(repo: Repo, user: User, repo_type: RepoType = "dataset") -> None:
     """Give a user access without a request."""
     _decide("grant", repo, user, repo_type)
+
+
+@release_app.command("transparency")
+def transparency(release: ReleaseDir, settings: Settings = None, as_json: JsonFlag = False) -> None:
+    """Check the release against the Foundation Model Transparency Index's 100 indicators: filled
+    from measurement, by a confirmed statement, left to a human, or missing. Writes transparency/report.md."""
+    from bigcode_release.hub.settings import load_release_settings
+    from bigcode_release.transparency.report import STATEMENTS, transparency_report, write_markdown
+
+    try:
+        report = transparency_report(release, load_release_settings(settings))
+    except BigcodeReleaseError as exc:
+        fail(exc)
+    path = write_markdown(report, release)
+    if as_json:
+        print(json.dumps({**report.to_dict(), "report": str(path)}))
+        return
+    counts = report.counts()
+    table = Table(title=f"transparency: {report.score} / 100 indicators satisfied")
+    for column in ("status", "indicators", "meaning"):
+        table.add_column(column)
+    meanings = {"measured": "filled from a measured file and field", "confirmed": "a statement a person confirmed",
+                "template": f"a draft statement a person must complete ({release / STATEMENTS})",
+                "not produced": "its stage has not run", "missing": "its stage ran but the input is gone (blocks a push)"}
+    for status, meaning in meanings.items():
+        table.add_row(status, str(counts.get(status, 0)), meaning)
+    console.print(table)
+    for result in report.results:
+        if result.status in ("missing", "not produced"):
+            console.print(f"  #{result.number} {result.name}: {result.status}: {result.value}")
+    console.print(f"report: {path}")

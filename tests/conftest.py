@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -170,3 +171,30 @@ def tiny_train_recipe(folder: Path, release: Path, **changes) -> Path:
     path = Path(folder) / f"{recipe['name']}.yaml"
     path.write_text(yaml.safe_dump(recipe, sort_keys=False))
     return path
+
+
+@pytest.fixture(scope="session")
+def publishable_release(tokenized_release, tmp_path_factory) -> Path:
+    """The small model-side release, plus a 6-step training run, an opt-out export and an eval result."""
+    from bigcode_release.train.recipe import load_train_recipe
+    from bigcode_release.train.torch_engine import train_torch
+
+    root = tmp_path_factory.mktemp("to-publish") / "release"
+    shutil.copytree(tokenized_release, root, symlinks=True)
+    recipe = load_train_recipe(tiny_train_recipe(root.parent, root, batch={"train_steps": 6}))
+    train_torch(recipe, show_progress=False)
+    registry = str(root / "optout.sqlite")
+    submitted = json.loads(run_cli("optout", "submit", "octocat", "--registry", registry, "--json").stdout)
+    run_cli("optout", "approve", submitted["id"], "--by", "maintainer", "--registry", registry)
+    run_cli("optout", "export", "--out", str(root / "optout"), "--registry", registry)
+    from bigcode_release.evaluate.sandbox import SandboxLimits, sandbox_available
+
+    if sandbox_available() is None:  # without bubblewrap the release simply has no evaluation
+        from bigcode_release.evaluate.runner import EvalSettings, default_output_dir, evaluate_checkpoint
+        from bigcode_release.evaluate.tasks import resolve_tasks
+
+        checkpoint = root / "train" / "tiny-test" / "checkpoints" / "step-000006"
+        evaluate_checkpoint(checkpoint, EvalSettings(tasks=tuple(resolve_tasks("humaneval")), max_problems=2,
+                                                     max_new_tokens=8, limits=SandboxLimits()),
+                            default_output_dir(checkpoint), allow_code_execution=True, show_progress=False)
+    return root

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import CLI, REPO_ROOT, run_cli, tiny_train_recipe
+from tests.conftest import CLI, REPO_ROOT
 from tests.hub_server import FakeHub, RunningHub
 
 pytestmark = pytest.mark.slow
@@ -25,20 +25,8 @@ ORGS = {"bigcode": {"alice": "admin", "carol": "read"}}
 
 
 @pytest.fixture(scope="module")
-def release(tokenized_release, tmp_path_factory) -> Path:
-    """The small model-side release, plus a 6-step training run, an opt-out export and an eval result."""
-    from bigcode_release.train.recipe import load_train_recipe
-    from bigcode_release.train.torch_engine import train_torch
-
-    root = tmp_path_factory.mktemp("to-publish") / "release"
-    shutil.copytree(tokenized_release, root, symlinks=True)
-    recipe = load_train_recipe(tiny_train_recipe(root.parent, root, batch={"train_steps": 6}))
-    train_torch(recipe, show_progress=False)
-    registry = str(root / "optout.sqlite")
-    submitted = json.loads(run_cli("optout", "submit", "octocat", "--registry", registry, "--json").stdout)
-    run_cli("optout", "approve", submitted["id"], "--by", "maintainer", "--registry", registry)
-    run_cli("optout", "export", "--out", str(root / "optout"), "--registry", registry)
-    return root
+def release(publishable_release) -> Path:
+    return publishable_release
 
 
 def hub_env(url: str, token: str | None, home: Path) -> dict:

@@ -70,8 +70,9 @@ def check_cards(plans: list[RepoPlan]) -> None:
         raise ReleaseError("cards are not ready to publish:\n  " + "\n  ".join(problems))
 
 
-def render_model_card(plan: RepoPlan, settings: ReleaseSettings) -> str:
-    """The model card of a training run's last checkpoint, from its manifest and eval results."""
+def render_model_card(plan: RepoPlan, settings: ReleaseSettings, transparency: list) -> str:
+    """The model card of a training run's last checkpoint, from its manifest, eval results and the
+    measured transparency indicators."""
     manifest = json.loads(Path(plan.source).read_text(encoding="utf-8"))
     files = {f.path_in_repo: Path(f.local) for f in plan.files}
     config = json.loads(files["config.json"].read_text(encoding="utf-8"))
@@ -100,19 +101,25 @@ def render_model_card(plan: RepoPlan, settings: ReleaseSettings) -> str:
         epochs=counts["epochs"], tokens_available=counts["train_tokens_available"], fim_rate=recipe["fim"]["rate"],
         steps=run["steps"], flops=run["flops"], wall_hours=run["wall_seconds"] / 3600,
         hardware=", ".join(f"{k} {v}" for k, v in run["hardware"].items()), evaluations=evaluations, ks=ks,
-        sandbox=sandbox, decoding=decoding, license=settings.model.license)
+        sandbox=sandbox, decoding=decoding, license=settings.model.license, transparency=transparency,
+        energy=_value(transparency, "Energy usage"), carbon=_value(transparency, "Carbon emissions"))
     ModelCard(text)  # parses the front matter: a broken card fails here, not on the Hub
     return text
 
 
-def add_generated_files(plans: list[RepoPlan], release: Path, settings: ReleaseSettings) -> None:
+def _value(rows: list, name: str) -> str:
+    return next((row.value for row in rows if row.name == name), "not produced")
+
+
+def add_generated_files(plans: list[RepoPlan], release: Path, settings: ReleaseSettings, report) -> None:
     """Write what the Hub needs and the release lacks (model cards, Space requirements) and add it
     to the plans. Generated files are deterministic, so a re-run finds them unchanged."""
+    measured = [row for row in report.results if row.status == "measured"]
     for plan in plans:
         folder = Path(release) / GENERATED / plan.repo_type / plan.repo_id
         generated: dict[str, str] = {}
         if plan.kind == "model" and plan.card() is None:
-            generated["README.md"] = render_model_card(plan, settings)
+            generated["README.md"] = render_model_card(plan, settings, measured)
         if plan.kind == "space" and not any(f.path_in_repo == "requirements.txt" for f in plan.files):
             generated["requirements.txt"] = f"bigcode-release=={__version__}\n"
         for name, text in generated.items():

@@ -5,16 +5,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bigcode_release.errors import ReleaseError
 from bigcode_release.hub.artifacts import PROJECT_SPACES, RepoPlan, discover
 from bigcode_release.hub.cards import add_generated_files, check_cards
 from bigcode_release.hub.settings import ReleaseSettings
+from bigcode_release.transparency.report import transparency_report
 
 
 def make_plan(release: str | Path, org: str, settings: ReleaseSettings, spaces_root: Path = PROJECT_SPACES,
               check: bool = True) -> list[RepoPlan]:
-    """The plan for `org`; with `check`, cards missing a required section are refused here."""
+    """The plan for `org`. With `check`, a measurable transparency indicator that is missing (its
+    stage ran but the measured input is gone) or a card missing a required section is refused here."""
+    report = transparency_report(release, settings)
+    if check and report.blocking():
+        raise ReleaseError("the transparency report finds measured inputs missing; restore them or rerun their "
+                           "stage before publishing:\n  " + "\n  ".join(f"#{r.number} {r.name}: {r.value}"
+                                                                        for r in report.blocking()))
     plans = discover(release, org, settings, spaces_root)
-    add_generated_files(plans, Path(release), settings)
+    add_generated_files(plans, Path(release), settings, report)
     if check:
         check_cards(plans)
     return plans

@@ -1,0 +1,124 @@
+"""What the release directory measured, read defensively: every value comes with the file and field
+it was read from, and an absent file or field is a `Missing` naming what would produce it."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from bigcode_release.release_dir import built_versions
+
+
+class Missing(Exception):
+    """A measured input is absent; the message says which and what produces it. `produced` is False
+    when the whole stage has not run (the indicator is "not produced"), True when the stage ran but
+    a file or field it writes is gone (the indicator is "missing")."""
+
+    def __init__(self, message: str, produced: bool = True):
+        super().__init__(message)
+        self.produced = produced
+
+
+PRODUCERS = {
+    "dataset": "bigcode-release dataset build",
+    "tokenized": "bigcode-release tokenize",
+    "run": "bigcode-release train",
+    "eval": "bigcode-release eval <run>/checkpoints/<last>",
+    "index": "the data index stage (`bigcode-release index build`, issue 5: not in this toolkit yet)",
+    "plan": "a release plan (recipes/release.yaml and the release's artifacts)",
+}
+
+
+def one_significant(value: float) -> str:
+    """A number to one significant figure, as the index asks for sizes, compute and energy."""
+    if value == 0:
+        return "0"
+    exponent = math.floor(math.log10(abs(value)))
+    rounded = round(value, -exponent)
+    return f"{rounded:.0e}".replace("e+0", "e").replace("e+", "e") if abs(exponent) >= 4 else f"{rounded:g}"
+
+
+class Evidence:
+    """Lazy readers over one release directory; `value(kind, dotted.field)` returns (value, source)."""
+
+    def __init__(self, release: str | Path, settings=None):
+        self.release = Path(release)
+        self.settings = settings
+        self._cache: dict[str, Any] = {}
+
+    # -- files ---------------------------------------------------------------------------------------
+    def path(self, kind: str) -> Path:
+        release = self.release
+        if kind in ("dataset", "stats", "card", "repos"):
+            versions = built_versions(release)
+            if not versions:
+                raise Missing(f"no dataset version: run {PRODUCERS['dataset']}", produced=False)
+            name = {"dataset": "manifest.json", "stats": "stats.json", "card": "README.md",
+                    "repos": "repos.parquet"}[kind]
+            return versions[-1] / name
+        if kind == "tokenized":
+            found = sorted(release.glob("tokenized/*/manifest.json"))
+            if not found:
+                raise Missing(f"no tokenized shards: run {PRODUCERS['tokenized']}", produced=False)
+            return found[-1]
+        if kind == "run":
+            found = sorted(release.glob("train/*/manifest.json"), key=lambda p: p.stat().st_mtime)
+            if not found:
+                raise Missing(f"no training run: run {PRODUCERS['run']}", produced=False)
+            return found[-1]
+        if kind in ("eval", "samples"):
+            run = self.path("run").parent
+            last = json.loads((run / "manifest.json").read_text(encoding="utf-8"))["run"].get("last_checkpoint", "")
+            folder = run / "eval" / Path(last).name
+            target = folder / ("results.json" if kind == "eval" else "samples.jsonl")
+            if not target.is_file():
+                raise Missing(f"no evaluation of the released checkpoint ({folder}): run {PRODUCERS['eval']}", produced=False)
+            return target
+        if kind == "index":
+            target = release / "index" / "manifest.json"
+            if not target.is_file():
+                raise Missing(f"no data index: run {PRODUCERS['index']}", produced=False)
+            return target
+        raise KeyError(kind)
+
+    def json(self, kind: str) -> dict:
+        if kind not in self._cache:
+            path = self.path(kind)
+            if not path.is_file():
+                producer = PRODUCERS.get({"stats": "dataset", "card": "dataset"}.get(kind, kind), "its stage")
+                raise Missing(f"{path} is missing: run {producer}")
+            try:
+                self._cache[kind] = json.loads(path.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as exc:
+                raise Missing(f"{path} is not valid JSON ({exc.msg}): rerun its stage") from None
+        return self._cache[kind]
+
+    def value(self, kind: str, dotted: str) -> tuple[Any, str]:
+        """The field's value and `file: field`, or `Missing`."""
+        node: Any = self.json(kind)
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node or node[part] is None:
+                raise Missing(f"{self.path(kind)} has no field {dotted}: rerun its stage")
+            node = node[part]
+        return node, f"{self.path(kind).relative_to(self.release)}: {dotted}"
+
+    def text(self, kind: str) -> tuple[str, str]:
+        path = self.path(kind)
+        if not path.is_file():
+            raise Missing(f"{path} is missing: run {PRODUCERS['dataset']}")
+        return path.read_text(encoding="utf-8"), str(path.relative_to(self.release))
+
+    def plan(self):
+        """The release plan (repositories, gates, tags) as a push would publish it."""
+        if "plan" not in self._cache:
+            from bigcode_release.errors import BigcodeReleaseError
+            from bigcode_release.hub.artifacts import discover
+            from bigcode_release.hub.settings import load_release_settings
+
+            try:
+                self._cache["plan"] = discover(self.release, "ORG", self.settings or load_release_settings())
+            except BigcodeReleaseError as exc:
+                raise Missing(f"no release plan ({exc})") from None
+        return self._cache["plan"]
