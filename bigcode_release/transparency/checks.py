@@ -138,21 +138,23 @@ def compute_hardware(ev: Evidence) -> Found:
     return f"{world} process(es) on {', '.join(f'{k} {v}' for k, v in hardware.items())}", [a, b]
 
 
-@check
-def energy_usage(ev: Evidence) -> Found:
+def _run_energy(ev: Evidence) -> tuple[float, list[str]]:
     hardware, a = ev.value("run", "run.hardware")
     seconds, b = ev.value("run", "run.wall_seconds")
     world, c = ev.value("run", "run.world_size")
-    return f"{one_significant(energy_kwh(hardware, seconds, world))} kWh, the final run only ({METHOD})", [a, b, c]
+    return energy_kwh(hardware, seconds, world), [a, b, c]
+
+
+@check
+def energy_usage(ev: Evidence) -> Found:
+    kwh, sources = _run_energy(ev)
+    return f"{one_significant(kwh)} kWh, the final run only ({METHOD})", sources
 
 
 @check
 def carbon_emissions(ev: Evidence) -> Found:
-    hardware, a = ev.value("run", "run.hardware")
-    seconds, b = ev.value("run", "run.wall_seconds")
-    world, c = ev.value("run", "run.world_size")
-    kg = carbon_kg(energy_kwh(hardware, seconds, world))
-    return f"{one_significant(kg)} kg CO2e, the final run only ({METHOD})", [a, b, c]
+    kwh, sources = _run_energy(ev)
+    return f"{one_significant(carbon_kg(kwh))} kg CO2e, the final run only ({METHOD})", sources
 
 
 @check
