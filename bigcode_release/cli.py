@@ -16,6 +16,7 @@ from rich.table import Table
 
 from bigcode_release.cli_common import JsonFlag, console, fail
 from bigcode_release.cli_evaluate import register as register_evaluation
+from bigcode_release.cli_index import register as register_index
 from bigcode_release.cli_release import release_app
 from bigcode_release.cli_serving import register as register_serving
 from bigcode_release.cli_training import register as register_training
@@ -35,6 +36,7 @@ app.add_typer(pii_app, name="pii")
 register_training(app)
 register_evaluation(app)
 register_serving(app)
+register_index(app)
 app.add_typer(release_app, name="release")
 
 

@@ -97,3 +97,7 @@ class FinetuneError(BigcodeReleaseError):
 
 class ReleaseError(BigcodeReleaseError):
     """A release cannot be planned or pushed: missing artifacts, cards not ready, no token, no rights."""
+
+
+class DataIndexError(BigcodeReleaseError):
+    """A data index cannot be built or queried: no index, an empty or unusable query or text."""

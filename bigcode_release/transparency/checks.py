@@ -283,8 +283,12 @@ def capabilities_reproducibility(ev: Evidence) -> Found:
 @check
 def unintentional_harm(ev: Evidence) -> Found:
     kinds, a = ev.value("index", "kinds")
-    removed, b = ev.value("stats", "decontamination.removed_files")
-    return f"membership attribution of outputs against the data ({kinds}); {removed} benchmark files removed", [a, b]
+    try:
+        removed, b = ev.value("stats", "decontamination.removed_files")
+        decontamination = f"; {removed} benchmark files removed by decontamination"
+    except Missing:
+        decontamination, b = "; decontamination was not run", "stats.json: decontamination"
+    return f"membership attribution of outputs against the data ({kinds}){decontamination}", [a, b]
 
 
 @check

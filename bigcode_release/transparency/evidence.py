@@ -26,7 +26,7 @@ PRODUCERS = {
     "tokenized": "bigcode-release tokenize",
     "run": "bigcode-release train",
     "eval": "bigcode-release eval <run>/checkpoints/<last>",
-    "index": "the data index stage (`bigcode-release index build`, issue 5: not in this toolkit yet)",
+    "index": "bigcode-release index build",
     "plan": "a release plan (recipes/release.yaml and the release's artifacts)",
 }
 
@@ -77,10 +77,10 @@ class Evidence:
                 raise Missing(f"no evaluation of the released checkpoint ({folder}): run {PRODUCERS['eval']}", produced=False)
             return target
         if kind == "index":
-            target = release / "index" / "manifest.json"
-            if not target.is_file():
+            found = sorted(release.glob("index/*/manifest.json"), key=lambda p: p.stat().st_mtime)
+            if not found:
                 raise Missing(f"no data index: run {PRODUCERS['index']}", produced=False)
-            return target
+            return found[-1]
         raise KeyError(kind)
 
     def json(self, kind: str) -> dict:

@@ -1,0 +1,155 @@
+"""CLI commands over the data indexes: `index build`, `search`, `membership query|portrait-query|serve`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from bigcode_release.cli_common import JsonFlag, ProgressFlag, console, fail
+from bigcode_release.errors import BigcodeReleaseError
+
+index_app = typer.Typer(no_args_is_help=True, help="Build the data indexes (BM25, suffix arrays, portrait).")
+membership_app = typer.Typer(no_args_is_help=True, help="Is this text in the data? Spans, sources, licenses.")
+ReleaseOption = Annotated[Path, typer.Option("--release", help="the release directory")]
+VersionOption = Annotated[str | None, typer.Option("--version", help="dataset version (default: the newest indexed)")]
+TextArg = Annotated[str, typer.Argument(help="a file, or - for standard input")]
+
+
+def _read(source: str) -> str:
+    from bigcode_release.index.attribution import decode_text
+
+    if source == "-":
+        return decode_text(sys.stdin.buffer.read(), "standard input")
+    path = Path(source)
+    if not path.is_file():
+        raise BigcodeReleaseError(f"{source}: no such file (give a file, or - for standard input)")
+    return decode_text(path.read_bytes(), source)
+
+
+@index_app.command("build")
+def index_build(release: Annotated[Path, typer.Argument(help="the release directory")], version: VersionOption = None,
+                as_json: JsonFlag = False, progress: ProgressFlag = True) -> None:
+    """Build the BM25 index, the suffix arrays and the portrait of a dataset version."""
+    from bigcode_release.index.build import build_indexes
+
+    try:
+        result = build_indexes(release, version, show_progress=progress and not as_json)
+    except BigcodeReleaseError as exc:
+        fail(exc)
+    if as_json:
+        print(json.dumps(result.to_dict()))
+        return
+    state = "up to date" if result.reused else f"built in {result.seconds:.0f} s"
+    console.print(f"{result.folder}: {state}; {result.documents:,} documents, {result.text_bytes / 2**20:,.1f} MiB of text")
+    for kind, size in result.sizes.items():
+        console.print(f"  {kind}: {size / 2**20:,.1f} MiB")
+
+
+def search(query: Annotated[str, typer.Argument(help='words, identifiers, or "an exact phrase"')],
+           release: ReleaseOption = Path("release"), version: VersionOption = None,
+           language: Annotated[str | None, typer.Option("--language")] = None,
+           license_: Annotated[str | None, typer.Option("--license", help="a license expression as in the data")] = None,
+           top: Annotated[int, typer.Option("--top")] = 10, as_json: JsonFlag = False) -> None:
+    """Full-text search of the dataset (BM25; identifiers match in any style; quotes for exact phrases)."""
+    from bigcode_release.index import bm25
+    from bigcode_release.index.build import current_index
+
+    try:
+        folder, found_version = current_index(release, version)
+        hits = bm25.search(folder / "bm25", query, top=top, language=language, license_=license_)
+    except BigcodeReleaseError as exc:
+        fail(exc)
+    if as_json:
+        print(json.dumps({"query": query, "dataset_version": found_version, "hits": [h.to_dict() for h in hits]}))
+        return
+    table = Table(title=f"{len(hits)} results for {query!r} in {found_version}")
+    for column in ("score", "repository", "path", "license", "language"):
+        table.add_column(column)
+    for hit in hits:
+        table.add_row(f"{hit.score:.2f}", hit.repo, hit.path, hit.license, hit.language)
+    console.print(table)
+
+
+@membership_app.command("query")
+def membership_query(source: TextArg = "-", release: ReleaseOption = Path("release"), version: VersionOption = None,
+                     min_bytes: Annotated[int, typer.Option("--min-bytes", help="shortest span reported")] = 64,
+                     max_sources: Annotated[int, typer.Option("--max-sources", help="documents listed per span")] = 5,
+                     as_json: JsonFlag = False) -> None:
+    """The text's verbatim spans found in the data, their source files and licenses, and a notice."""
+    from bigcode_release.index.attribution import MembershipIndex
+    from bigcode_release.index.build import current_index
+
+    try:
+        text = _read(source)
+        folder, found_version = current_index(release, version)
+        result = MembershipIndex(folder, found_version).attribute(text, min_bytes, max_sources).to_dict()
+    except BigcodeReleaseError as exc:
+        fail(exc)
+    if as_json:
+        print(json.dumps(result))
+        return
+    console.print(f"{len(result['spans'])} span(s) of at least {min_bytes} bytes found in {found_version}; "
+                  f"{result['coverage']:.0%} of the text covered; licenses: {result['licenses'] or 'none'}")
+    for span in result["spans"]:
+        console.print(f"  [{span['start']}, {span['end']}) in {span['documents']:,} file(s), e.g. "
+                      + ", ".join(f"{s['repo']}/{s['path']} ({s['license']})" for s in span["sources"][:3]),
+                      markup=False)
+    if result["notice"]:
+        console.print(escape(result["notice"]))
+
+
+@membership_app.command("portrait-query")
+def portrait_query(source: TextArg = "-", portrait_path: Annotated[Path | None, typer.Option(
+        "--portrait", help="a portrait.bloom file (default: the release's newest)")] = None,
+                   release: ReleaseOption = Path("release"), as_json: JsonFlag = False) -> None:
+    """Yes/no from the downloadable Bloom portrait (50-character chunks): no index needed."""
+    from bigcode_release.index import portrait
+    from bigcode_release.index.build import current_index
+
+    try:
+        text = _read(source)
+        path = portrait_path or current_index(release)[0] / "portrait.bloom"
+        if not Path(path).is_file():
+            raise BigcodeReleaseError(f"{path}: no such portrait file")
+        answer = portrait.query(Path(path), text)
+    except BigcodeReleaseError as exc:
+        fail(exc)
+    if as_json:
+        print(json.dumps(answer.to_dict()))
+        return
+    verdict = "probably in the data" if answer.member else "not found in the data"
+    console.print(f"{verdict}: longest chain of {answer.longest_chain} aligned 50-character chunks "
+                  f"(badness {answer.badness}); a yes can be a false positive (1% per chunk), a no is certain for "
+                  "aligned text of 100+ characters")
+
+
+@membership_app.command("serve")
+def membership_serve(release: ReleaseOption = Path("release"), version: VersionOption = None,
+                     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+                     port: Annotated[int, typer.Option("--port")] = 8090) -> None:
+    """Serve `POST /overlap` (the VS Code extension's attribution call) with provenance."""
+    import uvicorn
+
+    from bigcode_release.index.attribution import MembershipIndex
+    from bigcode_release.index.build import current_index
+    from bigcode_release.index.overlap_app import create_overlap_app
+
+    try:
+        folder, found_version = current_index(release, version)
+        app = create_overlap_app(MembershipIndex(folder, found_version))
+    except BigcodeReleaseError as exc:
+        fail(exc)
+    console.print(f"attribution for {found_version} on http://{host}:{port}/overlap")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(index_app, name="index")
+    app.add_typer(membership_app, name="membership")
+    app.command("search")(search)

@@ -1,0 +1,150 @@
+"""Attribute a text to the training data: its maximal verbatim spans of at least N bytes that occur
+in the dataset version, each with its source documents (first K and the total) and their licenses;
+the share of the text covered; and a notice to paste when a span comes from a license that
+requires attribution."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from bigcode_release.errors import DataIndexError
+from bigcode_release.index.suffix import SuffixIndex
+
+DEFAULT_MIN_BYTES = 64
+DEFAULT_MAX_SOURCES = 5
+MAX_TEXT_CHARS = 200_000
+# licenses whose terms ask for no notice; any other license in an expression asks for attribution
+NO_ATTRIBUTION = {"CC0-1.0", "Unlicense", "0BSD", "MIT-0", "WTFPL"}
+
+
+@dataclass(frozen=True)
+class Source:
+    repo: str
+    path: str
+    license: str
+    language: str
+    url: str
+
+
+@dataclass
+class Span:
+    start: int  # character offsets into the text
+    end: int
+    bytes: int
+    occurrences: int
+    documents: int
+    sources: list[Source]
+
+
+@dataclass
+class Attribution:
+    dataset_version: str
+    text_chars: int
+    min_bytes: int
+    spans: list[Span] = field(default_factory=list)
+
+    @property
+    def covered_chars(self) -> int:
+        covered, reach = 0, 0
+        for span in sorted(self.spans, key=lambda s: s.start):
+            covered += max(0, span.end - max(span.start, reach))
+            reach = max(reach, span.end)
+        return covered
+
+    @property
+    def licenses(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for span in self.spans:
+            for license_ in {s.license for s in span.sources}:
+                counts[license_] = counts.get(license_, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+    @property
+    def notice(self) -> str:
+        """Lines to paste next to the code: one per source whose license asks for attribution."""
+        lines, seen = [], set()
+        for span in self.spans:
+            for source in span.sources:
+                terms = {t for t in source.license.replace("(", " ").replace(")", " ").split()
+                         if t not in ("AND", "OR", "WITH")}
+                if (source.repo, source.path) in seen or not terms or terms <= NO_ATTRIBUTION:
+                    continue
+                seen.add((source.repo, source.path))
+                lines.append(f"- {source.repo}, {source.path} ({source.license}): {source.url}")
+        if not lines:
+            return ""
+        return "Portions of this code come from the following files; their licenses require attribution:\n" + "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {"dataset_version": self.dataset_version, "text_chars": self.text_chars, "min_bytes": self.min_bytes,
+                "covered_chars": self.covered_chars,
+                "coverage": round(self.covered_chars / self.text_chars, 4) if self.text_chars else 0.0,
+                "licenses": self.licenses, "notice": self.notice, "spans": [asdict(s) for s in self.spans]}
+
+
+def source_url(repo: str, path: str) -> str:
+    owner, _, name = repo.partition("/")
+    if owner == "pypi":
+        return f"https://pypi.org/project/{name}/"
+    return f"https://github.com/{repo}/blob/HEAD/{path}"
+
+
+class MembershipIndex:
+    """A dataset version's suffix arrays and document table."""
+
+    def __init__(self, folder: Path, dataset_version: str):
+        self.folder = Path(folder)
+        if not (self.folder / "suffix").is_dir():
+            raise DataIndexError(f"{self.folder}: no membership index; run `bigcode-release index build`")
+        self.suffix = SuffixIndex(self.folder / "suffix")
+        self.table = pq.read_table(self.folder / "documents.parquet")
+        self.dataset_version = dataset_version
+
+    def sources(self, numbers: list[int]) -> list[Source]:
+        rows = self.table.take(numbers).to_pylist()
+        return [Source(r["repo"], r["path"], r["license"], r["language"], source_url(r["repo"], r["path"]))
+                for r in rows]
+
+    def attribute(self, text: str, min_bytes: int = DEFAULT_MIN_BYTES, max_sources: int = DEFAULT_MAX_SOURCES) -> Attribution:
+        """The text's maximal spans found in the data, with sources (see the module docstring)."""
+        check_text(text)
+        if min_bytes < 8:
+            raise DataIndexError(f"--min-bytes must be at least 8 (shorter spans match everywhere), got {min_bytes}")
+        data = text.encode("utf-8")
+        char_at = _byte_to_char(text)
+        result = Attribution(self.dataset_version, len(text), min_bytes)
+        for start, end in self.suffix.maximal_spans(data, min_bytes):
+            found = self.suffix.find(data[start:end])
+            numbers, total = self.suffix.documents(found, max_sources)
+            result.spans.append(Span(char_at[start], char_at[end], end - start, found.count, total, self.sources(numbers)))
+        return result
+
+
+def check_text(text: str) -> None:
+    if not text or not text.strip():
+        raise DataIndexError("the text is empty")
+    if len(text) > MAX_TEXT_CHARS:
+        raise DataIndexError(f"the text has {len(text):,} characters; attribution takes at most {MAX_TEXT_CHARS:,} "
+                             "(for a large file, ask the portrait: `membership portrait-query`)")
+    if "\x00" in text:
+        raise DataIndexError("the text contains NUL bytes: it looks binary, not source code")
+
+
+def _byte_to_char(text: str) -> list[int]:
+    """For every byte offset (and the end), the index of the character it belongs to (rounded up)."""
+    mapping = []
+    for index, char in enumerate(text):
+        mapping.extend([index] * len(char.encode("utf-8")))
+    mapping.append(len(text))
+    return mapping
+
+
+def decode_text(raw: bytes, origin: str) -> str:
+    """Bytes read from a file or stdin as UTF-8 text, or a clear error naming the input."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataIndexError(f"{origin}: not UTF-8 text (invalid byte at offset {exc.start})") from None

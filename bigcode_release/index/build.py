@@ -1,0 +1,118 @@
+"""`bigcode-release index build`: one pass over a dataset version's shards feeds the BM25 index,
+the suffix-array shards and the portrait, then a manifest records sizes, hashes and the dataset
+manifest they were built from. Only the version's own documents are read, so opted-out and removed
+files are absent by construction."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from bigcode_release.data.build import resolve_dataset_dir
+from bigcode_release.errors import DataIndexError
+from bigcode_release.index import bm25, portrait
+from bigcode_release.index.documents import iter_documents
+from bigcode_release.index.suffix import MAX_SHARD_BYTES, ShardWriter
+from bigcode_release.manifest import describe_outputs, read_manifest, tool_versions, write_manifest
+
+INDEX_DIR = "index"
+KINDS = ["bm25", "suffix-array", "portrait"]
+
+
+@dataclass
+class IndexBuildResult:
+    folder: str
+    dataset_version: str
+    documents: int
+    text_bytes: int
+    sizes: dict[str, int]
+    seconds: float
+    reused: bool
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def index_dir(release: Path, version: str) -> Path:
+    return Path(release) / INDEX_DIR / version
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def build_indexes(release: str | Path, version: str | None = None, max_shard_bytes: int = MAX_SHARD_BYTES,
+                  show_progress: bool = True) -> IndexBuildResult:
+    """Build (or find up to date) the three indexes of a dataset version under `<release>/index/<v>/`."""
+    started = time.monotonic()
+    release = Path(release)
+    version_dir = resolve_dataset_dir(release / "dataset-versions" / version if version else release)
+    dataset = read_manifest(version_dir)
+    if dataset is None:
+        raise DataIndexError(f"{version_dir}: no dataset manifest; run `bigcode-release dataset build` first")
+    folder = index_dir(release, dataset["version"])
+    existing = read_manifest(folder)
+    if existing and existing.get("inputs", {}).get("dataset_manifest_hash") == dataset["manifest_hash"]:
+        return IndexBuildResult(str(folder), dataset["version"], existing["counts"]["documents"],
+                                existing["counts"]["text_bytes"], existing["sizes"], 0.0, True)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    stats = json.loads((version_dir / "stats.json").read_text(encoding="utf-8"))["totals"]
+    suffix = ShardWriter(folder / "suffix", max_shard_bytes)
+    sketch = portrait.PortraitWriter(expected_chunks=stats["kept_bytes"] // portrait.WIDTH)
+    rows: dict[str, list] = {"repo": [], "path": [], "license": [], "language": []}
+    text_bytes = 0
+    bar = tqdm(total=stats["kept_files"], unit="doc", desc="indexing", disable=not show_progress, dynamic_ncols=True)
+
+    def feed(document) -> None:
+        nonlocal text_bytes
+        suffix.add(document.number, document.content)
+        sketch.add(document.content)
+        for key in rows:
+            rows[key].append(getattr(document, key))
+        text_bytes += len(document.content.encode("utf-8"))
+        bar.update(1)
+
+    count = bm25.build(iter_documents(version_dir), folder / "bm25", on_document=feed)
+    bar.close()
+    suffix.flush()
+    sketch.save(folder / "portrait.bloom")
+    chunks = sketch.chunks
+    pq.write_table(pa.table(rows), folder / "documents.parquet")
+    sizes = {"bm25": _folder_bytes(folder / "bm25"), "suffix-array": _folder_bytes(folder / "suffix"),
+             "portrait": (folder / "portrait.bloom").stat().st_size,
+             "documents": (folder / "documents.parquet").stat().st_size}
+    seconds = round(time.monotonic() - started, 1)
+    files = [folder / "portrait.bloom", folder / "documents.parquet", *sorted((folder / "suffix").rglob("*.*"))]
+    write_manifest(folder, {
+        "kind": "data-index", "kinds": KINDS, "dataset_version": dataset["version"],
+        "dataset_manifest_hash": dataset["manifest_hash"],
+        "inputs": {"dataset_version": dataset["version"], "dataset_manifest_hash": dataset["manifest_hash"]},
+        "counts": {"documents": count, "text_bytes": text_bytes, "portrait_chunks": chunks,
+                   "suffix_shards": suffix.shards},
+        "parameters": {"max_shard_bytes": max_shard_bytes, "portrait_width": portrait.WIDTH,
+                       "portrait_false_positive_rate": portrait.FALSE_POSITIVE_RATE, "bm25_tokenizer": bm25.CODE_TOKEN},
+        "sizes": sizes, "outputs": describe_outputs(folder, files),
+        "tools": tool_versions("tantivy", "pydivsufsort", "rbloom"),
+    }, run={"seconds": seconds})
+    return IndexBuildResult(str(folder), dataset["version"], count, text_bytes, sizes, seconds, False)
+
+
+def current_index(release: str | Path, version: str | None = None) -> tuple[Path, str]:
+    """The index folder of `version` (default: the newest indexed version) and that version."""
+    root = Path(release) / INDEX_DIR
+    if version:
+        folder = root / version
+    else:
+        found = sorted(root.glob("*/manifest.json"), key=lambda p: p.stat().st_mtime)
+        folder = found[-1].parent if found else root / "-"
+    if not (folder / "manifest.json").is_file():
+        raise DataIndexError(f"{folder}: no data index; run `bigcode-release index build {release}` first")
+    return folder, folder.name

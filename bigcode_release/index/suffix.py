@@ -1,0 +1,137 @@
+"""Byte-level suffix arrays over the documents' UTF-8 text (pydivsufsort), in shards of at most
+2 GiB, with a document-offset table: any snippet resolves to the documents it occurs in, with
+counts, and a text's maximal verbatim spans are found by extending matches position by position.
+
+Shard layout: `text.bin` (documents joined by 0xFF, a byte UTF-8 never uses), `sa.npy` (int32),
+`starts.npy` (each document's first byte, int64) and `docs.npy` (each document's number).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SEPARATOR = 0xFF
+MAX_SHARD_BYTES = 2**31 - 1  # int32 suffix positions
+
+
+class ShardWriter:
+    """Collect documents into shards and sort each when it is full."""
+
+    def __init__(self, folder: Path, max_bytes: int = MAX_SHARD_BYTES):
+        self.folder = Path(folder)
+        self.max_bytes = max_bytes
+        self.parts: list[bytes] = []
+        self.numbers: list[int] = []
+        self.size = 0
+        self.shards = 0
+
+    def add(self, number: int, content: str) -> None:
+        data = content.encode("utf-8")
+        if self.parts and self.size + len(data) + 1 > self.max_bytes:
+            self.flush()
+        self.parts.append(data)
+        self.numbers.append(number)
+        self.size += len(data) + 1
+
+    def flush(self) -> None:
+        if not self.parts:
+            return
+        from pydivsufsort import divsufsort
+
+        folder = self.folder / f"shard-{self.shards:04d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        lengths = np.fromiter((len(p) + 1 for p in self.parts), dtype=np.int64, count=len(self.parts))
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        text = np.frombuffer(bytearray(bytes([SEPARATOR]).join(self.parts) + bytes([SEPARATOR])), dtype=np.uint8)
+        np.save(folder / "sa.npy", divsufsort(text))
+        text.tofile(folder / "text.bin")
+        np.save(folder / "starts.npy", starts)
+        np.save(folder / "docs.npy", np.asarray(self.numbers, dtype=np.int64))
+        self.parts, self.numbers, self.size = [], [], 0
+        self.shards += 1
+
+
+@dataclass(frozen=True)
+class Occurrences:
+    """Where one byte string occurs: per shard (shard, first SA row, count)."""
+
+    pattern_bytes: int
+    ranges: tuple[tuple[int, int, int], ...]
+
+    @property
+    def count(self) -> int:
+        return sum(r[2] for r in self.ranges)
+
+
+class SuffixIndex:
+    """Read-only access to the shards (memory-mapped)."""
+
+    def __init__(self, folder: Path):
+        self.shards = []
+        for shard in sorted(Path(folder).glob("shard-*")):
+            self.shards.append({
+                "text": np.fromfile(shard / "text.bin", dtype=np.uint8),
+                "sa": np.load(shard / "sa.npy", mmap_mode="c"),
+                "starts": np.load(shard / "starts.npy"),
+                "docs": np.load(shard / "docs.npy"),
+            })
+
+    def find(self, pattern: bytes) -> Occurrences:
+        """Every occurrence of `pattern` (a document boundary never matches: 0xFF is not UTF-8)."""
+        from pydivsufsort import sa_search
+
+        needle = np.frombuffer(pattern, dtype=np.uint8).copy()
+        ranges = []
+        for number, shard in enumerate(self.shards):
+            count, first = sa_search(shard["text"], shard["sa"], needle)
+            if count:
+                ranges.append((number, int(first), int(count)))
+        return Occurrences(len(pattern), tuple(ranges))
+
+    def documents(self, found: Occurrences, limit: int) -> tuple[list[int], int]:
+        """The first `limit` distinct document numbers holding the occurrences, and their total."""
+        numbers: set[int] = set()
+        for shard_number, first, count in found.ranges:
+            shard = self.shards[shard_number]
+            positions = np.asarray(shard["sa"][first:first + count], dtype=np.int64)
+            rows = np.searchsorted(shard["starts"], positions, side="right") - 1
+            numbers.update(int(n) for n in shard["docs"][np.unique(rows)])
+        ordered = sorted(numbers)
+        return ordered[:limit], len(ordered)
+
+    def longest_match(self, data: bytes, start: int, minimum: int) -> int:
+        """The length of the longest prefix of `data[start:]` found in the index (0 if shorter than
+        `minimum`): exponential then binary search on the length."""
+        if start + minimum > len(data) or not self.find(data[start:start + minimum]).count:
+            return 0
+        low, step = minimum, minimum
+        while start + low + step <= len(data) and self.find(data[start:start + low + step]).count:
+            low += step
+            step *= 2
+        high = min(low + step, len(data) - start)  # first length known (or assumed) not to match
+        while high - low > 1:
+            middle = (low + high) // 2
+            if self.find(data[start:start + middle]).count:
+                low = middle
+            else:
+                high = middle
+        if start + high <= len(data) and high > low and self.find(data[start:start + high]).count:
+            low = high
+        return low
+
+    def maximal_spans(self, data: bytes, minimum: int) -> list[tuple[int, int]]:
+        """Byte spans of `data` of at least `minimum` bytes occurring verbatim in the index, each
+        maximal (not inside another span)."""
+        spans: list[tuple[int, int]] = []
+        reach = 0
+        for start in range(0, max(len(data) - minimum + 1, 0)):
+            if start < reach and (reach + 1 > len(data) or not self.find(data[start:reach + 1]).count):
+                continue  # whatever matches here ends inside the span already found
+            length = self.longest_match(data, start, minimum)
+            if length and start + length > reach:
+                spans.append((start, start + length))
+                reach = start + length
+        return spans

@@ -1,0 +1,162 @@
+"""Data indexes on a small built release: identifier-aware search, attribution of a text to its
+source files with licenses and a notice, the portrait, the /overlap endpoint, bad input answered
+clearly, and an opted-out repository absent from every index."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bigcode_release.data.build import build_dataset
+from bigcode_release.index.attribution import MembershipIndex
+from bigcode_release.index.build import build_indexes
+from bigcode_release.index.overlap_app import create_overlap_app
+from bigcode_release.optout.export_format import OptOutEntry, write_optout_list
+from tests.conftest import CLI, MIT_TEXT, REPO_ROOT, folder_recipe, run_cli
+
+pytestmark = pytest.mark.slow
+
+LOADER = '''"""Loading datasets from local files."""
+
+import json
+
+
+def load_dataset(path, split="train"):
+    """Read a JSON-lines file and return the rows of one split, skipping blank lines."""
+    rows = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                rows.append(json.loads(line))
+    return [row for row in rows if row.get("split", "train") == split]
+'''
+SECRET_SAUCE = '''def opted_out_algorithm(values):
+    """This function belongs to a repository whose owner opted out of the dataset."""
+    return sorted({value * 7919 % 104729 for value in values if value % 3 != 1}, reverse=True)
+'''
+APACHE = "                                 Apache License\n                           Version 2.0, January 2004\n"
+
+
+def write_repo(root: Path, owner: str, name: str, license_text: str, files: dict[str, str]) -> None:
+    repo = root / owner / name
+    repo.mkdir(parents=True)
+    (repo / "LICENSE").write_text(license_text)
+    for path, text in files.items():
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(text)
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("indexed")
+    repos = root / "repos"
+    write_repo(repos, "alice", "loaders", MIT_TEXT, {"loaders/core.py": LOADER})
+    write_repo(repos, "carol", "tools", APACHE, {"tools/CamelCase.java": (
+        "public class DatasetTools {\n    public static String LoadDataset(String path) {\n"
+        "        return java.nio.file.Files.readString(java.nio.file.Path.of(path));\n    }\n}\n")})
+    write_repo(repos, "mallory", "private", MIT_TEXT, {"secret.py": SECRET_SAUCE})
+    optouts = write_optout_list([OptOutEntry("mallory", "req-9")], root / "optout.jsonl")
+    recipe = folder_recipe(root, repos, optout={"list": str(optouts)}, decontamination={"enabled": False})
+    build_dataset(recipe, root / "release", show_progress=False)
+    build_indexes(root / "release", show_progress=False)
+    return root / "release"
+
+
+def test_the_build_writes_a_manifest_and_is_reused(release):
+    manifest = json.loads((release / "index" / "v1.0" / "manifest.json").read_text())
+    dataset = json.loads((release / "dataset" / "manifest.json").read_text())
+    assert manifest["kinds"] == ["bm25", "suffix-array", "portrait"]
+    assert manifest["dataset_manifest_hash"] == dataset["manifest_hash"] and manifest["counts"]["documents"] == 2
+    assert {o["path"] for o in manifest["outputs"]} >= {"portrait.bloom", "documents.parquet", "suffix/shard-0000/sa.npy"}
+    assert all(len(o["sha256"]) == 64 for o in manifest["outputs"]) and manifest["sizes"]["bm25"] > 0
+    again = json.loads(run_cli("index", "build", str(release), "--json").stdout)
+    assert again["reused"]
+
+
+@pytest.mark.parametrize("query", ["load_dataset", "LoadDataset", "loadDataset", '"def load_dataset(path"'])
+def test_identifiers_match_in_any_style(release, query):
+    hits = json.loads(run_cli("search", query, "--release", str(release), "--json").stdout)["hits"]
+    assert hits and hits[0]["repo"] in ("alice/loaders", "carol/tools")
+    assert {h["repo"] for h in hits} <= {"alice/loaders", "carol/tools"}
+
+
+def test_filters_and_bad_queries(release):
+    java = json.loads(run_cli("search", "LoadDataset", "--language", "java", "--release", str(release), "--json").stdout)
+    assert [h["path"] for h in java["hits"]] == ["tools/CamelCase.java"] and java["hits"][0]["license"] == "Apache-2.0"
+    mit = json.loads(run_cli("search", "load_dataset", "--license", "MIT", "--release", str(release), "--json").stdout)
+    assert [h["repo"] for h in mit["hits"]] == ["alice/loaders"]
+    punctuation = run_cli("search", "(((", "--release", str(release), check=False)
+    assert punctuation.returncode == 2 and "no letters or digits" in punctuation.stderr
+    for syntax in ('title:x AND (y OR', 'a" OR "b', "*?~^[]{}", "NOT -+"):
+        result = run_cli("search", syntax, "--release", str(release), "--json", check=False)
+        assert result.returncode in (0, 2) and "Traceback" not in result.stderr, syntax
+
+
+def test_attribution_finds_the_copied_span_its_file_license_and_notice(release):
+    copied = LOADER[LOADER.index("def load_dataset"):LOADER.index("    return [row")]
+    text = "# ünïcödé header written by me\nx = 1\n" + copied + "\nprint('mine')\n"
+    index = MembershipIndex(release / "index" / "v1.0", "v1.0")
+    result = index.attribute(text).to_dict()
+    assert len(result["spans"]) == 1
+    span = result["spans"][0]
+    assert text[span["start"]:span["end"]] in LOADER and len(text[span["start"]:span["end"]]) >= len(copied) - 1
+    assert span["sources"][0]["repo"] == "alice/loaders" and span["sources"][0]["path"] == "loaders/core.py"
+    assert span["sources"][0]["license"] == "MIT" and span["documents"] == 1
+    assert result["licenses"] == {"MIT": 1} and 0.5 < result["coverage"] < 1
+    assert "https://github.com/alice/loaders/blob/HEAD/loaders/core.py" in result["notice"]
+    assert index.attribute("def totally_new():\n    return 'nothing here was copied from anywhere at all'\n").spans == []
+
+
+def test_opted_out_code_is_absent_from_every_index(release, tmp_path):
+    index = MembershipIndex(release / "index" / "v1.0", "v1.0")
+    assert index.attribute(SECRET_SAUCE).spans == []
+    hits = json.loads(run_cli("search", "opted_out_algorithm", "--release", str(release), "--json").stdout)["hits"]
+    assert hits == []
+    sample = tmp_path / "secret.py"
+    sample.write_text(SECRET_SAUCE)
+    portrait = json.loads(run_cli("membership", "portrait-query", str(sample), "--release", str(release), "--json").stdout)
+    assert not portrait["member"]
+    kept = tmp_path / "kept.py"
+    kept.write_text(LOADER)
+    assert json.loads(run_cli("membership", "portrait-query", str(kept), "--release", str(release), "--json").stdout)["member"]
+
+
+def test_bad_texts_get_clear_errors(release, tmp_path):
+    cases = {"empty.py": b"   \n", "latin1.py": b"caf\xe9 = 1\n", "binary.bin": b"\x7fELF\x00\x00\x01",
+             "huge.py": b"x = 1\n" * (10 * 2**20 // 6)}
+    expected = {"empty.py": "the text is empty", "latin1.py": "not UTF-8 text (invalid byte at offset 3)",
+                "binary.bin": "looks binary", "huge.py": "attribution takes at most"}
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        result = run_cli("membership", "query", str(tmp_path / name), "--release", str(release), check=False)
+        assert result.returncode == 2 and expected[name] in result.stderr, (name, result.stderr)
+    stdin = subprocess.run([*CLI, "membership", "query", "-", "--release", str(release), "--json"], input=LOADER,
+                           capture_output=True, text=True, cwd=REPO_ROOT)
+    assert json.loads(stdin.stdout)["coverage"] > 0.9
+    missing = run_cli("search", "x", "--release", str(tmp_path), check=False)
+    assert missing.returncode == 2 and "no data index" in missing.stderr
+
+
+def test_the_overlap_endpoint_answers_like_the_vscode_extension_expects(release):
+    client = TestClient(create_overlap_app(MembershipIndex(release / "index" / "v1.0", "v1.0")))
+    window = "// é ü\n" + LOADER[40:300]
+    answer = client.post("/overlap", json={"document": window}).json()
+    start, end = answer["spans"][0]
+    assert window[start:end] in LOADER and answer["sources"][0][0]["repo"] == "alice/loaders"
+    assert client.post("/overlap", json={"document": "   "}).json()["spans"] == []
+    assert client.post("/overlap", content=b"{not json", headers={"content-type": "application/json"}).status_code == 422
+    assert client.post("/overlap", json={"text": "x"}).status_code == 422
+    assert client.post("/overlap", json={"document": "a\x00b"}).status_code == 422
+    assert client.post("/overlap", content=b"x" * 3_000_000, headers={"content-type": "application/json"}).status_code == 413
+    assert client.get("/health").json() == {"dataset_version": "v1.0"}
+
+
+def test_transparency_counts_the_index(release):
+    from bigcode_release.transparency.report import transparency_report
+
+    status = {r.number: r.status for r in transparency_report(release).results}
+    assert status[18] == status[52] == status[53] == status[70] == "measured"
