@@ -394,7 +394,7 @@ def optout_lookup(
             console.print(table)
 
 
-SPACES = {"in-the-stack": "in_the_stack"}
+SPACES = {"in-the-stack": "in_the_stack", "data-inspector": "data_inspector", "membership-test": "membership_test"}
 
 
 def load_space(name: str):
@@ -423,7 +423,8 @@ def spaces_serve(
         fail(ValueError(f"unknown Space {name!r}; known: {', '.join(SPACES)}"))
     try:
         app_module = load_space(name)
-        demo = app_module.build_app(str(release), str(registry))
+        # the opt-out Space also needs the registry; the index Spaces read only the release
+        demo = app_module.build_app(str(release), str(registry)) if name == "in-the-stack" else app_module.build_app(str(release))
     except (BigcodeReleaseError, FileNotFoundError) as exc:
         fail(exc)
     demo.queue(default_concurrency_limit=4).launch(server_name=host, server_port=port)

@@ -55,14 +55,16 @@ def search(query: Annotated[str, typer.Argument(help='words, identifiers, or "an
            release: ReleaseOption = Path("release"), version: VersionOption = None,
            language: Annotated[str | None, typer.Option("--language")] = None,
            license_: Annotated[str | None, typer.Option("--license", help="a license expression as in the data")] = None,
-           top: Annotated[int, typer.Option("--top")] = 10, as_json: JsonFlag = False) -> None:
+           top: Annotated[int, typer.Option("--top")] = 10,
+           snippets: Annotated[bool, typer.Option("--snippets", help="add highlighted excerpts")] = False,
+           as_json: JsonFlag = False) -> None:
     """Full-text search of the dataset (BM25; identifiers match in any style; quotes for exact phrases)."""
     from bigcode_release.index import bm25
     from bigcode_release.index.build import current_index
 
     try:
         folder, found_version = current_index(release, version)
-        hits = bm25.search(folder / "bm25", query, top=top, language=language, license_=license_)
+        hits = bm25.search(folder / "bm25", query, top=top, language=language, license_=license_, snippets=snippets)
     except BigcodeReleaseError as exc:
         fail(exc)
     if as_json:
@@ -74,6 +76,8 @@ def search(query: Annotated[str, typer.Argument(help='words, identifiers, or "an
     for hit in hits:
         table.add_row(f"{hit.score:.2f}", hit.repo, hit.path, hit.license, hit.language)
     console.print(table)
+    for hit in hits if snippets else []:
+        console.print(f"[bold]{escape(hit.repo)}/{escape(hit.path)}[/]\n{escape(hit.snippet)}")
 
 
 @membership_app.command("query")

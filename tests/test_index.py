@@ -5,6 +5,7 @@ clearly, and an opted-out repository absent from every index."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -160,3 +161,43 @@ def test_transparency_counts_the_index(release):
 
     status = {r.number: r.status for r in transparency_report(release).results}
     assert status[18] == status[52] == status[53] == status[70] == "measured"
+
+
+def test_spans_agree_with_a_brute_force_oracle(release):
+    """Every span found occurs (str.find) in exactly the files the index names; text from the data
+    is covered; text that is nowhere in the data gives no span."""
+    import random
+
+    from bigcode_release.index.documents import iter_documents
+
+    documents = list(iter_documents(Path(os.path.realpath(release / "dataset"))))
+    index = MembershipIndex(release / "index" / "v1.0", "v1.0")
+    rng = random.Random(0)
+    for _ in range(20):
+        source = rng.choice(documents).content
+        start = rng.randrange(0, max(len(source) - 120, 1))
+        piece = source[start:start + rng.randrange(70, 120)]
+        text = "zq_unique_prefix_7731 = None\n" + piece + "\nzq_unique_suffix_9917()\n"
+        result = index.attribute(text, min_bytes=32, max_sources=50)
+        assert result.spans, piece
+        for span in result.spans:
+            found = text[span.start:span.end]
+            holders = {(d.repo, d.path) for d in documents if d.content.find(found) != -1}
+            assert {(s.repo, s.path) for s in span.sources} == holders and span.documents == len(holders)
+            if span.end < len(text):  # maximal: one more character and it is nowhere
+                assert not any(d.content.find(text[span.start:span.end + 1]) != -1 for d in documents)
+        covered = "".join(text[s.start:s.end] for s in result.spans)
+        assert piece.strip()[:32] in text and len(covered) >= min(len(piece), 32)
+    assert index.attribute("zq_nothing_like_this_is_in_any_file_at_all_8812_" * 3).spans == []
+
+
+def test_the_overlap_answer_has_exactly_the_shape_the_extension_reads(release):
+    client = TestClient(create_overlap_app(MembershipIndex(release / "index" / "v1.0", "v1.0")))
+    window = LOADER[:250]
+    response = client.post("/overlap", json={"document": window}, headers={"content-type": "application/json"})
+    body = response.json()
+    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+    assert isinstance(body["spans"], list) and all(
+        isinstance(span, list) and len(span) == 2 and all(isinstance(v, int) for v in span) for span in body["spans"])
+    assert all(0 <= start < end <= len(window) for start, end in body["spans"])
+    assert body["spans"] == [[0, 250]] or body["spans"][0][1] - body["spans"][0][0] >= 200

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import tantivy
@@ -96,11 +97,21 @@ def parse(index: tantivy.Index, query: str) -> tantivy.Query:
     return parsed
 
 
-def search(folder: Path, query: str, top: int = 10, language: str | None = None,
-           license_: str | None = None) -> list[Hit]:
-    """The `top` best documents for `query`, optionally only one language or license expression."""
-    index = open_index(folder)
+@lru_cache(maxsize=8)
+def _searchable(folder: str) -> tantivy.Index:
+    """An opened index, kept for the process (opening costs tens of milliseconds per query)."""
+    if not (Path(folder) / "meta.json").is_file():
+        raise DataIndexError(f"{folder}: no search index; run `bigcode-release index build`")
+    index = open_index(Path(folder))
     index.reload()
+    return index
+
+
+def search(folder: Path, query: str, top: int = 10, language: str | None = None,
+           license_: str | None = None, snippets: bool = False) -> list[Hit]:
+    """The `top` best documents for `query`, optionally only one language or license expression;
+    `snippets` adds highlighted excerpts (tens of milliseconds more: each stored file is scanned)."""
+    index = _searchable(str(Path(folder).resolve()))
     parsed = parse(index, query)
     clauses = [(tantivy.Occur.Must, parsed)]
     for field, value in (("language", language), ("license", license_)):
@@ -108,11 +119,11 @@ def search(folder: Path, query: str, top: int = 10, language: str | None = None,
             clauses.append((tantivy.Occur.Must, tantivy.Query.term_query(index.schema, field, value)))
     combined = tantivy.Query.boolean_query(clauses) if len(clauses) > 1 else parsed
     searcher = index.searcher()
-    snippets = tantivy.SnippetGenerator.create(searcher, parsed, index.schema, "content")
+    generator = tantivy.SnippetGenerator.create(searcher, parsed, index.schema, "content") if snippets else None
     hits = []
     for score, address in searcher.search(combined, limit=top).hits:
         stored = searcher.doc(address)
-        snippet = snippets.snippet_from_doc(stored).fragment()
+        snippet = generator.snippet_from_doc(stored).fragment() if generator else ""
         hits.append(Hit(round(score, 4), stored["doc"][0], stored["repo"][0], stored["path"][0], stored["license"][0],
                         stored["language"][0], snippet))
     return hits

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import xxhash
@@ -66,12 +67,17 @@ class PortraitAnswer:
         return {**self.__dict__, "spans": [list(s) for s in self.spans]}
 
 
+@lru_cache(maxsize=4)
+def _load(path: str):
+    from rbloom import Bloom
+
+    return Bloom.load(path, _hash)
+
+
 def query(path: Path, text: str, min_chain: int = 2) -> PortraitAnswer:
     """Test every window at stride 1; chain hits exactly 50 apart; `member` when a chain reaches
     `min_chain` windows (about 100 characters)."""
-    from rbloom import Bloom
-
-    bloom = Bloom.load(str(path), _hash)
+    bloom = _load(str(Path(path).resolve()))
     normal = normalise(text)
     hits = [normal[i:i + WIDTH] in bloom for i in range(0, max(len(normal) - WIDTH + 1, 0))]
     chain = [0] * len(hits)

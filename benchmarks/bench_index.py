@@ -1,0 +1,150 @@
+"""The data indexes on a built dataset version, in one run: build time and size on disk per dataset
+byte of each index; p50/p99 latency over 1,000 snippets (500 verbatim, 100-1,000 characters, and 500
+perturbed copies with one character changed about every 200) for search top-10, membership spans
+with sources, and the portrait's yes/no; how often attribution names the true source file of a
+perturbed snippet; against a pure-Python Data Portraits baseline (a set of 50-character chunk hashes).
+
+    .venv/bin/python benchmarks/bench_index.py [--release release] [--rebuild] [--queries 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import xxhash
+
+from bigcode_release.index import bm25, portrait
+from bigcode_release.index.attribution import MembershipIndex
+from bigcode_release.index.build import build_indexes, index_dir
+from bigcode_release.index.documents import iter_documents
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    return float(np.percentile(values, 50)), float(np.percentile(values, 99))
+
+
+def perturb(text: str, rng: random.Random) -> str:
+    chars = list(text)
+    for position in range(rng.randrange(0, 200), len(chars), 200):
+        if chars[position] not in "\n":
+            chars[position] = "§" if chars[position] != "§" else "¤"
+    return "".join(chars)
+
+
+def snippets(documents, count: int, rng: random.Random) -> list[tuple[str, int, bool]]:
+    """(text, source document number, perturbed?)"""
+    long_enough = [d for d in documents if len(d.content) >= 1200]
+    out = []
+    for index in range(count):
+        document = rng.choice(long_enough)
+        length = rng.randrange(100, 1001)
+        start = rng.randrange(0, len(document.content) - length)
+        text = document.content[start:start + length]
+        perturbed = index >= count // 2
+        out.append((perturb(text, rng) if perturbed else text, document.number, perturbed))
+    return out
+
+
+class ChunkSetPortrait:
+    """The baseline: Data Portraits' 50-50 chunks as a Python set of 64-bit hashes."""
+
+    def __init__(self, documents):
+        self.hashes = {xxhash.xxh3_64_intdigest(c) for d in documents for c in portrait.chunks(d.content)}
+
+    def member(self, text: str) -> bool:
+        normal = portrait.normalise(text)
+        hits = [xxhash.xxh3_64_intdigest(normal[i:i + 50]) in self.hashes for i in range(max(len(normal) - 49, 0))]
+        return any(hits[i] and i + 50 < len(hits) and hits[i + 50] for i in range(len(hits)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--release", default="release")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the indexes to time the build")
+    parser.add_argument("--queries", type=int, default=1000)
+    args = parser.parse_args()
+    release = Path(args.release)
+    version_dir = Path(os.path.realpath(release / "dataset"))
+    if args.rebuild:
+        shutil.rmtree(index_dir(release, version_dir.name), ignore_errors=True)
+    built = build_indexes(release, show_progress=False)
+    manifest = json.loads((Path(built.folder) / "manifest.json").read_text())
+    build_seconds = manifest["run"]["seconds"]
+    documents = list(iter_documents(version_dir))
+    rng = random.Random(0)
+    queries = snippets(documents, args.queries, rng)
+    folder = Path(built.folder)
+    index = MembershipIndex(folder, built.dataset_version)
+
+    started = time.perf_counter()
+    baseline = ChunkSetPortrait(documents)
+    baseline_build = time.perf_counter() - started
+    baseline_bytes = len(baseline.hashes) * 8  # the hashes alone; a Python set holds several times more
+
+    search_ms, spans_ms, spans_ms_per_kb, portrait_ms, baseline_ms = [], [], [], [], []
+    true_source, verbatim_found, portrait_yes, baseline_yes = 0, 0, 0, 0
+    bm25_index = bm25.open_index(folder / "bm25")
+    for text, source, perturbed in queries:
+        words = " ".join(text.split()[:12])
+        t = time.perf_counter()
+        try:
+            bm25.search(folder / "bm25", words, top=10)
+        except Exception:  # noqa: BLE001 - a snippet of punctuation only: counted like any query
+            pass
+        search_ms.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        result = index.attribute(text, max_sources=20)
+        elapsed = (time.perf_counter() - t) * 1000
+        spans_ms.append(elapsed)
+        spans_ms_per_kb.append(elapsed * 1000 / max(len(text.encode("utf-8")), 1))
+        names = {(s.repo, s.path) for span in result.spans for s in span.sources}
+        row = index.table.take([source]).to_pylist()[0]
+        if perturbed:
+            true_source += (row["repo"], row["path"]) in names
+        else:
+            verbatim_found += (row["repo"], row["path"]) in names
+        t = time.perf_counter()
+        portrait_yes += portrait.query(folder / "portrait.bloom", text).member
+        portrait_ms.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        baseline_yes += baseline.member(text)
+        baseline_ms.append((time.perf_counter() - t) * 1000)
+    del bm25_index
+
+    text_bytes = built.text_bytes
+    sizes = {k: v / text_bytes for k, v in manifest["sizes"].items()}
+    half = args.queries // 2
+    figures = {
+        "benchmark": "index", "dataset_version": built.dataset_version, "documents": built.documents,
+        "text_mib": round(text_bytes / 2**20, 1), "build_seconds": build_seconds,
+        "bytes_per_dataset_byte": {k: round(v, 3) for k, v in sizes.items()},
+        "portrait_fraction_of_dataset": round(sizes["portrait"], 4),
+        "search_top10_ms_p50_p99": [round(v, 2) for v in percentiles(search_ms)],
+        "spans_ms_p50_p99": [round(v, 2) for v in percentiles(spans_ms)],
+        "spans_ms_per_kb_p50_p99": [round(v, 2) for v in percentiles(spans_ms_per_kb)],
+        "portrait_ms_p50_p99": [round(v, 2) for v in percentiles(portrait_ms)],
+        "baseline_chunkset_ms_p50_p99": [round(v, 2) for v in percentiles(baseline_ms)],
+        "baseline_build_seconds": round(baseline_build, 1), "baseline_hash_bytes": baseline_bytes,
+        "verbatim_true_source": f"{verbatim_found}/{half}", "perturbed_true_source": f"{true_source}/{args.queries - half}",
+        "perturbed_true_source_fraction": round(true_source / (args.queries - half), 3),
+        "portrait_yes": f"{portrait_yes}/{args.queries}", "baseline_yes": f"{baseline_yes}/{args.queries}",
+    }
+    print(f"{built.documents:,} documents, {figures['text_mib']} MiB of text (dataset {built.dataset_version}); "
+          f"build {build_seconds} s")
+    for key, value in figures.items():
+        if key not in ("benchmark",):
+            print(f"  {key}: {value}")
+    print(f"  spans p50 per kB vs target 5 ms: {figures['spans_ms_per_kb_p50_p99'][0] / 5:.2f}x of target; "
+          f"portrait vs chunk-set baseline p50: {figures['portrait_ms_p50_p99'][0] / max(figures['baseline_chunkset_ms_p50_p99'][0], 1e-9):.2f}x")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()

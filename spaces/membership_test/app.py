@@ -1,0 +1,35 @@
+"""Membership test: paste code and see which parts are in the training data, from which files and
+under which licenses, with the attribution notice to paste next to it.
+
+Run: `bigcode-release spaces serve membership-test --release release/`.
+This file only wires widgets to `bigcode_release.index.service.MembershipTest`.
+"""
+
+from __future__ import annotations
+
+import os
+
+import gradio as gr
+
+from bigcode_release.index.service import SOURCE_HEADERS, MembershipTest
+
+
+def build_app(release_dir: str) -> gr.Blocks:
+    test = MembershipTest(release_dir)
+
+    with gr.Blocks(title="Membership test") as app:
+        gr.Markdown(f"# Is this code in the data?\nPaste code (for example what a model just generated). Spans of at "
+                    f"least the chosen size found verbatim in dataset **{test.index.dataset_version}** are highlighted.")
+        code = gr.Textbox(label="Code", lines=12, max_length=200_000)
+        min_bytes = gr.Slider(16, 512, value=64, step=8, label="Shortest span (bytes)")
+        check_button = gr.Button("Check", variant="primary")
+        summary = gr.Markdown()
+        highlighted = gr.HighlightedText(label="Spans found in the data", combine_adjacent=False, show_legend=True)
+        sources = gr.Dataframe(headers=SOURCE_HEADERS, label="Sources of each span", interactive=False)
+        notice = gr.Textbox(label="Attribution notice", lines=4, interactive=False)
+        check_button.click(test.check, [code, min_bytes], [summary, highlighted, sources, notice], api_name="check")
+    return app
+
+
+if __name__ == "__main__":
+    build_app(os.environ.get("RELEASE_DIR", "release")).launch()
