@@ -67,7 +67,7 @@ def main() -> None:
     parser.add_argument("--submissions", type=int, default=200)
     args = parser.parse_args()
     if not (args.release / "dataset-versions").is_dir():
-        sys.exit(f"{args.release} has no built dataset; run `bash scripts/build-default.sh` first")
+        sys.exit(f"{args.release} has no built dataset; run `bash scripts/release-default.sh` first")
     with tempfile.TemporaryDirectory(prefix="bench-optout-") as tmp:
         registry = Path(tmp) / "registry.sqlite"
         rounds = [round_of(args.release, registry, args.submissions, limit) for limit in (5, 10**6)]

@@ -189,3 +189,45 @@ def transparency(release: ReleaseDir, settings: Settings = None, as_json: JsonFl
         if result.status in ("missing", "not produced"):
             console.print(f"  #{result.number} {result.name}: {result.status}: {result.value}")
     console.print(f"report: {path}")
+
+
+@release_app.command("run")
+def run(recipe: Annotated[Path, typer.Argument(help="the pipeline recipe")] = Path("recipes/release-default.yaml"),
+        out: Annotated[Path, typer.Option("--out", help="the release directory")] = Path("release"),
+        as_json: JsonFlag = False, progress: ProgressFlag = True) -> None:
+    """The whole release in one command: opt-out, dataset, indexes, tokenizer, shards, a tiny
+    pretraining run, HumanEval of its checkpoints, transparency report, repository trees. A re-run
+    reuses finished stages and resumes at the one that failed."""
+    from bigcode_release.pipeline import Pipeline, load_pipeline
+
+    try:
+        pipeline = Pipeline(load_pipeline(recipe), out, show_progress=progress and not as_json,
+                            say=(lambda _: None) if as_json else console.print)
+        result = pipeline.run()
+    except BigcodeReleaseError as exc:
+        fail(exc)
+    if as_json:
+        print(json.dumps(result.to_dict(), default=str))
+        return
+    stages = {s.name: s.summary for s in result.stages}
+    dataset, train, evaluation = stages["dataset"], stages["train"], stages["evaluate"]
+    console.print(f"\n[bold]release {out} in {result.seconds / 60:.1f} min[/]")
+    console.print(f"  dataset {dataset['version']}: {dataset['files']:,} files, {dataset['bytes'] / 2**20:,.1f} MiB, "
+                  f"{dataset['opted_out_files']} files removed by opt-out   -> {out}/dataset/")
+    console.print(f"  indexes: {stages['index']['documents']:,} documents   -> {stages['index']['folder']}/")
+    console.print(f"  tokenizer: {stages['tokenizer']['vocab_size']:,} tokens   -> {out}/tokenizer/; shards -> "
+                  f"{stages['tokenize']['folder']}/")
+    console.print(f"  model: {train['parameters']:,} parameters, {train['steps']} steps, validation loss "
+                  f"{train['first_val_loss']:.3f} -> {train['final_val_loss']:.3f}   -> {train['run_dir']}/")
+    for checkpoint in evaluation["checkpoints"]:
+        scores = ", ".join(f"{task} " + ", ".join(f"{k} {v:.3f}" for k, v in score.items() if k.startswith("pass@")
+                                                    and not k.endswith("stderr") and v is not None)
+                           for task, score in checkpoint["scores"].items())
+        console.print(f"  eval step {checkpoint['step']}: {scores} (a tiny model trained for minutes is expected "
+                      "to score near zero)")
+    console.print(f"  transparency: {stages['transparency']['score']} / 100   -> {stages['transparency']['report']}")
+    console.print(f"  gated repository trees -> {stages['publish']['plan']} ({', '.join(stages['publish']['repos'])})")
+    console.print("  Spaces:\n"
+                  f"    bigcode-release spaces serve in-the-stack --release {out} --registry {out}/optout.sqlite\n"
+                  f"    bigcode-release spaces serve data-inspector --release {out} --port 7861\n"
+                  f"    bigcode-release spaces serve membership-test --release {out} --port 7862")

@@ -101,3 +101,7 @@ class ReleaseError(BigcodeReleaseError):
 
 class DataIndexError(BigcodeReleaseError):
     """A data index cannot be built or queried: no index, an empty or unusable query or text."""
+
+
+class PipelineError(BigcodeReleaseError):
+    """A stage of the one-command release failed; the message names it."""
