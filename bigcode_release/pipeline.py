@@ -202,7 +202,7 @@ class Pipeline:
         started = time.monotonic()
         outcomes = []
         for name in self.STAGES:
-            self.say(f"[stage] {name} ...")
+            self.say(f"stage {name}: running")
             stage_started = time.monotonic()
             try:
                 summary = getattr(self, name)()
@@ -211,7 +211,7 @@ class Pipeline:
                                     "stages are reused, the run resumes at this one") from None
             outcome = StageOutcome(name, time.monotonic() - stage_started, summary)
             outcomes.append(outcome)
-            self.say(f"[stage] {name} done in {outcome.seconds:.0f} s")
+            self.say(f"stage {name}: done in {outcome.seconds:.0f} s")
         result = PipelineResult(str(self.release), outcomes, time.monotonic() - started)
         self.work.mkdir(parents=True, exist_ok=True)
         (self.work / "last-run.json").write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n",
