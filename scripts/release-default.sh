@@ -7,11 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # generated code runs under bubblewrap (the evaluation sandbox)
-if ! command -v bwrap >/dev/null 2>&1; then
-  echo "[release] installing Debian's bubblewrap for the sandboxed evaluation"
-  SUDO=$([ "$(id -u)" -eq 0 ] && echo "" || echo "sudo")
-  $SUDO apt-get install -y --no-install-recommends bubblewrap >/dev/null 2>&1 \
-    || { $SUDO apt-get update >/dev/null 2>&1 && $SUDO apt-get install -y --no-install-recommends bubblewrap >/dev/null 2>&1; } \
-    || echo "[release] could not install bubblewrap: the evaluation stage will stop and say so" >&2
-fi
+bash scripts/debian-package.sh bwrap bubblewrap "the sandboxed evaluation" "the evaluation stage will stop and say so"
 .venv/bin/bigcode-release release run recipes/release-default.yaml --out release/
