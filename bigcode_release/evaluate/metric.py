@@ -4,7 +4,6 @@ count of passing samples gives pass@k for every requested k (the unbiased estima
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -14,7 +13,7 @@ from lighteval.tasks.requests import SamplingMethod
 
 from bigcode_release.evaluate.passk import pass_at_k
 from bigcode_release.evaluate.problems import check_program, truncate_at_stop
-from bigcode_release.evaluate.sandbox import SandboxLimits, run_program
+from bigcode_release.evaluate.sandbox import SandboxLimits, run_programs
 
 
 @dataclass
@@ -65,8 +64,7 @@ class ExecutionPassAtK(SamplingMetric, SampleLevelComputation):
         problem = doc.specific
         completions = [truncate_at_stop(text) for text in model_response.final_text]
         programs = [check_program(problem, completion) for completion in completions]
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            statuses = [result.status for result in pool.map(lambda p: run_program(p, self.limits), programs)]
+        statuses = [result.status for result in run_programs(programs, self.limits, self.workers)]
         verdicts = ProblemVerdicts(doc.task_name, problem["task_id"], completions, statuses)
         self.log.problems.append(verdicts)
         n = len(statuses)

@@ -166,6 +166,18 @@ def run_program(program: str, limits: SandboxLimits = SandboxLimits()) -> Sandbo
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def run_programs(programs: list[str], limits: SandboxLimits = SandboxLimits(), workers: int = 2,
+                 show_progress: bool = False) -> list[SandboxResult]:
+    """Run every program in the sandbox, `workers` at a time; results in the programs' order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tqdm import tqdm
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(tqdm(pool.map(lambda program: run_program(program, limits), programs), total=len(programs),
+                         unit="sample", desc="executing", disable=not show_progress, dynamic_ncols=True))
+
+
 def _kill_group(pid: int) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)

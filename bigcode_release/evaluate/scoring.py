@@ -6,16 +6,13 @@ import contextlib
 import json
 import sys
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-
-from tqdm import tqdm
 
 from bigcode_release.errors import BenchmarkFileError
 from bigcode_release.evaluate.passk import mean_pass_at_k
 from bigcode_release.evaluate.problems import check_program
-from bigcode_release.evaluate.sandbox import SandboxLimits, run_program
+from bigcode_release.evaluate.sandbox import SandboxLimits, run_programs
 
 
 @dataclass(frozen=True)
@@ -73,14 +70,9 @@ def score_samples(samples: list[dict], problems: dict[str, dict], ks: list[int],
                                                                                sample["completion"])))
         seen[sample["task_id"]] += 1
 
-    def run(job: tuple[str, int, str]) -> SampleVerdict:
-        task_id, index, program = job
-        result = run_program(program, limits)
-        return SampleVerdict(task_id, index, result.status, round(result.seconds, 3))
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        verdicts = list(tqdm(pool.map(run, jobs), total=len(jobs), unit="sample", desc="executing",
-                             disable=not show_progress, dynamic_ncols=True))
+    results = run_programs([program for _, _, program in jobs], limits, workers, show_progress)
+    verdicts = [SampleVerdict(task_id, index, result.status, round(result.seconds, 3))
+                for (task_id, index, _), result in zip(jobs, results)]
     per_problem: dict[str, dict] = {}
     for verdict in verdicts:
         entry = per_problem.setdefault(verdict.task_id, {"n": 0, "correct": 0, "statuses": []})

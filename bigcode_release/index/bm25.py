@@ -93,7 +93,7 @@ def parse(index: tantivy.Index, query: str) -> tantivy.Query:
         raise DataIndexError(f"the query {query!r} has no letters or digits to search for; put code in quotes to "
                           "search for an exact snippet")
     parts = [f'"{_escape_phrase(p)}"' for p in phrases if p.strip()] + words
-    parsed, errors = index.parse_query_lenient(" ".join(parts), ["content", "path"])
+    parsed, _ = index.parse_query_lenient(" ".join(parts), ["content", "path"])  # words rebuilt above: no syntax left
     return parsed
 
 
