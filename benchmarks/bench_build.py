@@ -44,8 +44,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run_full(recipe: Path, out: Path) -> tuple[float, float, dict]:
     started_cpu, started = cpu_seconds(), time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "bigcode_release.cli", "dataset", "build", str(recipe),
-                             "--out", str(out), "--json"], capture_output=True, text=True, cwd=REPO)
+    result = subprocess.run(
+        [sys.executable, "-m", "bigcode_release.cli", "dataset", "build", str(recipe), "--out", str(out), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     if result.returncode:
         raise SystemExit(f"full build failed:\n{result.stderr[-3000:]}")
     return cpu_seconds() - started_cpu, time.monotonic() - started, json.loads(result.stdout)
@@ -65,8 +69,9 @@ def run_baseline(plan: Path, work: Path, tasks: int, workers: int) -> tuple[floa
     ]
     started_cpu, started = cpu_seconds(), time.monotonic()
     for index, (pipeline, stage_tasks) in enumerate(stages):
-        LocalPipelineExecutor(pipeline, tasks=stage_tasks, workers=min(workers, stage_tasks),
-                              logging_dir=str(work / f"logs{index}")).run()
+        LocalPipelineExecutor(
+            pipeline, tasks=stage_tasks, workers=min(workers, stage_tasks), logging_dir=str(work / f"logs{index}")
+        ).run()
     return cpu_seconds() - started_cpu, time.monotonic() - started
 
 
@@ -85,15 +90,27 @@ def main() -> None:
         base_cpu, base_wall = run_baseline(plan, tmp / "baseline", recipe.executor.tasks, recipe.executor.workers)
     full_rate, base_rate = source_mib / full_cpu, source_mib / base_cpu
     ratio = full_rate / base_rate
-    print(f"documents: {source_mib:.1f} MiB of source text ({result['totals']['input_files']:,} files); "
-          f"CPU measured by {cpu_source()}")
+    print(
+        f"documents: {source_mib:.1f} MiB of source text ({result['totals']['input_files']:,} files); "
+        f"CPU measured by {cpu_source()}"
+    )
     print(f"{'run':34} {'CPU-s':>8} {'wall s':>8} {'MiB/CPU-s':>10}")
     print(f"{'full recipe (every step)':34} {full_cpu:8.1f} {full_wall:8.1f} {full_rate:10.2f}")
     print(f"{'baseline: datatrove MinHash alone':34} {base_cpu:8.1f} {base_wall:8.1f} {base_rate:10.2f}")
     print(f"ratio {ratio:.2f}x (target 2x): {'met' if ratio >= 2 else 'NOT met'}")
-    print(json.dumps({"benchmark": "build", "source_mib": round(source_mib, 1), "full_cpu_s": round(full_cpu, 1),
-                      "baseline_cpu_s": round(base_cpu, 1), "full_mib_per_cpu_s": round(full_rate, 2),
-                      "baseline_mib_per_cpu_s": round(base_rate, 2), "ratio": round(ratio, 2)}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "build",
+                "source_mib": round(source_mib, 1),
+                "full_cpu_s": round(full_cpu, 1),
+                "baseline_cpu_s": round(base_cpu, 1),
+                "full_mib_per_cpu_s": round(full_rate, 2),
+                "baseline_mib_per_cpu_s": round(base_rate, 2),
+                "ratio": round(ratio, 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

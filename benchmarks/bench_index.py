@@ -46,7 +46,7 @@ def snippets(documents, count: int, rng: random.Random) -> list[tuple[str, int, 
         document = rng.choice(long_enough)
         length = rng.randrange(100, 1001)
         start = rng.randrange(0, len(document.content) - length)
-        text = document.content[start:start + length]
+        text = document.content[start : start + length]
         perturbed = index >= count // 2
         out.append((perturb(text, rng) if perturbed else text, document.number, perturbed))
     return out
@@ -60,7 +60,7 @@ class ChunkSetPortrait:
 
     def member(self, text: str) -> bool:
         normal = portrait.normalise(text)
-        hits = [xxhash.xxh3_64_intdigest(normal[i:i + 50]) in self.hashes for i in range(max(len(normal) - 49, 0))]
+        hits = [xxhash.xxh3_64_intdigest(normal[i : i + 50]) in self.hashes for i in range(max(len(normal) - 49, 0))]
         return any(hits[i] and i + 50 < len(hits) and hits[i + 50] for i in range(len(hits)))
 
 
@@ -122,8 +122,11 @@ def main() -> None:
     sizes = {k: v / text_bytes for k, v in manifest["sizes"].items()}
     half = args.queries // 2
     figures = {
-        "benchmark": "index", "dataset_version": built.dataset_version, "documents": built.documents,
-        "text_mib": round(text_bytes / 2**20, 1), "build_seconds": build_seconds,
+        "benchmark": "index",
+        "dataset_version": built.dataset_version,
+        "documents": built.documents,
+        "text_mib": round(text_bytes / 2**20, 1),
+        "build_seconds": build_seconds,
         "bytes_per_dataset_byte": {k: round(v, 3) for k, v in sizes.items()},
         "portrait_fraction_of_dataset": round(sizes["portrait"], 4),
         "search_top10_ms_p50_p99": [round(v, 2) for v in percentiles(search_ms)],
@@ -131,18 +134,25 @@ def main() -> None:
         "spans_ms_per_kb_p50_p99": [round(v, 2) for v in percentiles(spans_ms_per_kb)],
         "portrait_ms_p50_p99": [round(v, 2) for v in percentiles(portrait_ms)],
         "baseline_chunkset_ms_p50_p99": [round(v, 2) for v in percentiles(baseline_ms)],
-        "baseline_build_seconds": round(baseline_build, 1), "baseline_hash_bytes": baseline_bytes,
-        "verbatim_true_source": f"{verbatim_found}/{half}", "perturbed_true_source": f"{true_source}/{args.queries - half}",
+        "baseline_build_seconds": round(baseline_build, 1),
+        "baseline_hash_bytes": baseline_bytes,
+        "verbatim_true_source": f"{verbatim_found}/{half}",
+        "perturbed_true_source": f"{true_source}/{args.queries - half}",
         "perturbed_true_source_fraction": round(true_source / (args.queries - half), 3),
-        "portrait_yes": f"{portrait_yes}/{args.queries}", "baseline_yes": f"{baseline_yes}/{args.queries}",
+        "portrait_yes": f"{portrait_yes}/{args.queries}",
+        "baseline_yes": f"{baseline_yes}/{args.queries}",
     }
-    print(f"{built.documents:,} documents, {figures['text_mib']} MiB of text (dataset {built.dataset_version}); "
-          f"build {build_seconds} s")
+    print(
+        f"{built.documents:,} documents, {figures['text_mib']} MiB of text (dataset {built.dataset_version}); "
+        f"build {build_seconds} s"
+    )
     for key, value in figures.items():
         if key not in ("benchmark",):
             print(f"  {key}: {value}")
-    print(f"  spans p50 per kB vs target 5 ms: {figures['spans_ms_per_kb_p50_p99'][0] / 5:.2f}x of target; "
-          f"portrait vs chunk-set baseline p50: {figures['portrait_ms_p50_p99'][0] / max(figures['baseline_chunkset_ms_p50_p99'][0], 1e-9):.2f}x")
+    print(
+        f"  spans p50 per kB vs target 5 ms: {figures['spans_ms_per_kb_p50_p99'][0] / 5:.2f}x of target; "
+        f"portrait vs chunk-set baseline p50: {figures['portrait_ms_p50_p99'][0] / max(figures['baseline_chunkset_ms_p50_p99'][0], 1e-9):.2f}x"
+    )
     print(json.dumps(figures))
 
 

@@ -85,13 +85,21 @@ def synthesize(root: Path, rows: int, versions: int, seed: int) -> tuple[list[st
         repo_names = np.char.add(np.char.add(owners, "/repo"), (np.arange(per_version) % 97).astype(str))
         keys = np.char.lower(owners)
         included = rng.random(per_version) < 0.8
-        table = pa.table({
-            "owner_key": keys, "owner": owners, "repo_name": repo_names, "included": included,
-            "drop_reason": np.where(included, None, "non_permissive_license"),
-            "kept_files": rng.integers(0, 500, per_version), "files": rng.integers(500, 1000, per_version),
-            "kept_bytes": rng.integers(0, 10**6, per_version), "bytes": rng.integers(10**6, 10**7, per_version),
-            "license": np.full(per_version, "MIT"), "optout_request_id": pa.nulls(per_version, pa.string()),
-        })
+        table = pa.table(
+            {
+                "owner_key": keys,
+                "owner": owners,
+                "repo_name": repo_names,
+                "included": included,
+                "drop_reason": np.where(included, None, "non_permissive_license"),
+                "kept_files": rng.integers(0, 500, per_version),
+                "files": rng.integers(500, 1000, per_version),
+                "kept_bytes": rng.integers(0, 10**6, per_version),
+                "bytes": rng.integers(10**6, 10**7, per_version),
+                "license": np.full(per_version, "MIT"),
+                "optout_request_id": pa.nulls(per_version, pa.string()),
+            }
+        )
         version_dir = root / "release" / "dataset-versions" / f"v1.{index}"
         version_dir.mkdir(parents=True)
         pq.write_table(table, version_dir / "repos.parquet", row_group_size=100_000, compression="zstd")
@@ -106,8 +114,9 @@ def synthesize(root: Path, rows: int, versions: int, seed: int) -> tuple[list[st
 
 
 def serve(script: str, data: Path, queries: Path) -> dict:
-    result = subprocess.run([sys.executable, "-c", script, str(data), str(queries)], capture_output=True, text=True,
-                            cwd=REPO, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(data), str(queries)], capture_output=True, text=True, cwd=REPO, check=True
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -130,29 +139,50 @@ def main() -> None:
         queries_path = root / "queries.json"
         queries_path.write_text(json.dumps(queries))
         anchor_queries = root / "anchor_queries.json"
-        anchor_queries.write_text(json.dumps(known + queries[len(known):]))  # the anchor is case-sensitive
-        print(f"{rows:,} rows over {args.versions} versions, {len(owners):,} accounts; synthesized in "
-              f"{time.perf_counter() - started:.0f} s; parquet {sum(p.stat().st_size for p in root.rglob('*.parquet')) / 2**20:.0f} MiB, "
-              f"JSON maps {sum(p.stat().st_size for p in (root / 'maps').glob('*')) / 2**20:.0f} MiB gzip")
+        anchor_queries.write_text(json.dumps(known + queries[len(known) :]))  # the anchor is case-sensitive
+        print(
+            f"{rows:,} rows over {args.versions} versions, {len(owners):,} accounts; synthesized in "
+            f"{time.perf_counter() - started:.0f} s; parquet {sum(p.stat().st_size for p in root.rglob('*.parquet')) / 2**20:.0f} MiB, "
+            f"JSON maps {sum(p.stat().st_size for p in (root / 'maps').glob('*')) / 2**20:.0f} MiB gzip"
+        )
         started = time.perf_counter()
         build_lookup_index(root / "release")
         index_seconds = time.perf_counter() - started
-        print(f"lookup index built in {index_seconds:.1f} s "
-              f"({(root / 'release' / 'lookup-index.parquet').stat().st_size / 2**20:.0f} MiB)")
+        print(
+            f"lookup index built in {index_seconds:.1f} s "
+            f"({(root / 'release' / 'lookup-index.parquet').stat().st_size / 2**20:.0f} MiB)"
+        )
         ours = serve(SERVE_OURS, root / "release", queries_path)
         anchor = serve(SERVE_ANCHOR, root / "maps", anchor_queries)
     report = {}
     print(f"{'approach':44} {'load s':>7} {'p50 ms':>7} {'p99 ms':>7} {'RSS MB':>7} {'found':>6}")
-    for name, result in (("sorted Parquet index (this toolkit)", ours), ("JSON map per version in RAM (anchor)", anchor)):
+    for name, result in (
+        ("sorted Parquet index (this toolkit)", ours),
+        ("JSON map per version in RAM (anchor)", anchor),
+    ):
         timings = np.array(result["timings"]) * 1000
         p50, p99 = np.percentile(timings, 50), np.percentile(timings, 99)
         print(f"{name:44} {result['load_s']:7.2f} {p50:7.2f} {p99:7.2f} {result['rss_mb']:7.0f} {result['found']:6}")
-        report[name.split(" ")[0].lower()] = {"p50_ms": round(p50, 3), "p99_ms": round(p99, 3),
-                                              "rss_mb": round(result["rss_mb"]), "load_s": round(result["load_s"], 2)}
+        report[name.split(" ")[0].lower()] = {
+            "p50_ms": round(p50, 3),
+            "p99_ms": round(p99, 3),
+            "rss_mb": round(result["rss_mb"]),
+            "load_s": round(result["load_s"], 2),
+        }
     ok = report["sorted"]["p99_ms"] < 10 and report["sorted"]["rss_mb"] < 1024
     print(f"target p99 < 10 ms and RSS < 1 GB: {'met' if ok else 'NOT met'}")
-    print(json.dumps({"benchmark": "lookup", "rows": rows, "versions": args.versions, "lookups": len(queries),
-                      "ours": report["sorted"], "anchor": report["json"]}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "lookup",
+                "rows": rows,
+                "versions": args.versions,
+                "lookups": len(queries),
+                "ours": report["sorted"],
+                "anchor": report["json"],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

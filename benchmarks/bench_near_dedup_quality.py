@@ -41,8 +41,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 def sample_files(count: int, seed: int) -> list[dict]:
     plan = plan_installed(InstalledSource(kind="installed", exclude=["bigcode-release"]), LanguageTable.load(), None)
-    files = [(repo, planned) for repo in plan.repos for planned in repo.files
-             if planned.language and 200 < planned.size < 200_000]
+    files = [
+        (repo, planned)
+        for repo in plan.repos
+        for planned in repo.files
+        if planned.language and 200 < planned.size < 200_000
+    ]
     by_name = defaultdict(list)
     for repo, planned in files:
         by_name[PurePosixPath(planned.path).name].append((repo, planned))
@@ -57,8 +61,16 @@ def sample_files(count: int, seed: int) -> list[dict]:
     for repo, planned in chosen:
         text, error = read_source_file(Path(planned.abspath))
         if not error and text:
-            rows.append({"repo_name": repo.repo_name, "path": planned.path, "content": text,
-                         "licenses": ["MIT"], "stars": 0, "language": planned.language})
+            rows.append(
+                {
+                    "repo_name": repo.repo_name,
+                    "path": planned.path,
+                    "content": text,
+                    "licenses": ["MIT"],
+                    "stars": 0,
+                    "language": planned.language,
+                }
+            )
     return rows
 
 
@@ -68,14 +80,34 @@ def build_and_resolve(rows: list[dict], folder: Path, threshold: float) -> tuple
     data.mkdir()
     pq.write_table(pa.Table.from_pylist(rows), data / "sample.parquet")
     recipe = yaml.safe_load((REPO / "recipes" / "the-stack-local.yaml").read_text(encoding="utf-8"))
-    recipe.update({"source": {"kind": "stack", "data_folder": str(data), "format": "parquet"},
-                   "pii": {"enabled": False}, "decontamination": {"enabled": False}, "format": {"enabled": False}})
+    recipe.update(
+        {
+            "source": {"kind": "stack", "data_folder": str(data), "format": "parquet"},
+            "pii": {"enabled": False},
+            "decontamination": {"enabled": False},
+            "format": {"enabled": False},
+        }
+    )
     recipe["dedup"] = {"exact": {"enabled": False}, "near": {"enabled": True, "jaccard_threshold": threshold}}
     recipe["executor"] = {"kind": "local", "tasks": 2, "workers": 2}
     path = folder / "recipe.yaml"
     path.write_text(yaml.safe_dump(recipe), encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "bigcode_release.cli", "dataset", "build", str(path), "--out",
-                             str(folder / "release"), "--json"], capture_output=True, text=True, cwd=REPO)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bigcode_release.cli",
+            "dataset",
+            "build",
+            str(path),
+            "--out",
+            str(folder / "release"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     if result.returncode:
         raise SystemExit(result.stderr[-3000:])
     work = Path(json.loads(result.stdout)["version_dir"]) / "work" / "dedup"
@@ -83,8 +115,10 @@ def build_and_resolve(rows: list[dict], folder: Path, threshold: float) -> tuple
     removals = []
     for keys_file in sorted((work / "keys").glob("*.parquet")):
         ids = dict(zip(*pq.read_table(keys_file, columns=["doc", "id"]).to_pydict().values()))
-        removals += [(ids[row["doc"]], row["duplicate_of"])
-                     for row in pq.read_table(work / "remove" / keys_file.name).to_pylist()]
+        removals += [
+            (ids[row["doc"]], row["duplicate_of"])
+            for row in pq.read_table(work / "remove" / keys_file.name).to_pylist()
+        ]
     return compared, removals
 
 
@@ -106,8 +140,9 @@ def main() -> None:
         grams = reference_shingles(texts[doc_id], 5)
         indices += [vocabulary.setdefault(g, len(vocabulary)) for g in grams]
         indptr.append(len(indices))
-    matrix = sparse.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr),
-                               shape=(len(ids), len(vocabulary)))
+    matrix = sparse.csr_matrix(
+        (np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(len(ids), len(vocabulary))
+    )
     sizes = np.asarray(matrix.sum(axis=1)).ravel()
     inter = (matrix @ matrix.T).tocoo()
     upper = inter.row < inter.col
@@ -123,18 +158,32 @@ def main() -> None:
     recall = len(resolved) / len(true_pairs) if true_pairs else 1.0
     missed = sorted(similarity[p] for p in true_pairs if p[0] not in removed and p[1] not in removed)
     wrong = sorted(j for j in judged if j < args.threshold)
-    print(f"{len(ids):,} files compared ({sum(len(t) for t in texts.values()) / 2**20:.1f} MiB); "
-          f"pairs with 5-gram Jaccard >= {args.threshold}: {len(true_pairs):,}; near-duplicate removals: {len(judged):,}")
-    print(f"precision {precision:.3f} ({right}/{len(judged)} removals at or above the threshold), "
-          f"recall {recall:.3f} ({len(resolved)}/{len(true_pairs)} pairs resolved) (targets 0.9): "
-          f"{'met' if precision >= 0.9 and recall >= 0.9 else 'NOT met'}")
+    print(
+        f"{len(ids):,} files compared ({sum(len(t) for t in texts.values()) / 2**20:.1f} MiB); "
+        f"pairs with 5-gram Jaccard >= {args.threshold}: {len(true_pairs):,}; near-duplicate removals: {len(judged):,}"
+    )
+    print(
+        f"precision {precision:.3f} ({right}/{len(judged)} removals at or above the threshold), "
+        f"recall {recall:.3f} ({len(resolved)}/{len(true_pairs)} pairs resolved) (targets 0.9): "
+        f"{'met' if precision >= 0.9 and recall >= 0.9 else 'NOT met'}"
+    )
     if missed:
         print(f"pairs left whole: {len(missed)}, Jaccard median {np.median(missed):.3f}, min {missed[0]:.3f}")
     if wrong:
         print(f"removals below the threshold: {len(wrong)}, Jaccard median {np.median(wrong):.3f}, min {wrong[0]:.3f}")
-    print(json.dumps({"benchmark": "near_dedup_quality", "files": len(ids), "true_pairs": len(true_pairs),
-                      "removals": len(judged), "precision": round(precision, 4),
-                      "recall": round(recall, 4), "threshold": args.threshold}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "near_dedup_quality",
+                "files": len(ids),
+                "true_pairs": len(true_pairs),
+                "removals": len(judged),
+                "precision": round(precision, 4),
+                "recall": round(recall, 4),
+                "threshold": args.threshold,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

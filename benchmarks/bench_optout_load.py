@@ -52,13 +52,25 @@ def round_of(release: Path, registry: Path, submissions: int, per_minute: int) -
     refused = Counter(a.removeprefix("**Error:** ").split(";")[0] for a in answers if a.startswith("**Error:**"))
     lost = sum(1 for a in answers if a.startswith("LOST"))
     with sqlite3.connect(registry) as db:
-        stored = Counter(row[0] for row in db.execute(
-            "SELECT id FROM requests WHERE username LIKE ?", (f"load-user-{per_minute}-%",)))
+        stored = Counter(
+            row[0]
+            for row in db.execute("SELECT id FROM requests WHERE username LIKE ?", (f"load-user-{per_minute}-%",))
+        )
         integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
-    exactly_once = all(stored[request_id] == 1 for request_id in accepted.values()) and sum(stored.values()) == len(accepted)
-    return {"per_minute_limit": per_minute, "submissions": submissions, "accepted": len(accepted),
-            "refused": dict(refused), "lost": lost, "stored_exactly_once": exactly_once, "integrity": integrity,
-            "wall_s": round(wall, 2), "per_s": round(submissions / wall, 1)}
+    exactly_once = all(stored[request_id] == 1 for request_id in accepted.values()) and sum(stored.values()) == len(
+        accepted
+    )
+    return {
+        "per_minute_limit": per_minute,
+        "submissions": submissions,
+        "accepted": len(accepted),
+        "refused": dict(refused),
+        "lost": lost,
+        "stored_exactly_once": exactly_once,
+        "integrity": integrity,
+        "wall_s": round(wall, 2),
+        "per_s": round(submissions / wall, 1),
+    }
 
 
 def main() -> None:
@@ -72,9 +84,11 @@ def main() -> None:
         registry = Path(tmp) / "registry.sqlite"
         rounds = [round_of(args.release, registry, args.submissions, limit) for limit in (5, 10**6)]
     for r in rounds:
-        print(f"limit {r['per_minute_limit']}/min: {r['accepted']} accepted, refused {r['refused'] or 0}, "
-              f"{r['lost']} lost, stored exactly once: {r['stored_exactly_once']}, integrity {r['integrity']}, "
-              f"{r['wall_s']} s ({r['per_s']}/s)")
+        print(
+            f"limit {r['per_minute_limit']}/min: {r['accepted']} accepted, refused {r['refused'] or 0}, "
+            f"{r['lost']} lost, stored exactly once: {r['stored_exactly_once']}, integrity {r['integrity']}, "
+            f"{r['wall_s']} s ({r['per_s']}/s)"
+        )
     ok = all(r["lost"] == 0 and r["stored_exactly_once"] and r["integrity"] == "ok" for r in rounds)
     print(f"nothing lost, every accepted request stored once: {'yes' if ok else 'NO'}")
     print(json.dumps({"benchmark": "optout_load", "rounds": rounds}))

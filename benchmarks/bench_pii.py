@@ -43,8 +43,10 @@ def main() -> None:
         for f in found:
             if not any(f.kind == kind and f.start < end and f.end > start for start, end, kind, _ in labelled.labels):
                 false_pos[f.kind] += 1
-    print(f"{len(files)} files, {sum(by_secret.values())} labelled items of {len(by_secret)} kinds, "
-          f"{sum(len(f.text) for f in files) / 2**20:.2f} MiB scanned in {cpu:.2f} CPU-s")
+    print(
+        f"{len(files)} files, {sum(by_secret.values())} labelled items of {len(by_secret)} kinds, "
+        f"{sum(len(f.text) for f in files) / 2**20:.2f} MiB scanned in {cpu:.2f} CPU-s"
+    )
     print(f"{'kind':12} {'precision':>9} {'recall':>7} {'found':>6} {'false+':>6} {'missed':>6}")
     per_kind = {}
     for kind in sorted(true_pos | missed | false_pos):
@@ -52,14 +54,29 @@ def main() -> None:
         recall = _ratio(true_pos[kind], true_pos[kind] + missed[kind])
         per_kind[kind] = {"precision": precision, "recall": recall}
         print(f"{kind:12} {precision:9.3f} {recall:7.3f} {true_pos[kind]:6} {false_pos[kind]:6} {missed[kind]:6}")
-    print("recall per planted kind: " + ", ".join(
-        f"{k} {_ratio(found_by_secret[k], n):.2f}" for k, n in sorted(by_secret.items())))
+    print(
+        "recall per planted kind: "
+        + ", ".join(f"{k} {_ratio(found_by_secret[k], n):.2f}" for k, n in sorted(by_secret.items()))
+    )
     tp, fp, fn = sum(true_pos.values()), sum(false_pos.values()), sum(missed.values())
     overall = {"precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn)}
-    print(f"overall precision {overall['precision']:.3f} recall {overall['recall']:.3f} "
-          f"(targets 0.9 and 0.95): {'met' if overall['precision'] >= 0.9 and overall['recall'] >= 0.95 else 'NOT met'}")
-    print(json.dumps({"benchmark": "pii", "files": len(files), "labelled": tp + fn, "kinds": len(by_secret),
-                      **overall, "per_kind": per_kind, "cpu_seconds": round(cpu, 2)}))
+    print(
+        f"overall precision {overall['precision']:.3f} recall {overall['recall']:.3f} "
+        f"(targets 0.9 and 0.95): {'met' if overall['precision'] >= 0.9 and overall['recall'] >= 0.95 else 'NOT met'}"
+    )
+    print(
+        json.dumps(
+            {
+                "benchmark": "pii",
+                "files": len(files),
+                "labelled": tp + fn,
+                "kinds": len(by_secret),
+                **overall,
+                "per_kind": per_kind,
+                "cpu_seconds": round(cpu, 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

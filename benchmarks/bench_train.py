@@ -25,19 +25,30 @@ from bigcode_release.train.data import PackedSamples
 from bigcode_release.train.recipe import TrainRecipe
 from bigcode_release.train.torch_engine import train_torch
 
-MODEL = {"hidden_size": 192, "num_hidden_layers": 4, "num_attention_heads": 6, "num_key_value_heads": 2,
-         "intermediate_size": 512, "max_position_embeddings": 1024}
+MODEL = {
+    "hidden_size": 192,
+    "num_hidden_layers": 4,
+    "num_attention_heads": 6,
+    "num_key_value_heads": 2,
+    "intermediate_size": 512,
+    "max_position_embeddings": 1024,
+}
 
 
 def engine_recipe(tokenized: Path, release: Path, steps: int, mbs: int, dtype: str, fim_rate: float) -> TrainRecipe:
-    return TrainRecipe.model_validate({
-        "name": f"bench-{dtype}-fim{fim_rate}", "model": MODEL,
-        "batch": {"sequence_length": 512, "micro_batch_size": mbs, "train_steps": steps},
-        "optimizer": {"warmup_steps": 1, "learning_rate": 1e-3, "min_learning_rate": 1e-4},
-        "fim": {"rate": fim_rate}, "data": {"release": str(release), "tokenized": str(tokenized)},
-        "checkpoints": {"interval": steps}, "validation": {"interval": steps, "batches": 1},
-        "torch": {"dtype": dtype},
-    })
+    return TrainRecipe.model_validate(
+        {
+            "name": f"bench-{dtype}-fim{fim_rate}",
+            "model": MODEL,
+            "batch": {"sequence_length": 512, "micro_batch_size": mbs, "train_steps": steps},
+            "optimizer": {"warmup_steps": 1, "learning_rate": 1e-3, "min_learning_rate": 1e-4},
+            "fim": {"rate": fim_rate},
+            "data": {"release": str(release), "tokenized": str(tokenized)},
+            "checkpoints": {"interval": steps},
+            "validation": {"interval": steps, "batches": 1},
+            "torch": {"dtype": dtype},
+        }
+    )
 
 
 def run_engine(recipe: TrainRecipe, run_dir: Path) -> tuple[float, int]:
@@ -69,9 +80,21 @@ def run_trainer(tokenized: Path, tokenizer_dir: Path, steps: int, mbs: int, run_
     torch.manual_seed(0)
     model = LlamaForCausalLM(llama_config(ModelConfig(**MODEL), vocab, 0, 0))
     args = TrainingArguments(
-        output_dir=str(run_dir), per_device_train_batch_size=mbs, max_steps=steps, learning_rate=1e-3,
-        warmup_steps=1, lr_scheduler_type="cosine", weight_decay=0.1, max_grad_norm=1.0, logging_steps=steps,
-        save_strategy="no", report_to=[], use_cpu=True, dataloader_num_workers=0, disable_tqdm=True, seed=0,
+        output_dir=str(run_dir),
+        per_device_train_batch_size=mbs,
+        max_steps=steps,
+        learning_rate=1e-3,
+        warmup_steps=1,
+        lr_scheduler_type="cosine",
+        weight_decay=0.1,
+        max_grad_norm=1.0,
+        logging_steps=steps,
+        save_strategy="no",
+        report_to=[],
+        use_cpu=True,
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+        seed=0,
     )
     Trainer(model=model, args=args, train_dataset=Windows()).train()
     return time.perf_counter() - start
@@ -87,20 +110,27 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-train-"))
 
     start = time.perf_counter()
-    report = train_tokenizer(args.release, vocab_size=49152, sample_mb=args.sample_mb, out_dir=work / "tokenizer",
-                             progress=False)
+    report = train_tokenizer(
+        args.release, vocab_size=49152, sample_mb=args.sample_mb, out_dir=work / "tokenizer", progress=False
+    )
     tokenizer_wall = time.perf_counter() - start
-    print(f"tokenizer: {report.sample_bytes / 2**20:.1f} MiB sampled, BPE training {report.train_seconds:.1f} s "
-          f"({tokenizer_wall:.1f} s with sampling and fertility); chars/token (all) {report.fertility[-1]['chars_per_token']}")
+    print(
+        f"tokenizer: {report.sample_bytes / 2**20:.1f} MiB sampled, BPE training {report.train_seconds:.1f} s "
+        f"({tokenizer_wall:.1f} s with sampling and fertility); chars/token (all) {report.fertility[-1]['chars_per_token']}"
+    )
     start = time.perf_counter()
-    tokenized = tokenize_dataset(args.release, tokenizer_dir=work / "tokenizer", out_dir=work / "tokenized",
-                                 show_progress=False)
+    tokenized = tokenize_dataset(
+        args.release, tokenizer_dir=work / "tokenizer", out_dir=work / "tokenized", show_progress=False
+    )
     print(f"tokenize: {tokenized.splits['train']['tokens']:,} train tokens in {time.perf_counter() - start:.1f} s")
 
     tokens = args.steps * args.micro_batch * 512
     results = {}
-    for name, dtype, fim in (("engine_fp32", "float32", 0.0), ("engine_fp32_fim", "float32", 0.5),
-                             ("engine_bf16", "bfloat16", 0.0)):
+    for name, dtype, fim in (
+        ("engine_fp32", "float32", 0.0),
+        ("engine_fp32_fim", "float32", 0.5),
+        ("engine_bf16", "bfloat16", 0.0),
+    ):
         steps = args.steps if dtype == "float32" else 2  # emulated bf16 is slow on AVX2-only CPUs
         recipe = engine_recipe(work / "tokenized", args.release, steps, args.micro_batch, dtype, fim)
         wall, parameters = run_engine(recipe, work / name)
@@ -109,17 +139,25 @@ def main() -> None:
     wall = run_trainer(work / "tokenized", work / "tokenizer", args.steps, args.micro_batch, work / "trainer")
     results["trainer_fp32"] = tokens / wall
     print(f"transformers.Trainer: {results['trainer_fp32']:,.0f} tokens/s (wall incl. setup)")
-    print(json.dumps({
-        "benchmark": "train", "parameters": parameters, "sequence_length": 512, "micro_batch": args.micro_batch,
-        "steps": args.steps, "engine_tokens_per_s": round(results["engine_fp32"], 1),
-        "engine_fim_tokens_per_s": round(results["engine_fp32_fim"], 1),
-        "engine_bf16_tokens_per_s": round(results["engine_bf16"], 1),
-        "trainer_tokens_per_s": round(results["trainer_fp32"], 1),
-        "ratio": round(results["engine_fp32"] / results["trainer_fp32"], 2),
-        "bf16_over_fp32": round(results["engine_bf16"] / results["engine_fp32"], 3),
-        "tokenizer_sample_mib": round(report.sample_bytes / 2**20, 1),
-        "tokenizer_train_s": report.train_seconds,
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "train",
+                "parameters": parameters,
+                "sequence_length": 512,
+                "micro_batch": args.micro_batch,
+                "steps": args.steps,
+                "engine_tokens_per_s": round(results["engine_fp32"], 1),
+                "engine_fim_tokens_per_s": round(results["engine_fp32_fim"], 1),
+                "engine_bf16_tokens_per_s": round(results["engine_bf16"], 1),
+                "trainer_tokens_per_s": round(results["trainer_fp32"], 1),
+                "ratio": round(results["engine_fp32"] / results["trainer_fp32"], 2),
+                "bf16_over_fp32": round(results["engine_bf16"] / results["engine_fp32"], 3),
+                "tokenizer_sample_mib": round(report.sample_bytes / 2**20, 1),
+                "tokenizer_train_s": report.train_seconds,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

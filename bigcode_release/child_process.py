@@ -26,8 +26,9 @@ def _child_main(target: Callable[..., None], args: tuple, log_path: str) -> None
     os._exit(0)
 
 
-def run_logged(target: Callable[..., None], args: tuple, log_path: Path, poll: Callable[[], None],
-               interval: float = 0.5) -> int:
+def run_logged(
+    target: Callable[..., None], args: tuple, log_path: Path, poll: Callable[[], None], interval: float = 0.5
+) -> int:
     """Run `target(*args)` in a spawned process with stdout/stderr appended to `log_path`; call
     `poll()` every `interval` seconds while it runs. Returns the child's exit code (non-zero when
     `target` raised; the traceback is in the log)."""

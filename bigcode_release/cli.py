@@ -40,7 +40,6 @@ register_index(app)
 app.add_typer(release_app, name="release")
 
 
-
 def _mib(n: int) -> str:
     return f"{n / 2**20:,.1f} MiB"
 
@@ -64,8 +63,14 @@ def _license_table(stats: dict) -> Table:
         table.add_column(column, justify="right", no_wrap=True)
     table.add_column("reason", overflow="ellipsis", no_wrap=True, max_width=22)
     for row in stats["per_license"]:
-        table.add_row(row["license"], f"{row['kept_repos']:,}", f"{row['kept_files']:,}", f"{row['kept_bytes'] / 2**20:,.1f}",
-                      f"{row['dropped_repos']:,}", row["drop_reason"] or "")
+        table.add_row(
+            row["license"],
+            f"{row['kept_repos']:,}",
+            f"{row['kept_files']:,}",
+            f"{row['kept_bytes'] / 2**20:,.1f}",
+            f"{row['dropped_repos']:,}",
+            row["drop_reason"] or "",
+        )
     return table
 
 
@@ -82,14 +87,18 @@ def _print_stats(stats: dict, folder: Path) -> None:
     console.print(f"top languages: {languages}")
     dedup, pii, decontamination = stats.get("dedup") or {}, stats.get("pii") or {}, stats.get("decontamination") or {}
     if dedup.get("documents"):
-        console.print(f"dedup: {dedup['exact_removed']:,} exact and {dedup['near_removed']:,} near duplicates removed "
-                      f"of {dedup['documents']:,} ({dedup['near_clusters']:,} near-duplicate clusters)")
+        console.print(
+            f"dedup: {dedup['exact_removed']:,} exact and {dedup['near_removed']:,} near duplicates removed "
+            f"of {dedup['documents']:,} ({dedup['near_clusters']:,} near-duplicate clusters)"
+        )
     if pii.get("enabled"):
         replaced = ", ".join(f"{kind} {n:,}" for kind, n in pii["replaced"].items()) or "nothing"
         console.print(f"PII: {replaced} replaced in {pii['files_with_pii']:,} files")
     if decontamination.get("enabled"):
-        console.print(f"decontamination: {decontamination['removed_files']:,} files holding "
-                      f"{', '.join(decontamination['benchmarks'])} problems removed")
+        console.print(
+            f"decontamination: {decontamination['removed_files']:,} files holding "
+            f"{', '.join(decontamination['benchmarks'])} problems removed"
+        )
     console.print(f"plots: {', '.join(str(folder / n) for n in ('licenses.png', 'languages.png', 'drop_reasons.png'))}")
 
 
@@ -108,19 +117,25 @@ def dataset_build(
     except BigcodeReleaseError as exc:
         fail(exc)
     if as_json:
-        print(json.dumps({
-            "version_dir": str(result.version_dir),
-            "reused": result.reused,
-            "wall_seconds": round(result.wall_seconds, 1),
-            "manifest_hash": result.manifest["manifest_hash"],
-            "accounting_ok": result.stats["accounting_ok"],
-            "totals": result.stats["totals"],
-            "steps": result.stats["steps"],
-            **{key: result.stats.get(key) for key in ("dedup", "pii", "decontamination")},
-        }))
+        print(
+            json.dumps(
+                {
+                    "version_dir": str(result.version_dir),
+                    "reused": result.reused,
+                    "wall_seconds": round(result.wall_seconds, 1),
+                    "manifest_hash": result.manifest["manifest_hash"],
+                    "accounting_ok": result.stats["accounting_ok"],
+                    "totals": result.stats["totals"],
+                    "steps": result.stats["steps"],
+                    **{key: result.stats.get(key) for key in ("dedup", "pii", "decontamination")},
+                }
+            )
+        )
         return
     if result.reused:
-        console.print(f"{result.stats['version']} is already built in {result.version_dir} (same recipe): nothing to do")
+        console.print(
+            f"{result.stats['version']} is already built in {result.version_dir} (same recipe): nothing to do"
+        )
     _print_stats(result.stats, result.version_dir)
     console.print(
         f"[green]done[/] in {result.wall_seconds:,.0f} s: {result.version_dir} "
@@ -149,7 +164,9 @@ def dataset_stats(
 
 @license_app.command("detect")
 def license_detect(
-    path: Annotated[str, typer.Argument(help="a repository folder, a *.dist-info folder, or an installed distribution's name")],
+    path: Annotated[
+        str, typer.Argument(help="a repository folder, a *.dist-info folder, or an installed distribution's name")
+    ],
     as_json: JsonFlag = False,
 ) -> None:
     """The SPDX license a repository or distribution is taken to have, with the evidence."""
@@ -168,8 +185,10 @@ def license_detect(
     if as_json:
         print(json.dumps({"target": path, "kind": kind, **decision.to_dict()}))
         return
-    console.print(f"[bold]{path}[/] ({kind}): [bold]{decision.expression or 'no license'}[/] -> {decision.category}"
-                  f" (decided by {decision.source})")
+    console.print(
+        f"[bold]{path}[/] ({kind}): [bold]{decision.expression or 'no license'}[/] -> {decision.category}"
+        f" (decided by {decision.source})"
+    )
     table = Table(title="evidence, most authoritative first")
     for column in ("source", "found", "SPDX"):
         table.add_column(column)
@@ -228,13 +247,22 @@ def _requests_table(title: str, requests: list) -> Table:
 @optout_app.command("submit")
 def optout_submit(
     username: Annotated[str, typer.Argument(help="GitHub username whose repositories are to be removed")],
-    repo: Annotated[list[str], typer.Option("--repo", help="owner/name (repeat); none: the whole account")] = [],
+    repo: Annotated[
+        list[str] | None, typer.Option("--repo", help="owner/name (repeat); none: the whole account")
+    ] = None,
     proof: Annotated[str, typer.Option("--proof", help="URL of an issue the account opened, for example")] = "",
     message: Annotated[str, typer.Option("--message")] = "",
-    proof_repo: Annotated[str, typer.Option(
-        "--auto-approve-proofs-in", help="owner/repo: approve at once when the proof is an issue there opened by "
-        "the requester (checked with GitHub's API; unverifiable proofs stay pending)")] = "",
-    github_api: Annotated[str, typer.Option("--github-api", help="GitHub REST API base URL")] = "https://api.github.com",
+    proof_repo: Annotated[
+        str,
+        typer.Option(
+            "--auto-approve-proofs-in",
+            help="owner/repo: approve at once when the proof is an issue there opened by "
+            "the requester (checked with GitHub's API; unverifiable proofs stay pending)",
+        ),
+    ] = "",
+    github_api: Annotated[
+        str, typer.Option("--github-api", help="GitHub REST API base URL")
+    ] = "https://api.github.com",
     registry: RegistryOption = DEFAULT_REGISTRY,
     as_json: JsonFlag = False,
 ) -> None:
@@ -246,8 +274,9 @@ def optout_submit(
     checker = partial(check_proof, proof_repository=proof_repo, api=github_api) if proof_repo else None
     try:
         with _registry(registry) as reg:
-            request = reg.submit(username, repo, proof=proof or None, message=message or None, client="cli",
-                                 auto_approve=checker)
+            request = reg.submit(
+                username, repo or [], proof=proof or None, message=message or None, client="cli", auto_approve=checker
+            )
     except BigcodeReleaseError as exc:
         fail(exc)
     if as_json:
@@ -321,8 +350,10 @@ def optout_status(
         return
     console.print(_requests_table(request.id, [request]))
     for event in events:
-        console.print(f"  {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(event.at))} UTC  {event.kind} by "
-                      f"{event.actor} {json.dumps(event.detail) if event.detail else ''}")
+        console.print(
+            f"  {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(event.at))} UTC  {event.kind} by "
+            f"{event.actor} {json.dumps(event.detail) if event.detail else ''}"
+        )
 
 
 @optout_app.command("export")
@@ -336,10 +367,16 @@ def optout_export(
 
     with _registry(registry) as reg:
         result = export_optouts(reg, out)
-    summary = {"requests": result.requests, "entries": result.entries, "jsonl": str(result.jsonl),
-               "parquet": str(result.parquet), "card": str(result.card)}
+    summary = {
+        "requests": result.requests,
+        "entries": result.entries,
+        "jsonl": str(result.jsonl),
+        "parquet": str(result.parquet),
+        "card": str(result.card),
+    }
     print(json.dumps(summary)) if as_json else console.print(
-        f"{result.requests} approved request(s), {result.entries} entries: {result.jsonl}, {result.parquet}, {result.card}")
+        f"{result.requests} approved request(s), {result.entries} entries: {result.jsonl}, {result.parquet}, {result.card}"
+    )
 
 
 @optout_app.command("sync")
@@ -382,14 +419,21 @@ def optout_lookup(
         return
     for answer in answers:
         if not answer.included:
-            console.print(f"[bold]{answer.version}[/]: {username} is [bold]not[/] in this version"
-                          + (f" ({len(answer.repos)} repositories seen, none included)" if answer.repos else ""))
+            console.print(
+                f"[bold]{answer.version}[/]: {username} is [bold]not[/] in this version"
+                + (f" ({len(answer.repos)} repositories seen, none included)" if answer.repos else "")
+            )
         table = Table(title=f"{answer.version}: {len(answer.included)} of {len(answer.repos)} repositories included")
         for column in ("repository", "included", "why not", "files kept", "license"):
             table.add_column(column)
         for r in answer.repos:
-            table.add_row(r["repo_name"], "yes" if r["included"] else "no", r["drop_reason"] or "",
-                          f"{r['kept_files']:,}/{r['files']:,}", r["license"] or "")
+            table.add_row(
+                r["repo_name"],
+                "yes" if r["included"] else "no",
+                r["drop_reason"] or "",
+                f"{r['kept_files']:,}/{r['files']:,}",
+                r["license"] or "",
+            )
         if answer.repos:
             console.print(table)
 
@@ -424,7 +468,11 @@ def spaces_serve(
     try:
         app_module = load_space(name)
         # the opt-out Space also needs the registry; the index Spaces read only the release
-        demo = app_module.build_app(str(release), str(registry)) if name == "in-the-stack" else app_module.build_app(str(release))
+        demo = (
+            app_module.build_app(str(release), str(registry))
+            if name == "in-the-stack"
+            else app_module.build_app(str(release))
+        )
     except (BigcodeReleaseError, FileNotFoundError) as exc:
         fail(exc)
     demo.queue(default_concurrency_limit=4).launch(server_name=host, server_port=port)

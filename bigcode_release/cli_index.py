@@ -33,8 +33,12 @@ def _read(source: str) -> str:
 
 
 @index_app.command("build")
-def index_build(release: Annotated[Path, typer.Argument(help="the release directory")], version: VersionOption = None,
-                as_json: JsonFlag = False, progress: ProgressFlag = True) -> None:
+def index_build(
+    release: Annotated[Path, typer.Argument(help="the release directory")],
+    version: VersionOption = None,
+    as_json: JsonFlag = False,
+    progress: ProgressFlag = True,
+) -> None:
     """Build the BM25 index, the suffix arrays and the portrait of a dataset version."""
     from bigcode_release.index.build import build_indexes
 
@@ -46,18 +50,23 @@ def index_build(release: Annotated[Path, typer.Argument(help="the release direct
         print(json.dumps(result.to_dict()))
         return
     state = "up to date" if result.reused else f"built in {result.seconds:.0f} s"
-    console.print(f"{result.folder}: {state}; {result.documents:,} documents, {result.text_bytes / 2**20:,.1f} MiB of text")
+    console.print(
+        f"{result.folder}: {state}; {result.documents:,} documents, {result.text_bytes / 2**20:,.1f} MiB of text"
+    )
     for kind, size in result.sizes.items():
         console.print(f"  {kind}: {size / 2**20:,.1f} MiB")
 
 
-def search(query: Annotated[str, typer.Argument(help='words, identifiers, or "an exact phrase"')],
-           release: ReleaseOption = Path("release"), version: VersionOption = None,
-           language: Annotated[str | None, typer.Option("--language")] = None,
-           license_: Annotated[str | None, typer.Option("--license", help="a license expression as in the data")] = None,
-           top: Annotated[int, typer.Option("--top")] = 10,
-           snippets: Annotated[bool, typer.Option("--snippets", help="add highlighted excerpts")] = False,
-           as_json: JsonFlag = False) -> None:
+def search(
+    query: Annotated[str, typer.Argument(help='words, identifiers, or "an exact phrase"')],
+    release: ReleaseOption = Path("release"),
+    version: VersionOption = None,
+    language: Annotated[str | None, typer.Option("--language")] = None,
+    license_: Annotated[str | None, typer.Option("--license", help="a license expression as in the data")] = None,
+    top: Annotated[int, typer.Option("--top")] = 10,
+    snippets: Annotated[bool, typer.Option("--snippets", help="add highlighted excerpts")] = False,
+    as_json: JsonFlag = False,
+) -> None:
     """Full-text search of the dataset (BM25; identifiers match in any style; quotes for exact phrases)."""
     from bigcode_release.index import bm25
     from bigcode_release.index.build import current_index
@@ -81,10 +90,14 @@ def search(query: Annotated[str, typer.Argument(help='words, identifiers, or "an
 
 
 @membership_app.command("query")
-def membership_query(source: TextArg = "-", release: ReleaseOption = Path("release"), version: VersionOption = None,
-                     min_bytes: Annotated[int, typer.Option("--min-bytes", help="shortest span reported")] = 64,
-                     max_sources: Annotated[int, typer.Option("--max-sources", help="documents listed per span")] = 5,
-                     as_json: JsonFlag = False) -> None:
+def membership_query(
+    source: TextArg = "-",
+    release: ReleaseOption = Path("release"),
+    version: VersionOption = None,
+    min_bytes: Annotated[int, typer.Option("--min-bytes", help="shortest span reported")] = 64,
+    max_sources: Annotated[int, typer.Option("--max-sources", help="documents listed per span")] = 5,
+    as_json: JsonFlag = False,
+) -> None:
     """The text's verbatim spans found in the data, their source files and licenses, and a notice."""
     from bigcode_release.index.attribution import MembershipIndex
     from bigcode_release.index.build import current_index
@@ -98,20 +111,29 @@ def membership_query(source: TextArg = "-", release: ReleaseOption = Path("relea
     if as_json:
         print(json.dumps(result))
         return
-    console.print(f"{len(result['spans'])} span(s) of at least {min_bytes} bytes found in {found_version}; "
-                  f"{result['coverage']:.0%} of the text covered; licenses: {result['licenses'] or 'none'}")
+    console.print(
+        f"{len(result['spans'])} span(s) of at least {min_bytes} bytes found in {found_version}; "
+        f"{result['coverage']:.0%} of the text covered; licenses: {result['licenses'] or 'none'}"
+    )
     for span in result["spans"]:
-        console.print(f"  [{span['start']}, {span['end']}) in {span['documents']:,} file(s), e.g. "
-                      + ", ".join(f"{s['repo']}/{s['path']} ({s['license']})" for s in span["sources"][:3]),
-                      markup=False)
+        console.print(
+            f"  [{span['start']}, {span['end']}) in {span['documents']:,} file(s), e.g. "
+            + ", ".join(f"{s['repo']}/{s['path']} ({s['license']})" for s in span["sources"][:3]),
+            markup=False,
+        )
     if result["notice"]:
         console.print(escape(result["notice"]))
 
 
 @membership_app.command("portrait-query")
-def portrait_query(source: TextArg = "-", portrait_path: Annotated[Path | None, typer.Option(
-        "--portrait", help="a portrait.bloom file (default: the release's newest)")] = None,
-                   release: ReleaseOption = Path("release"), as_json: JsonFlag = False) -> None:
+def portrait_query(
+    source: TextArg = "-",
+    portrait_path: Annotated[
+        Path | None, typer.Option("--portrait", help="a portrait.bloom file (default: the release's newest)")
+    ] = None,
+    release: ReleaseOption = Path("release"),
+    as_json: JsonFlag = False,
+) -> None:
     """Yes/no from the downloadable Bloom portrait (50-character chunks): no index needed."""
     from bigcode_release.index import portrait
     from bigcode_release.index.build import current_index
@@ -128,15 +150,20 @@ def portrait_query(source: TextArg = "-", portrait_path: Annotated[Path | None, 
         print(json.dumps(answer.to_dict()))
         return
     verdict = "probably in the data" if answer.member else "not found in the data"
-    console.print(f"{verdict}: longest chain of {answer.longest_chain} aligned 50-character chunks "
-                  f"(badness {answer.badness}); a yes can be a false positive (1% per chunk), a no is certain for "
-                  "aligned text of 100+ characters")
+    console.print(
+        f"{verdict}: longest chain of {answer.longest_chain} aligned 50-character chunks "
+        f"(badness {answer.badness}); a yes can be a false positive (1% per chunk), a no is certain for "
+        "aligned text of 100+ characters"
+    )
 
 
 @membership_app.command("serve")
-def membership_serve(release: ReleaseOption = Path("release"), version: VersionOption = None,
-                     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
-                     port: Annotated[int, typer.Option("--port")] = 8090) -> None:
+def membership_serve(
+    release: ReleaseOption = Path("release"),
+    version: VersionOption = None,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8090,
+) -> None:
     """Serve `POST /overlap` (the VS Code extension's attribution call) with provenance."""
     import uvicorn
 

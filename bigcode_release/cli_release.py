@@ -33,8 +33,13 @@ def _plan(release: Path, org: str, settings_path: Path | None):
 
 
 @release_app.command("plan")
-def plan(release: ReleaseDir, org: Org, settings: Settings = None, files: Annotated[bool, typer.Option(
-        "--files", help="list every file")] = False, as_json: JsonFlag = False) -> None:
+def plan(
+    release: ReleaseDir,
+    org: Org,
+    settings: Settings = None,
+    files: Annotated[bool, typer.Option("--files", help="list every file")] = False,
+    as_json: JsonFlag = False,
+) -> None:
     """Show the repositories, visibility, gates, tags and files a push would create or change. Nothing is sent."""
     from bigcode_release.hub.plan import describe
 
@@ -49,8 +54,15 @@ def plan(release: ReleaseDir, org: Org, settings: Settings = None, files: Annota
     for column in ("repository", "kind", "visibility", "gated", "tag", "files", "MiB"):
         table.add_column(column, justify="right" if column in ("files", "MiB") else "left")
     for row in describe(plans):
-        table.add_row(row["repo"], row["kind"], row["visibility"], row["gated"], row["tag"] or "-", str(row["files"]),
-                      f"{row['bytes'] / 2**20:,.1f}")
+        table.add_row(
+            row["repo"],
+            row["kind"],
+            row["visibility"],
+            row["gated"],
+            row["tag"] or "-",
+            str(row["files"]),
+            f"{row['bytes'] / 2**20:,.1f}",
+        )
     console.print(table)
     if files:
         for item in plans:
@@ -60,10 +72,16 @@ def plan(release: ReleaseDir, org: Org, settings: Settings = None, files: Annota
 
 
 @release_app.command("push")
-def push(release: ReleaseDir, org: Org, settings: Settings = None,
-         to_dir: Annotated[Path | None, typer.Option("--to-dir", help="write the repository trees here instead "
-                                                                         "(no token needed)")] = None,
-         as_json: JsonFlag = False, progress: ProgressFlag = True) -> None:
+def push(
+    release: ReleaseDir,
+    org: Org,
+    settings: Settings = None,
+    to_dir: Annotated[
+        Path | None, typer.Option("--to-dir", help="write the repository trees here instead (no token needed)")
+    ] = None,
+    as_json: JsonFlag = False,
+    progress: ProgressFlag = True,
+) -> None:
     """Create the repositories, set their gates, upload in bounded commits, tag versions (token: `hf auth
     login` or HF_TOKEN); a re-run uploads only what changed."""
     from bigcode_release.hub.auth import resolve_token
@@ -83,16 +101,25 @@ def push(release: ReleaseDir, org: Org, settings: Settings = None,
 
             disable_progress_bars()
         token = resolve_token()
-        result = push_release(plans, org, token, loaded.commits, release, endpoint=os.environ.get("HF_ENDPOINT"),
-                              say=(lambda _: None) if as_json else console.print)
+        result = push_release(
+            plans,
+            org,
+            token,
+            loaded.commits,
+            release,
+            endpoint=os.environ.get("HF_ENDPOINT"),
+            say=(lambda _: None) if as_json else console.print,
+        )
     except BigcodeReleaseError as exc:
         fail(exc)
     if as_json:
         print(json.dumps(result.to_dict()))
         return
     for repo in result.repos:
-        console.print(f"{repo.url}  gated={repo.gated}  tag={repo.tag or '-'}  head={repo.head[:12]}  "
-                      f"uploaded {repo.uploaded_files} files ({repo.uploaded_bytes:,} bytes)")
+        console.print(
+            f"{repo.url}  gated={repo.gated}  tag={repo.tag or '-'}  head={repo.head[:12]}  "
+            f"uploaded {repo.uploaded_files} files ({repo.uploaded_bytes:,} bytes)"
+        )
     console.print(f"pushed as {result.user} in {result.seconds:.1f} s; {release}/hub-release.json records it")
 
 
@@ -105,8 +132,12 @@ def _api():
 
 
 @access_app.command("list")
-def access_list(repo: Repo, status: Annotated[str, typer.Option("--status", help="pending, accepted or rejected")] = "pending",
-                repo_type: RepoType = "dataset", as_json: JsonFlag = False) -> None:
+def access_list(
+    repo: Repo,
+    status: Annotated[str, typer.Option("--status", help="pending, accepted or rejected")] = "pending",
+    repo_type: RepoType = "dataset",
+    as_json: JsonFlag = False,
+) -> None:
     """List a gated repository's access requests."""
     from bigcode_release.hub.access import STATUSES, list_requests
 
@@ -123,8 +154,13 @@ def access_list(repo: Repo, status: Annotated[str, typer.Option("--status", help
     for column in ("user", "fullname", "email", "timestamp", "fields"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["user"] or "(hidden)", row["fullname"] or "", row["email"] or "", row["timestamp"] or "",
-                      json.dumps(row["fields"]))
+        table.add_row(
+            row["user"] or "(hidden)",
+            row["fullname"] or "",
+            row["email"] or "",
+            row["timestamp"] or "",
+            json.dumps(row["fields"]),
+        )
     console.print(table)
 
 
@@ -148,8 +184,12 @@ def access_accept(repo: Repo, user: User, repo_type: RepoType = "dataset") -> No
 
 
 @access_app.command("reject")
-def access_reject(repo: Repo, user: User, repo_type: RepoType = "dataset",
-                  reason: Annotated[str | None, typer.Option("--reason", help="shown to the user")] = None) -> None:
+def access_reject(
+    repo: Repo,
+    user: User,
+    repo_type: RepoType = "dataset",
+    reason: Annotated[str | None, typer.Option("--reason", help="shown to the user")] = None,
+) -> None:
     """Reject a request (with an optional reason)."""
     _decide("reject", repo, user, repo_type, reason)
 
@@ -179,9 +219,13 @@ def transparency(release: ReleaseDir, settings: Settings = None, as_json: JsonFl
     table = Table(title=f"transparency: {report.score} / 100 indicators satisfied")
     for column in ("status", "indicators", "meaning"):
         table.add_column(column)
-    meanings = {"measured": "filled from a measured file and field", "confirmed": "a statement a person confirmed",
-                "template": f"a draft statement a person must complete ({release / STATEMENTS})",
-                "not produced": "its stage has not run", "missing": "its stage ran but the input is gone (blocks a push)"}
+    meanings = {
+        "measured": "filled from a measured file and field",
+        "confirmed": "a statement a person confirmed",
+        "template": f"a draft statement a person must complete ({release / STATEMENTS})",
+        "not produced": "its stage has not run",
+        "missing": "its stage ran but the input is gone (blocks a push)",
+    }
     for status, meaning in meanings.items():
         table.add_row(status, str(counts.get(status, 0)), meaning)
     console.print(table)
@@ -192,17 +236,24 @@ def transparency(release: ReleaseDir, settings: Settings = None, as_json: JsonFl
 
 
 @release_app.command("run")
-def run(recipe: Annotated[Path, typer.Argument(help="the pipeline recipe")] = Path("recipes/release-default.yaml"),
-        out: Annotated[Path, typer.Option("--out", help="the release directory")] = Path("release"),
-        as_json: JsonFlag = False, progress: ProgressFlag = True) -> None:
+def run(
+    recipe: Annotated[Path, typer.Argument(help="the pipeline recipe")] = Path("recipes/release-default.yaml"),
+    out: Annotated[Path, typer.Option("--out", help="the release directory")] = Path("release"),
+    as_json: JsonFlag = False,
+    progress: ProgressFlag = True,
+) -> None:
     """The whole release in one command: opt-out, dataset, indexes, tokenizer, shards, a tiny
     pretraining run, HumanEval of its checkpoints, transparency report, repository trees. A re-run
     reuses finished stages and resumes at the one that failed."""
     from bigcode_release.pipeline import Pipeline, load_pipeline
 
     try:
-        pipeline = Pipeline(load_pipeline(recipe), out, show_progress=progress and not as_json,
-                            say=(lambda _: None) if as_json else console.print)
+        pipeline = Pipeline(
+            load_pipeline(recipe),
+            out,
+            show_progress=progress and not as_json,
+            say=(lambda _: None) if as_json else console.print,
+        )
         result = pipeline.run()
     except BigcodeReleaseError as exc:
         fail(exc)
@@ -212,22 +263,38 @@ def run(recipe: Annotated[Path, typer.Argument(help="the pipeline recipe")] = Pa
     stages = {s.name: s.summary for s in result.stages}
     dataset, train, evaluation = stages["dataset"], stages["train"], stages["evaluate"]
     console.print(f"\n[bold]release {out} in {result.seconds / 60:.1f} min[/]")
-    console.print(f"  dataset {dataset['version']}: {dataset['files']:,} files, {dataset['bytes'] / 2**20:,.1f} MiB, "
-                  f"{dataset['opted_out_files']} files removed by opt-out   -> {out}/dataset/")
+    console.print(
+        f"  dataset {dataset['version']}: {dataset['files']:,} files, {dataset['bytes'] / 2**20:,.1f} MiB, "
+        f"{dataset['opted_out_files']} files removed by opt-out   -> {out}/dataset/"
+    )
     console.print(f"  indexes: {stages['index']['documents']:,} documents   -> {stages['index']['folder']}/")
-    console.print(f"  tokenizer: {stages['tokenizer']['vocab_size']:,} tokens   -> {out}/tokenizer/; shards -> "
-                  f"{stages['tokenize']['folder']}/")
-    console.print(f"  model: {train['parameters']:,} parameters, {train['steps']} steps, validation loss "
-                  f"{train['first_val_loss']:.3f} -> {train['final_val_loss']:.3f}   -> {train['run_dir']}/")
+    console.print(
+        f"  tokenizer: {stages['tokenizer']['vocab_size']:,} tokens   -> {out}/tokenizer/; shards -> "
+        f"{stages['tokenize']['folder']}/"
+    )
+    console.print(
+        f"  model: {train['parameters']:,} parameters, {train['steps']} steps, validation loss "
+        f"{train['first_val_loss']:.3f} -> {train['final_val_loss']:.3f}   -> {train['run_dir']}/"
+    )
     for checkpoint in evaluation["checkpoints"]:
-        scores = ", ".join(f"{task} " + ", ".join(f"{k} {v:.3f}" for k, v in score.items() if k.startswith("pass@")
-                                                    and not k.endswith("stderr") and v is not None)
-                           for task, score in checkpoint["scores"].items())
-        console.print(f"  eval step {checkpoint['step']}: {scores} (a tiny model trained for minutes is expected "
-                      "to score near zero)")
+        scores = ", ".join(
+            f"{task} "
+            + ", ".join(
+                f"{k} {v:.3f}"
+                for k, v in score.items()
+                if k.startswith("pass@") and not k.endswith("stderr") and v is not None
+            )
+            for task, score in checkpoint["scores"].items()
+        )
+        console.print(
+            f"  eval step {checkpoint['step']}: {scores} (a tiny model trained for minutes is expected "
+            "to score near zero)"
+        )
     console.print(f"  transparency: {stages['transparency']['score']} / 100   -> {stages['transparency']['report']}")
     console.print(f"  gated repository trees -> {stages['publish']['plan']} ({', '.join(stages['publish']['repos'])})")
-    console.print("  Spaces:\n"
-                  f"    bigcode-release spaces serve in-the-stack --release {out} --registry {out}/optout.sqlite\n"
-                  f"    bigcode-release spaces serve data-inspector --release {out} --port 7861\n"
-                  f"    bigcode-release spaces serve membership-test --release {out} --port 7862")
+    console.print(
+        "  Spaces:\n"
+        f"    bigcode-release spaces serve in-the-stack --release {out} --registry {out}/optout.sqlite\n"
+        f"    bigcode-release spaces serve data-inspector --release {out} --port 7861\n"
+        f"    bigcode-release spaces serve membership-test --release {out} --port 7862"
+    )

@@ -18,14 +18,22 @@ from bigcode_release.errors import BigcodeReleaseError, FinetuneError, ServingEr
 def finetune(
     base: Annotated[Path, typer.Option("--base", help="the base model: a transformers causal-LM folder")],
     code: Annotated[list[Path], typer.Option("--code", help="a repository checkout (repeat for several)")],
-    out: Annotated[Path, typer.Option("--out", help="output folder (adapter/, merged/, log.csv, loss.png)")] = Path("finetune"),
+    out: Annotated[Path, typer.Option("--out", help="output folder (adapter/, merged/, log.csv, loss.png)")] = Path(
+        "finetune"
+    ),
     recipe: Annotated[Path | None, typer.Option("--recipe", help="YAML with any of the settings below")] = None,
-    private: Annotated[bool, typer.Option("--private", help="private code: skip the license filter and PII redaction")] = False,
-    languages: Annotated[str | None, typer.Option("--languages", help="comma-separated, e.g. python,rust (default all)")] = None,
+    private: Annotated[
+        bool, typer.Option("--private", help="private code: skip the license filter and PII redaction")
+    ] = False,
+    languages: Annotated[
+        str | None, typer.Option("--languages", help="comma-separated, e.g. python,rust (default all)")
+    ] = None,
     r: Annotated[int | None, typer.Option("--r", help="LoRA rank [16]")] = None,
     alpha: Annotated[float | None, typer.Option("--alpha", help="LoRA alpha [32]")] = None,
     dropout: Annotated[float | None, typer.Option("--dropout", help="LoRA dropout [0.05]")] = None,
-    target_modules: Annotated[str | None, typer.Option("--target-modules", help="'all-linear' or comma-separated names")] = None,
+    target_modules: Annotated[
+        str | None, typer.Option("--target-modules", help="'all-linear' or comma-separated names")
+    ] = None,
     sequence_length: Annotated[int | None, typer.Option("--sequence-length", help="[512]")] = None,
     micro_batch_size: Annotated[int | None, typer.Option("--micro-batch-size", help="[4]")] = None,
     epochs: Annotated[float | None, typer.Option("--epochs", help="[3]")] = None,
@@ -33,7 +41,9 @@ def finetune(
     learning_rate: Annotated[float | None, typer.Option("--learning-rate", help="[2e-4]")] = None,
     fim_rate: Annotated[float | None, typer.Option("--fim-rate", help="[0.5]; 0 turns FIM off")] = None,
     seed: Annotated[int | None, typer.Option("--seed")] = None,
-    four_bit: Annotated[bool, typer.Option("--4bit", help="QLoRA: 4-bit base weights (CUDA GPU + bitsandbytes)")] = False,
+    four_bit: Annotated[
+        bool, typer.Option("--4bit", help="QLoRA: 4-bit base weights (CUDA GPU + bitsandbytes)")
+    ] = False,
     merge: Annotated[bool, typer.Option("--merge", help="also write the base with the adapter merged in")] = False,
     as_json: JsonFlag = False,
     progress: ProgressFlag = True,
@@ -46,28 +56,52 @@ def finetune(
     show = progress and not as_json
     modules = target_modules if target_modules in (None, "all-linear") else [m for m in target_modules.split(",") if m]
     try:
-        settings = load_settings(recipe, {
-            "r": r, "alpha": alpha, "dropout": dropout, "target_modules": modules, "sequence_length": sequence_length,
-            "micro_batch_size": micro_batch_size, "epochs": epochs, "max_steps": max_steps,
-            "learning_rate": learning_rate, "fim_rate": fim_rate, "seed": seed, "load_in_4bit": four_bit or None})
+        settings = load_settings(
+            recipe,
+            {
+                "r": r,
+                "alpha": alpha,
+                "dropout": dropout,
+                "target_modules": modules,
+                "sequence_length": sequence_length,
+                "micro_batch_size": micro_batch_size,
+                "epochs": epochs,
+                "max_steps": max_steps,
+                "learning_rate": learning_rate,
+                "fim_rate": fim_rate,
+                "seed": seed,
+                "load_in_4bit": four_bit or None,
+            },
+        )
         if not (base / "config.json").is_file():
             raise FinetuneError(f"--base {base}: not a transformers model folder (no config.json)")
-        corpus = build_corpus(code, out / "corpus", private=private,
-                              languages=[x for x in languages.split(",") if x] if languages else None,
-                              show_progress=show)
+        corpus = build_corpus(
+            code,
+            out / "corpus",
+            private=private,
+            languages=[x for x in languages.split(",") if x] if languages else None,
+            show_progress=show,
+        )
         report = train_lora(base, corpus, out, settings, merge=merge, show_progress=show)
     except BigcodeReleaseError as exc:
         fail(exc)
     if as_json:
         print(json.dumps(report.to_dict()))
         return
-    val = (f"; validation {report.first_val_loss:.4f} -> {report.last_val_loss:.4f}"
-           if report.last_val_loss is not None else "")
-    console.print(f"{corpus.files_kept} files ({corpus.bytes_kept:,} bytes), {report.train_windows} training windows; "
-                  f"{report.steps} steps, loss {report.first_train_loss:.4f} -> {report.last_train_loss:.4f}{val}; "
-                  f"{report.trainable_parameters:,} trainable parameters")
-    console.print(f"adapter: {report.adapter_dir} (README.md card, loss.png)"
-                  + (f"; merged model: {report.merged_dir}" if report.merged_dir else ""))
+    val = (
+        f"; validation {report.first_val_loss:.4f} -> {report.last_val_loss:.4f}"
+        if report.last_val_loss is not None
+        else ""
+    )
+    console.print(
+        f"{corpus.files_kept} files ({corpus.bytes_kept:,} bytes), {report.train_windows} training windows; "
+        f"{report.steps} steps, loss {report.first_train_loss:.4f} -> {report.last_train_loss:.4f}{val}; "
+        f"{report.trainable_parameters:,} trainable parameters"
+    )
+    console.print(
+        f"adapter: {report.adapter_dir} (README.md card, loss.png)"
+        + (f"; merged model: {report.merged_dir}" if report.merged_dir else "")
+    )
 
 
 def serve(
@@ -76,23 +110,35 @@ def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8080,
     model_id: Annotated[str | None, typer.Option("--model-id", help="name reported by /info")] = None,
-    max_total_tokens: Annotated[int | None, typer.Option("--max-total-tokens",
-                                                         help="input + new tokens (default: the model's context)")] = None,
-    max_concurrent_requests: Annotated[int, typer.Option("--max-concurrent-requests",
-                                                         help="beyond this, requests get 429")] = 32,
+    max_total_tokens: Annotated[
+        int | None, typer.Option("--max-total-tokens", help="input + new tokens (default: the model's context)")
+    ] = None,
+    max_concurrent_requests: Annotated[
+        int, typer.Option("--max-concurrent-requests", help="beyond this, requests get 429")
+    ] = 32,
 ) -> None:
     """Serve a model over TGI's HTTP protocol (/generate, /generate_stream, /info, /health, /v1/completions)."""
     from bigcode_release.serve.server import serve as run
 
     def ready(generator) -> None:
         url = f"http://{host}:{port}"
-        console.print(f"serving {generator.model_id} ({generator.device}, context {generator.max_total_tokens} tokens"
-                      f"{', adapter merged' if generator.adapter else ''}) on {url}: "
-                      "POST /generate, /generate_stream, /v1/completions; GET /info, /health")
+        console.print(
+            f"serving {generator.model_id} ({generator.device}, context {generator.max_total_tokens} tokens"
+            f"{', adapter merged' if generator.adapter else ''}) on {url}: "
+            "POST /generate, /generate_stream, /v1/completions; GET /info, /health"
+        )
 
     try:
-        run(model_dir, adapter, host=host, port=port, model_id=model_id, max_total_tokens=max_total_tokens,
-            max_concurrent_requests=max_concurrent_requests, on_ready=ready)
+        run(
+            model_dir,
+            adapter,
+            host=host,
+            port=port,
+            model_id=model_id,
+            max_total_tokens=max_total_tokens,
+            max_concurrent_requests=max_concurrent_requests,
+            on_ready=ready,
+        )
     except BigcodeReleaseError as exc:
         fail(exc)
     except OSError as exc:
@@ -130,7 +176,9 @@ def complete(
     except BigcodeReleaseError as exc:
         fail(exc)
     if as_json:
-        print(json.dumps({"endpoint": endpoint, "mode": "fim" if suffix is not None else "plain", "completion": result}))
+        print(
+            json.dumps({"endpoint": endpoint, "mode": "fim" if suffix is not None else "plain", "completion": result})
+        )
     else:
         sys.stdout.write(result + "\n")
 

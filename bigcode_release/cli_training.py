@@ -15,7 +15,9 @@ from rich.table import Table
 from bigcode_release.cli_common import JsonFlag, ProgressFlag, console, fail
 from bigcode_release.errors import BigcodeReleaseError
 
-tokenizer_app = typer.Typer(no_args_is_help=True, help="The code tokenizer (byte-level BPE, StarCoder's special tokens).")
+tokenizer_app = typer.Typer(
+    no_args_is_help=True, help="The code tokenizer (byte-level BPE, StarCoder's special tokens)."
+)
 ReleaseArg = Annotated[Path, typer.Argument(help="release directory (holds the dataset)")]
 
 
@@ -33,8 +35,14 @@ def tokenizer_train(
     from bigcode_release.tokenizer.training import train_tokenizer
 
     try:
-        report = train_tokenizer(release, vocab_size=vocab_size, sample_mb=sample_mb, seed=seed, out_dir=out,
-                                 progress=progress and not as_json)
+        report = train_tokenizer(
+            release,
+            vocab_size=vocab_size,
+            sample_mb=sample_mb,
+            seed=seed,
+            out_dir=out,
+            progress=progress and not as_json,
+        )
     except BigcodeReleaseError as exc:
         fail(exc)
     if as_json:
@@ -44,12 +52,19 @@ def tokenizer_train(
     for column in ("language", "documents", "characters", "tokens", "chars/token"):
         table.add_column(column, justify="left" if column == "language" else "right")
     for row in report.fertility:
-        table.add_row(row["language"], f"{row['documents']:,}", f"{row['characters']:,}", f"{row['tokens']:,}",
-                      f"{row['chars_per_token']:.2f}")
+        table.add_row(
+            row["language"],
+            f"{row['documents']:,}",
+            f"{row['characters']:,}",
+            f"{row['tokens']:,}",
+            f"{row['chars_per_token']:.2f}",
+        )
     console.print(table)
-    console.print(f"[green]done[/]: trained on {report.sample_documents:,} documents "
-                  f"({report.sample_bytes / 2**20:,.1f} MiB) in {report.train_seconds:,.1f} s -> {report.output_dir} "
-                  "(fertility.png next to it)")
+    console.print(
+        f"[green]done[/]: trained on {report.sample_documents:,} documents "
+        f"({report.sample_bytes / 2**20:,.1f} MiB) in {report.train_seconds:,.1f} s -> {report.output_dir} "
+        "(fertility.png next to it)"
+    )
 
 
 def tokenize(
@@ -59,8 +74,10 @@ def tokenize(
     validation_fraction: Annotated[float, typer.Option("--validation-fraction")] = 0.01,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     workers: Annotated[int, typer.Option("--workers", help="processes")] = 2,
-    tokenizer_name: Annotated[str | None, typer.Option(
-        "--tokenizer-name", help="name written into .ds.metadata (default: the tokenizer directory)")] = None,
+    tokenizer_name: Annotated[
+        str | None,
+        typer.Option("--tokenizer-name", help="name written into .ds.metadata (default: the tokenizer directory)"),
+    ] = None,
     as_json: JsonFlag = False,
     progress: ProgressFlag = True,
 ) -> None:
@@ -68,24 +85,46 @@ def tokenize(
     from bigcode_release.tokenizer.shards import tokenize_dataset
 
     try:
-        report = tokenize_dataset(release, tokenizer_dir=tokenizer, out_dir=out, validation_fraction=validation_fraction,
-                                  seed=seed, workers=workers, metadata_name=tokenizer_name,
-                                  show_progress=progress and not as_json)
+        report = tokenize_dataset(
+            release,
+            tokenizer_dir=tokenizer,
+            out_dir=out,
+            validation_fraction=validation_fraction,
+            seed=seed,
+            workers=workers,
+            metadata_name=tokenizer_name,
+            show_progress=progress and not as_json,
+        )
     except BigcodeReleaseError as exc:
         fail(exc)
     if as_json:
         print(json.dumps(report.to_dict()))
         return
     for split, counts in report.splits.items():
-        console.print(f"{split}: {counts['documents']:,} documents, {counts['tokens']:,} tokens, {counts['shards']} shard(s)")
-    console.print(f"[green]done[/] in {report.wall_seconds:,.0f} s: {report.output_dir} "
-                  f"(vocab {report.vocab_size:,}, {report.token_size}-byte tokens)")
+        console.print(
+            f"{split}: {counts['documents']:,} documents, {counts['tokens']:,} tokens, {counts['shards']} shard(s)"
+        )
+    console.print(
+        f"[green]done[/] in {report.wall_seconds:,.0f} s: {report.output_dir} "
+        f"(vocab {report.vocab_size:,}, {report.token_size}-byte tokens)"
+    )
 
 
 def _torchrun_self(recipe: Path, run_dir: Path | None, processes: int, as_json: bool) -> None:
     """Re-run this command under torchrun with one process per data-parallel replica."""
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
-               "-m", "bigcode_release.cli", "train", str(recipe), "--engine", "torch"]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={processes}",
+        "-m",
+        "bigcode_release.cli",
+        "train",
+        str(recipe),
+        "--engine",
+        "torch",
+    ]
     command += ["--run-dir", str(run_dir)] if run_dir else []
     command += ["--json"] if as_json else []
     env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // processes))}
@@ -96,8 +135,9 @@ def train(
     recipe: Annotated[Path, typer.Argument(help="training recipe (YAML)")],
     engine: Annotated[str, typer.Option("--engine", help="torch (CPU/one GPU, DDP) or nanotron (GPUs)")] = "torch",
     run_dir: Annotated[Path | None, typer.Option("--run-dir", help="default: <release>/train/<name>")] = None,
-    world_size: Annotated[int | None, typer.Option(
-        "--world-size", help="nanotron: processes that will run (checked against dp*tp*pp)")] = None,
+    world_size: Annotated[
+        int | None, typer.Option("--world-size", help="nanotron: processes that will run (checked against dp*tp*pp)")
+    ] = None,
     launch: Annotated[bool, typer.Option("--launch", help="nanotron: start torchrun here (needs GPUs)")] = False,
     nanotron_repo: Annotated[str, typer.Option("--nanotron-repo", help="nanotron checkout")] = "$NANOTRON_REPO",
     as_json: JsonFlag = False,
@@ -124,14 +164,25 @@ def train(
     if as_json:
         print(json.dumps(result.to_dict()))
         return
-    console.print(f"[green]done[/]: {result.steps} steps ({result.tokens:,} tokens, {result.parameters:,} parameters, "
-                  f"{result.world_size} process(es)) in {result.wall_seconds:,.0f} s, {result.tokens_per_second:,.0f} tok/s")
-    console.print(f"validation loss {result.first_val_loss} -> {result.final_val_loss}; "
-                  f"checkpoint {result.last_checkpoint}; log and loss.png in {result.run_dir}")
+    console.print(
+        f"[green]done[/]: {result.steps} steps ({result.tokens:,} tokens, {result.parameters:,} parameters, "
+        f"{result.world_size} process(es)) in {result.wall_seconds:,.0f} s, {result.tokens_per_second:,.0f} tok/s"
+    )
+    console.print(
+        f"validation loss {result.first_val_loss} -> {result.final_val_loss}; "
+        f"checkpoint {result.last_checkpoint}; log and loss.png in {result.run_dir}"
+    )
 
 
-def _nanotron(recipe, recipe_path: Path, run_dir: Path | None, world_size: int | None, launch: bool,
-              nanotron_repo: str, as_json: bool) -> None:
+def _nanotron(
+    recipe,
+    recipe_path: Path,
+    run_dir: Path | None,
+    world_size: int | None,
+    launch: bool,
+    nanotron_repo: str,
+    as_json: bool,
+) -> None:
     from tokenizers import Tokenizer
 
     from bigcode_release.tokenizer.special_tokens import END_OF_TEXT
@@ -145,14 +196,21 @@ def _nanotron(recipe, recipe_path: Path, run_dir: Path | None, world_size: int |
     inputs = resolve_inputs(recipe)
     eos = Tokenizer.from_file(str(inputs.tokenizer_dir / "tokenizer.json")).token_to_id(END_OF_TEXT)
     folder = run_dir or default_run_dir(recipe)
-    config_path = write_nanotron_config(nanotron_config(recipe, inputs, eos, folder), folder / "nanotron.yaml",
-                                       world)
+    config_path = write_nanotron_config(nanotron_config(recipe, inputs, eos, folder), folder / "nanotron.yaml", world)
     commands = launch_commands(recipe, config_path.resolve(), nanotron_repo)
     (folder / "nanotron.sbatch").write_text(commands["sbatch"], encoding="utf-8")
     if as_json:
-        print(json.dumps({"config": str(config_path), "sbatch": str(folder / "nanotron.sbatch"),
-                          "batch_math": math.to_dict(), "torchrun": commands["torchrun"],
-                          "nanotron_commit": recipe.nanotron.commit}))
+        print(
+            json.dumps(
+                {
+                    "config": str(config_path),
+                    "sbatch": str(folder / "nanotron.sbatch"),
+                    "batch_math": math.to_dict(),
+                    "torchrun": commands["torchrun"],
+                    "nanotron_commit": recipe.nanotron.commit,
+                }
+            )
+        )
     else:
         table = Table(title=f"nanotron batch math ({recipe.name})")
         table.add_column("quantity")
@@ -173,11 +231,18 @@ def _launch_nanotron(torchrun: str, nanotron_repo: str) -> None:
     import torch
 
     if importlib.util.find_spec("nanotron") is None:
-        fail(RuntimeError("--launch needs nanotron installed (pip install 'nanotron[nanosets] @ "
-                          "git+https://github.com/huggingface/nanotron@<commit>') on a machine with GPUs"))
+        fail(
+            RuntimeError(
+                "--launch needs nanotron installed (pip install 'nanotron[nanosets] @ "
+                "git+https://github.com/huggingface/nanotron@<commit>') on a machine with GPUs"
+            )
+        )
     if not torch.cuda.is_available():
-        fail(RuntimeError("--launch needs CUDA GPUs: nanotron requires NCCL and flash-attn; on this machine use "
-                          "--engine torch"))
+        fail(
+            RuntimeError(
+                "--launch needs CUDA GPUs: nanotron requires NCCL and flash-attn; on this machine use --engine torch"
+            )
+        )
     if nanotron_repo.startswith("$") and not os.environ.get(nanotron_repo[1:]):
         fail(RuntimeError(f"set {nanotron_repo[1:]} or pass --nanotron-repo (a nanotron checkout with run_train.py)"))
     raise typer.Exit(code=subprocess.call(torchrun, shell=True))
@@ -198,8 +263,14 @@ def ablate(
     try:
         loaded = load_train_recipe(recipe)
         folder = out or loaded.data.release / "ablations" / loaded.name
-        report = run_ablation(loaded, [v for v in variants.split(",") if v], seeds, folder, str(recipe),
-                              show_progress=progress and not as_json)
+        report = run_ablation(
+            loaded,
+            [v for v in variants.split(",") if v],
+            seeds,
+            folder,
+            str(recipe),
+            show_progress=progress and not as_json,
+        )
     except BigcodeReleaseError as exc:
         fail(exc)
     if as_json:

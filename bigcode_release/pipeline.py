@@ -69,15 +69,22 @@ class PipelineResult:
     seconds: float
 
     def to_dict(self) -> dict:
-        return {"release": self.release, "seconds": round(self.seconds, 1),
-                "stages": [{"name": s.name, "seconds": round(s.seconds, 1), **s.summary} for s in self.stages]}
+        return {
+            "release": self.release,
+            "seconds": round(self.seconds, 1),
+            "stages": [{"name": s.name, "seconds": round(s.seconds, 1), **s.summary} for s in self.stages],
+        }
 
 
 def load_pipeline(path: str | Path) -> PipelineRecipe:
     recipe = load_model_file(PipelineRecipe, path)
     base = Path(path).resolve().parent
-    recipe = recipe.model_copy(update={"dataset_recipe": (base / recipe.dataset_recipe).resolve(),
-                                       "train_recipe": (base / recipe.train_recipe).resolve()})
+    recipe = recipe.model_copy(
+        update={
+            "dataset_recipe": (base / recipe.dataset_recipe).resolve(),
+            "train_recipe": (base / recipe.train_recipe).resolve(),
+        }
+    )
     for item in (recipe.dataset_recipe, recipe.train_recipe):
         if not item.is_file():
             raise PipelineError(f"{path}: {item} does not exist")
@@ -121,8 +128,13 @@ class Pipeline:
         path.write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
         result = build_dataset(path, self.release, show_progress=self.show)
         totals = result.stats["totals"]
-        return {"version": result.version_dir.name, "files": totals["kept_files"], "bytes": totals["kept_bytes"],
-                "opted_out_files": result.stats["optout"]["removed_files"], "reused": result.reused}
+        return {
+            "version": result.version_dir.name,
+            "files": totals["kept_files"],
+            "bytes": totals["kept_bytes"],
+            "opted_out_files": result.stats["optout"]["removed_files"],
+            "reused": result.reused,
+        }
 
     def index(self) -> dict:
         from bigcode_release.index.build import build_indexes
@@ -138,12 +150,15 @@ class Pipeline:
         folder = self.release / "tokenizer"
         dataset = read_manifest(self.release / "dataset") or {}
         existing = read_manifest(folder) or {}
-        if (existing.get("inputs", {}).get("dataset_manifest_hash") == dataset.get("manifest_hash")
-                and existing.get("parameters", {}).get("vocab_size") == settings.vocab_size
-                and (folder / "tokenizer.json").is_file()):
+        if (
+            existing.get("inputs", {}).get("dataset_manifest_hash") == dataset.get("manifest_hash")
+            and existing.get("parameters", {}).get("vocab_size") == settings.vocab_size
+            and (folder / "tokenizer.json").is_file()
+        ):
             return {"vocab_size": settings.vocab_size, "reused": True}
-        report = train_tokenizer(self.release, vocab_size=settings.vocab_size, sample_mb=settings.sample_mb,
-                                 progress=self.show)
+        report = train_tokenizer(
+            self.release, vocab_size=settings.vocab_size, sample_mb=settings.sample_mb, progress=self.show
+        )
         overall = next((row for row in report.fertility if row["language"] == "all"), {})
         return {"vocab_size": report.vocab_size, "fertility": overall.get("chars_per_token"), "reused": False}
 
@@ -161,11 +176,18 @@ class Pipeline:
         for key, value in self.recipe.train_overrides.items():
             data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
         data["data"] = {**data.get("data", {}), "release": str(self.release)}
-        result = train_torch(TrainRecipe.model_validate(data), origin=str(self.recipe.train_recipe),
-                             show_progress=self.show)
-        return {"run_dir": result.run_dir, "steps": result.steps, "parameters": result.parameters,
-                "first_val_loss": result.first_val_loss, "final_val_loss": result.final_val_loss,
-                "tokens_per_second": result.tokens_per_second, "resumed_from": result.resumed_from}
+        result = train_torch(
+            TrainRecipe.model_validate(data), origin=str(self.recipe.train_recipe), show_progress=self.show
+        )
+        return {
+            "run_dir": result.run_dir,
+            "steps": result.steps,
+            "parameters": result.parameters,
+            "first_val_loss": result.first_val_loss,
+            "final_val_loss": result.final_val_loss,
+            "tokens_per_second": result.tokens_per_second,
+            "resumed_from": result.resumed_from,
+        }
 
     def evaluate(self) -> dict:
         from bigcode_release.evaluate.runner import EvalSettings, default_series_dir, evaluate_series
@@ -173,10 +195,19 @@ class Pipeline:
 
         settings = self.recipe.eval
         run = self.release / "train" / self.recipe.train_overrides.get("name", "tiny")
-        series = evaluate_series(run, EvalSettings(tasks=tuple(resolve_tasks(settings.tasks)), n=settings.n,
-                                                   ks=tuple(settings.k), max_new_tokens=settings.max_new_tokens,
-                                                   max_problems=settings.max_problems),
-                                 default_series_dir(run), allow_code_execution=True, show_progress=self.show)
+        series = evaluate_series(
+            run,
+            EvalSettings(
+                tasks=tuple(resolve_tasks(settings.tasks)),
+                n=settings.n,
+                ks=tuple(settings.k),
+                max_new_tokens=settings.max_new_tokens,
+                max_problems=settings.max_problems,
+            ),
+            default_series_dir(run),
+            allow_code_execution=True,
+            show_progress=self.show,
+        )
         return {"plot": series.plot, "checkpoints": [{"step": c.step, "scores": c.scores} for c in series.checkpoints]}
 
     def transparency(self) -> dict:
@@ -193,7 +224,10 @@ class Pipeline:
 
         plans = make_plan(self.release, self.recipe.release.org, load_release_settings())
         path = write_repo_trees(plans, self.release / self.recipe.release.to_dir)
-        return {"plan": str(path), "repos": [f"{p.repo_type}s/{p.repo_id}" + (f"@{p.tag}" if p.tag else "") for p in plans]}
+        return {
+            "plan": str(path),
+            "repos": [f"{p.repo_type}s/{p.repo_id}" + (f"@{p.tag}" if p.tag else "") for p in plans],
+        }
 
     STAGES = ("optout", "dataset", "index", "tokenizer", "tokenize", "train", "evaluate", "transparency", "publish")
 
@@ -207,13 +241,16 @@ class Pipeline:
             try:
                 summary = getattr(self, name)()
             except BigcodeReleaseError as exc:
-                raise PipelineError(f"stage '{name}' failed: {exc}\nfix it and run the same command again: finished "
-                                    "stages are reused, the run resumes at this one") from None
+                raise PipelineError(
+                    f"stage '{name}' failed: {exc}\nfix it and run the same command again: finished "
+                    "stages are reused, the run resumes at this one"
+                ) from None
             outcome = StageOutcome(name, time.monotonic() - stage_started, summary)
             outcomes.append(outcome)
             self.say(f"stage {name}: done in {outcome.seconds:.0f} s")
         result = PipelineResult(str(self.release), outcomes, time.monotonic() - started)
         self.work.mkdir(parents=True, exist_ok=True)
-        (self.work / "last-run.json").write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n",
-                                                  encoding="utf-8")
+        (self.work / "last-run.json").write_text(
+            json.dumps(result.to_dict(), indent=2, default=str) + "\n", encoding="utf-8"
+        )
         return result

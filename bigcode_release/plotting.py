@@ -15,14 +15,27 @@ import matplotlib.pyplot as plt  # noqa: E402
 _PNG_METADATA = {"Software": None}
 
 
-def barh_chart(labels: list[str], values: list[float], title: str, xlabel: str, path: Path, top: int = 20,
-               float_format: str = ",.1f") -> Path:
+def barh_chart(
+    labels: list[str],
+    values: list[float],
+    title: str,
+    xlabel: str,
+    path: Path,
+    top: int = 20,
+    float_format: str = ",.1f",
+) -> Path:
     """A horizontal bar chart of the first `top` values, largest at the top, each bar labelled."""
     labels, values = labels[:top][::-1], values[:top][::-1]
     figure, axis = plt.subplots(figsize=(8, 0.35 * max(len(labels), 3) + 1.2))
     axis.barh(labels, values, color="#4c72b0")
     for index, value in enumerate(values):
-        axis.text(value, index, f" {value:{float_format}}" if isinstance(value, float) else f" {value:,}", va="center", fontsize=8)
+        axis.text(
+            value,
+            index,
+            f" {value:{float_format}}" if isinstance(value, float) else f" {value:,}",
+            va="center",
+            fontsize=8,
+        )
     axis.set_title(title)
     axis.set_xlabel(xlabel)
     axis.margins(x=0.15)
@@ -32,8 +45,14 @@ def barh_chart(labels: list[str], values: list[float], title: str, xlabel: str, 
     return path
 
 
-def line_chart(series: dict[str, tuple[list[float], list[float]]], title: str, xlabel: str, ylabel: str,
-               path: Path, markers: bool = False) -> Path:
+def line_chart(
+    series: dict[str, tuple[list[float], list[float]]],
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    path: Path,
+    markers: bool = False,
+) -> Path:
     """One line per named `(x, y)` series."""
     figure, axis = plt.subplots(figsize=(8, 4.5))
     for name, (xs, ys) in series.items():

@@ -16,7 +16,7 @@ import difflib
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar, Union
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -110,7 +110,7 @@ class StackSource(Strict):
         return str(_existing_dir(Path(value), info))
 
 
-Source = Annotated[Union[InstalledSource, FolderSource, StackSource], Field(discriminator="kind")]
+Source = Annotated[InstalledSource | FolderSource | StackSource, Field(discriminator="kind")]
 
 
 class LanguagesConfig(Strict):
@@ -154,7 +154,7 @@ class QualityConfig(Strict):
     encoded_data: EncodedDataConfig = EncodedDataConfig()
 
     @model_validator(mode="after")
-    def _sizes_ordered(self) -> "QualityConfig":
+    def _sizes_ordered(self) -> QualityConfig:
         if self.min_file_bytes > self.max_file_bytes:
             raise ValueError(
                 f"min_file_bytes ({self.min_file_bytes}) is larger than max_file_bytes ({self.max_file_bytes})"
@@ -204,7 +204,9 @@ class DecontaminationConfig(Strict):
     benchmarks: list[BenchmarkFile] = Field(default_factory=list)
     min_words: int = Field(default=8, ge=1, description="shorter benchmark texts are not matched (too generic)")
     ngram_words: int = Field(default=13, ge=2, description="n-gram length for the overlap test")
-    ngram_overlap: float = Field(default=0.5, gt=0, le=1, description="drop when this share of a text's n-grams is in a file")
+    ngram_overlap: float = Field(
+        default=0.5, gt=0, le=1, description="drop when this share of a text's n-grams is in a file"
+    )
 
 
 class MetadataPrefixConfig(Strict):
@@ -252,7 +254,7 @@ class ExecutorConfig(Strict):
     ray: RayConfig = RayConfig()
 
     @model_validator(mode="after")
-    def _slurm_needs_settings(self) -> "ExecutorConfig":
+    def _slurm_needs_settings(self) -> ExecutorConfig:
         if self.kind == "slurm" and self.slurm is None:
             raise ValueError("executor.kind is 'slurm' but no 'slurm:' section (partition, time...) is given")
         return self
@@ -260,7 +262,8 @@ class ExecutorConfig(Strict):
 
 class GateConfig(Strict):
     mode: Literal["auto", "manual", "none"] = Field(
-        default="auto", description="none: published ungated (only when written explicitly)")
+        default="auto", description="none: published ungated (only when written explicitly)"
+    )
     prompt: str = Field(min_length=1)
     fields: dict[str, Any] = Field(default_factory=dict)
 

@@ -8,6 +8,9 @@ bash scripts/setup.sh
 # generated code runs under bubblewrap (the evaluation sandbox)
 bash scripts/debian-package.sh chromium chromium "the browser tests" "browser tests will be skipped and say so"
 bash scripts/debian-package.sh bwrap bubblewrap "the sandbox tests" "sandbox tests will be skipped and say so"
+echo "[test] ruff: lint and format check (configured in pyproject.toml)"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
 echo "[test] running every test except those marked 'gpu' (they need CUDA; run them with -m gpu)"
 set +e
 .venv/bin/python -m pytest -m "not gpu" "$@"

@@ -69,8 +69,10 @@ def write_recipe(folder: Path, changes: dict | None = None, name: str = "recipe.
 
 def small_installed_recipe(folder: Path, **changes) -> Path:
     """The default recipe restricted to a few installed distributions, 2 tasks."""
-    base = {"source": {"kind": "installed", "include": SMALL_DISTS, "exclude": [], "max_total_mb": None},
-            "executor": {"tasks": 2, "workers": 2}}
+    base = {
+        "source": {"kind": "installed", "include": SMALL_DISTS, "exclude": [], "max_total_mb": None},
+        "executor": {"tasks": 2, "workers": 2},
+    }
     base.update(changes)
     return write_recipe(folder, base)
 
@@ -114,7 +116,7 @@ def make_repo_folder(tmp_path: Path) -> Path:
     gpl = root / "bob" / "engine"
     gpl.mkdir(parents=True)
     (gpl / "COPYING").write_text(GPL3_HEAD)
-    (gpl / "engine.c").write_text("#include <stdio.h>\nint main(void) {\n  puts(\"hi\");\n  return 0;\n}\n")
+    (gpl / "engine.c").write_text('#include <stdio.h>\nint main(void) {\n  puts("hi");\n  return 0;\n}\n')
 
     apache = root / "Carol" / "web"
     apache.mkdir(parents=True)
@@ -128,8 +130,10 @@ def make_repo_folder(tmp_path: Path) -> Path:
 
 
 def folder_recipe(folder: Path, repos: Path, **changes) -> Path:
-    base = {"source": {"kind": "folder", "path": str(repos), "layout": "owner/name"},
-            "executor": {"tasks": 2, "workers": 1}}
+    base = {
+        "source": {"kind": "folder", "path": str(repos), "layout": "owner/name"},
+        "executor": {"tasks": 2, "workers": 1},
+    }
     base.update(changes)
     return write_recipe(folder, base)
 
@@ -154,8 +158,14 @@ def tiny_train_recipe(folder: Path, release: Path, **changes) -> Path:
     """A training recipe for a very small model over `release` (seconds per run on 2 cores)."""
     recipe = {
         "name": "tiny-test",
-        "model": {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-                  "intermediate_size": 128, "max_position_embeddings": 256},
+        "model": {
+            "hidden_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "intermediate_size": 128,
+            "max_position_embeddings": 256,
+        },
         "batch": {"sequence_length": 64, "micro_batch_size": 4, "gradient_accumulation": 1, "train_steps": 12},
         "optimizer": {"learning_rate": 0.01, "min_learning_rate": 0.001, "warmup_steps": 2},
         "data": {"release": str(release)},
@@ -194,7 +204,13 @@ def publishable_release(tokenized_release, tmp_path_factory) -> Path:
         from bigcode_release.evaluate.tasks import resolve_tasks
 
         checkpoint = root / "train" / "tiny-test" / "checkpoints" / "step-000006"
-        evaluate_checkpoint(checkpoint, EvalSettings(tasks=tuple(resolve_tasks("humaneval")), max_problems=2,
-                                                     max_new_tokens=8, limits=SandboxLimits()),
-                            default_output_dir(checkpoint), allow_code_execution=True, show_progress=False)
+        evaluate_checkpoint(
+            checkpoint,
+            EvalSettings(
+                tasks=tuple(resolve_tasks("humaneval")), max_problems=2, max_new_tokens=8, limits=SandboxLimits()
+            ),
+            default_output_dir(checkpoint),
+            allow_code_execution=True,
+            show_progress=False,
+        )
     return root

@@ -105,11 +105,21 @@ class FakeHub:
     async def whoami(self, request: Request) -> Response:
         user = self.user_of(request)
         if user is None:
-            return JSONResponse({"error": "Invalid credentials in Authorization header"}, status_code=401,
-                                headers={"X-Error-Message": "Invalid credentials in Authorization header"})
+            return JSONResponse(
+                {"error": "Invalid credentials in Authorization header"},
+                status_code=401,
+                headers={"X-Error-Message": "Invalid credentials in Authorization header"},
+            )
         orgs = [{"name": org, "roleInOrg": members[user]} for org, members in self.orgs.items() if user in members]
-        return JSONResponse({"type": "user", "name": user, "fullname": user, "orgs": orgs,
-                             "auth": {"type": "access_token", "accessToken": {"displayName": "test", "role": "write"}}})
+        return JSONResponse(
+            {
+                "type": "user",
+                "name": user,
+                "fullname": user,
+                "orgs": orgs,
+                "auth": {"type": "access_token", "accessToken": {"displayName": "test", "role": "write"}},
+            }
+        )
 
     async def create_repo(self, request: Request) -> Response:
         body = await request.json()
@@ -122,10 +132,17 @@ class FakeHub:
         with self.lock:
             if (repo_type, repo_id) in self.repos:
                 return JSONResponse({"error": "You already created this repo", "url": url}, status_code=409)
-            repo = Repo(repo_type, repo_id, private=body.get("visibility") == "private" or bool(body.get("private")),
-                        sdk=body.get("sdk"))
-            self.add_commit(repo, {".gitattributes": self.store(b"*.parquet filter=lfs diff=lfs merge=lfs -text\n")},
-                            "initial commit")
+            repo = Repo(
+                repo_type,
+                repo_id,
+                private=body.get("visibility") == "private" or bool(body.get("private")),
+                sdk=body.get("sdk"),
+            )
+            self.add_commit(
+                repo,
+                {".gitattributes": self.store(b"*.parquet filter=lfs diff=lfs merge=lfs -text\n")},
+                "initial commit",
+            )
             self.repos[(repo_type, repo_id)] = repo
         return JSONResponse({"url": url, "name": repo_id})
 
@@ -158,10 +175,22 @@ class FakeHub:
         commit = self.resolve_revision(repo, revision)
         if commit is None:
             return Response("Revision not found", status_code=404, headers={"X-Error-Code": "RevisionNotFound"})
-        return JSONResponse({"id": repo.repo_id, "_id": repo.repo_id, "sha": commit["oid"], "private": repo.private,
-                             "gated": repo.gated, "disabled": False, "downloads": 0, "likes": 0, "tags": [],
-                             "sdk": repo.sdk, "lastModified": "2026-11-24T00:00:00.000Z",
-                             "siblings": [{"rfilename": p} for p in sorted(commit["files"])]})
+        return JSONResponse(
+            {
+                "id": repo.repo_id,
+                "_id": repo.repo_id,
+                "sha": commit["oid"],
+                "private": repo.private,
+                "gated": repo.gated,
+                "disabled": False,
+                "downloads": 0,
+                "likes": 0,
+                "tags": [],
+                "sdk": repo.sdk,
+                "lastModified": "2026-11-24T00:00:00.000Z",
+                "siblings": [{"rfilename": p} for p in sorted(commit["files"])],
+            }
+        )
 
     async def preupload(self, request: Request) -> Response:
         repo, revision = self._repo_from_path(request)
@@ -174,8 +203,14 @@ class FakeHub:
             sample = base64.b64decode(item["sample"])
             lfs = item["size"] > LFS_THRESHOLD or b"\0" in sample or item["path"].endswith(".parquet")
             existing = head["files"].get(item["path"])
-            answers.append({"path": item["path"], "uploadMode": "lfs" if lfs else "regular", "shouldIgnore": False,
-                            "oid": existing[0] if existing else None})
+            answers.append(
+                {
+                    "path": item["path"],
+                    "uploadMode": "lfs" if lfs else "regular",
+                    "shouldIgnore": False,
+                    "oid": existing[0] if existing else None,
+                }
+            )
         return JSONResponse({"files": answers})
 
     async def lfs_batch(self, request: Request) -> Response:
@@ -186,8 +221,7 @@ class FakeHub:
             if item["oid"] not in self.blobs:
                 entry["actions"] = {"upload": {"href": f"{self.url}/lfs-upload/{item['oid']}"}}
             objects.append(entry)
-        return JSONResponse({"transfer": "basic", "objects": objects},
-                            media_type="application/vnd.git-lfs+json")
+        return JSONResponse({"transfer": "basic", "objects": objects}, media_type="application/vnd.git-lfs+json")
 
     async def lfs_upload(self, request: Request) -> Response:
         data = await request.body()
@@ -225,8 +259,13 @@ class FakeHub:
                     files = {p: v for p, v in files.items() if not p.startswith(value["path"].rstrip("/") + "/")}
             commit = self.add_commit(repo, files, title)
         prefix = "" if repo.repo_type == "model" else f"{repo.repo_type}s/"
-        return JSONResponse({"commitOid": commit["oid"], "commitUrl": f"{self.url}/{prefix}{repo.repo_id}/commit/{commit['oid']}",
-                             "pullRequestUrl": None})
+        return JSONResponse(
+            {
+                "commitOid": commit["oid"],
+                "commitUrl": f"{self.url}/{prefix}{repo.repo_id}/commit/{commit['oid']}",
+                "pullRequestUrl": None,
+            }
+        )
 
     async def settings(self, request: Request) -> Response:
         repo, _ = self._repo_from_path(request)
@@ -256,10 +295,15 @@ class FakeHub:
         repo, _ = self._repo_from_path(request)
         if repo is None or not self.visible(repo, self.user_of(request)):
             return self.not_found()
-        return JSONResponse({
-            "branches": [{"name": "main", "ref": "refs/heads/main", "targetCommit": repo.head["oid"]}],
-            "tags": [{"name": t, "ref": f"refs/tags/{t}", "targetCommit": oid} for t, oid in sorted(repo.tags.items())],
-            "converts": []})
+        return JSONResponse(
+            {
+                "branches": [{"name": "main", "ref": "refs/heads/main", "targetCommit": repo.head["oid"]}],
+                "tags": [
+                    {"name": t, "ref": f"refs/tags/{t}", "targetCommit": oid} for t, oid in sorted(repo.tags.items())
+                ],
+                "converts": [],
+            }
+        )
 
     async def tree(self, request: Request) -> Response:
         repo, revision = self._repo_from_path(request)
@@ -271,7 +315,12 @@ class FakeHub:
         for path, (oid, size, lfs) in sorted(commit["files"].items()):
             if base and not path.startswith(base + "/"):
                 continue
-            entry = {"type": "file", "path": path, "size": size, "oid": oid if not lfs else git_blob_sha1(b"lfs:" + oid.encode())}
+            entry = {
+                "type": "file",
+                "path": path,
+                "size": size,
+                "oid": oid if not lfs else git_blob_sha1(b"lfs:" + oid.encode()),
+            }
             if lfs:
                 entry["lfs"] = {"oid": oid, "size": size, "pointerSize": 130}
             entries.append(entry)
@@ -282,9 +331,19 @@ class FakeHub:
         if repo is None or not self.can_write(self.user_of(request), repo.repo_id.split("/")[0]):
             return self.not_found()
         status = request.path_params["status"]
-        return JSONResponse([{"user": {"user": u, "fullname": u.title(), "email": f"{u}@example.org"},
-                              "requestId": f"req-{u}", "status": r["status"], "timestamp": r["timestamp"],
-                              "fields": r.get("fields", {})} for u, r in repo.requests.items() if r["status"] == status])
+        return JSONResponse(
+            [
+                {
+                    "user": {"user": u, "fullname": u.title(), "email": f"{u}@example.org"},
+                    "requestId": f"req-{u}",
+                    "status": r["status"],
+                    "timestamp": r["timestamp"],
+                    "fields": r.get("fields", {}),
+                }
+                for u, r in repo.requests.items()
+                if r["status"] == status
+            ]
+        )
 
     async def access_handle(self, request: Request) -> Response:
         repo, _ = self._repo_from_path(request)
@@ -318,8 +377,11 @@ class FakeHub:
             return self.not_found()
         if not self.may_download(repo, user) and params["path"] != "README.md":
             message = f"Access to {repo.repo_type} {repo.repo_id} is restricted. You must have access to it."
-            return Response(message, status_code=401 if user is None else 403,
-                            headers={"X-Error-Code": "GatedRepo", "X-Error-Message": message})
+            return Response(
+                message,
+                status_code=401 if user is None else 403,
+                headers={"X-Error-Code": "GatedRepo", "X-Error-Message": message},
+            )
         commit = self.resolve_revision(repo, params["rev"])
         if commit is None or params["path"] not in commit["files"]:
             return Response("Entry not found", status_code=404, headers={"X-Error-Code": "EntryNotFound"})
@@ -333,8 +395,11 @@ class FakeHub:
     def ask_access(self, repo_type: str, repo_id: str, user: str, fields: dict | None = None) -> None:
         """What the Hub's web form does when a user asks for access."""
         repo = self.repos[(repo_type, repo_id)]
-        repo.requests[user] = {"status": "accepted" if repo.gated == "auto" else "pending", "timestamp": _now(),
-                               "fields": fields or {}}
+        repo.requests[user] = {
+            "status": "accepted" if repo.gated == "auto" else "pending",
+            "timestamp": _now(),
+            "fields": fields or {},
+        }
 
     def tree_of(self, repo_type: str, repo_id: str, revision: str = "main") -> dict[str, tuple]:
         repo = self.repos[(repo_type, repo_id)]
@@ -342,28 +407,34 @@ class FakeHub:
 
     def app(self) -> Starlette:
         repo = "/api/{type:str}/{ns:str}/{name:str}"
-        return Starlette(routes=[
-            Route("/api/whoami-v2", self.whoami),
-            Route("/api/repos/create", self.create_repo, methods=["POST"]),
-            Route("/api/validate-yaml", self.validate_yaml, methods=["POST"]),
-            Route(repo, self.repo_info),
-            Route(repo + "/revision/{rev:path}", self.repo_info),
-            Route(repo + "/preupload/{rev:path}", self.preupload, methods=["POST"]),
-            Route(repo + "/commit/{rev:path}", self.commit, methods=["POST"]),
-            Route(repo + "/settings", self.settings, methods=["PUT"]),
-            Route(repo + "/tag/{rev:path}", self.tag, methods=["POST"]),
-            Route(repo + "/refs", self.refs),
-            Route(repo + "/tree/{rev:str}", self.tree),
-            Route(repo + "/tree/{rev:str}/{path:path}", self.tree),
-            Route(repo + "/user-access-request/handle", self.access_handle, methods=["POST"]),
-            Route(repo + "/user-access-request/grant", self.access_grant, methods=["POST"]),
-            Route(repo + "/user-access-request/{status:str}", self.access_list),
-            Route("/{ns:str}/{name:str}.git/info/lfs/objects/batch", self.lfs_batch, methods=["POST"]),
-            Route("/{type:str}/{ns:str}/{name:str}.git/info/lfs/objects/batch", self.lfs_batch, methods=["POST"]),
-            Route("/lfs-upload/{oid:str}", self.lfs_upload, methods=["PUT"]),
-            Route("/{type:str}/{ns:str}/{name:str}/resolve/{rev:str}/{path:path}", self.resolve, methods=["GET", "HEAD"]),
-            Route("/{ns:str}/{name:str}/resolve/{rev:str}/{path:path}", self.resolve, methods=["GET", "HEAD"]),
-        ])
+        return Starlette(
+            routes=[
+                Route("/api/whoami-v2", self.whoami),
+                Route("/api/repos/create", self.create_repo, methods=["POST"]),
+                Route("/api/validate-yaml", self.validate_yaml, methods=["POST"]),
+                Route(repo, self.repo_info),
+                Route(repo + "/revision/{rev:path}", self.repo_info),
+                Route(repo + "/preupload/{rev:path}", self.preupload, methods=["POST"]),
+                Route(repo + "/commit/{rev:path}", self.commit, methods=["POST"]),
+                Route(repo + "/settings", self.settings, methods=["PUT"]),
+                Route(repo + "/tag/{rev:path}", self.tag, methods=["POST"]),
+                Route(repo + "/refs", self.refs),
+                Route(repo + "/tree/{rev:str}", self.tree),
+                Route(repo + "/tree/{rev:str}/{path:path}", self.tree),
+                Route(repo + "/user-access-request/handle", self.access_handle, methods=["POST"]),
+                Route(repo + "/user-access-request/grant", self.access_grant, methods=["POST"]),
+                Route(repo + "/user-access-request/{status:str}", self.access_list),
+                Route("/{ns:str}/{name:str}.git/info/lfs/objects/batch", self.lfs_batch, methods=["POST"]),
+                Route("/{type:str}/{ns:str}/{name:str}.git/info/lfs/objects/batch", self.lfs_batch, methods=["POST"]),
+                Route("/lfs-upload/{oid:str}", self.lfs_upload, methods=["PUT"]),
+                Route(
+                    "/{type:str}/{ns:str}/{name:str}/resolve/{rev:str}/{path:path}",
+                    self.resolve,
+                    methods=["GET", "HEAD"],
+                ),
+                Route("/{ns:str}/{name:str}/resolve/{rev:str}/{path:path}", self.resolve, methods=["GET", "HEAD"]),
+            ]
+        )
 
 
 def _now() -> str:

@@ -26,8 +26,12 @@ def served(model_dir: Path, *extra: str, timeout: float = 120.0) -> Iterator[str
     port = free_port()
     log = Path(model_dir).parent / f"serve-{port}.log"
     with open(log, "w") as handle:
-        process = subprocess.Popen([*CLI, "serve", str(model_dir), "--port", str(port), *extra],
-                                   stdout=handle, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+        process = subprocess.Popen(
+            [*CLI, "serve", str(model_dir), "--port", str(port), *extra],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout

@@ -10,12 +10,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import CLI, REPO_ROOT, folder_recipe, run_cli, run_cli_json, small_installed_recipe, write_recipe
 from huggingface_hub import DatasetCard
 
 from bigcode_release.manifest import sha256_file
 from bigcode_release.optout.export_format import OptOutEntry, write_optout_list
-
-from conftest import CLI, REPO_ROOT, folder_recipe, run_cli, run_cli_json, small_installed_recipe, write_recipe
 
 pytestmark = pytest.mark.slow
 
@@ -83,10 +82,21 @@ def test_embedded_build_loads_with_datasets_and_has_the_documented_columns(embed
     import datasets
 
     _, version_dir = embedded_build
-    loaded = datasets.load_dataset("parquet", data_dir=str(version_dir.parent.parent / "dataset" / "data"),
-                                   split="train")
-    assert set(loaded.column_names) >= {"content", "path", "repo_name", "owner", "licenses", "license_source",
-                                        "language", "size", "stars", "forks"}
+    loaded = datasets.load_dataset(
+        "parquet", data_dir=str(version_dir.parent.parent / "dataset" / "data"), split="train"
+    )
+    assert set(loaded.column_names) >= {
+        "content",
+        "path",
+        "repo_name",
+        "owner",
+        "licenses",
+        "license_source",
+        "language",
+        "size",
+        "stars",
+        "forks",
+    }
     row = loaded[0]
     assert row["content"] and row["repo_name"].count("/") == 1 and row["licenses"]
 
@@ -125,8 +135,13 @@ def test_folder_build_handles_bad_inputs_each_with_its_reason(tmp_path, repo_fol
     assert reasons["alice/tools/notes.txt"] == "unknown_language"
     assert reasons["bob/engine/engine.c"] == "non_permissive_license"
     assert reasons["dave/scripts/run.sh"] == "no_license"
-    assert kept_ids(version_dir) == {"alice/tools/pkg/core.py", "alice/tools/pkg/util.js", "alice/extras/extras.py",
-                                     "Carol/web/index.ts", "Carol/web/package.json"}
+    assert kept_ids(version_dir) == {
+        "alice/tools/pkg/core.py",
+        "alice/tools/pkg/util.js",
+        "alice/extras/extras.py",
+        "Carol/web/index.ts",
+        "Carol/web/package.json",
+    }
     assert_books_balance(json.loads((version_dir / "stats.json").read_text()))
 
 
@@ -134,13 +149,18 @@ def test_optout_removes_the_account_and_the_single_repo_and_nothing_else(tmp_pat
     release = tmp_path / "release"
     before = kept_ids(Path(build(folder_recipe(tmp_path, repo_folder), release)["version_dir"]))
     optouts = write_optout_list(
-        [OptOutEntry("CAROL", "req-1"), OptOutEntry("alice", "req-2", repo="Alice/Tools")], tmp_path / "optout.jsonl")
+        [OptOutEntry("CAROL", "req-1"), OptOutEntry("alice", "req-2", repo="Alice/Tools")], tmp_path / "optout.jsonl"
+    )
     recipe = folder_recipe(tmp_path, repo_folder, version="v1.1", optout={"list": str(optouts)})
     after_dir = Path(build(recipe, release)["version_dir"])
     after = kept_ids(after_dir)
     removed = before - after
-    assert removed == {"alice/tools/pkg/core.py", "alice/tools/pkg/util.js", "Carol/web/index.ts",
-                       "Carol/web/package.json"}
+    assert removed == {
+        "alice/tools/pkg/core.py",
+        "alice/tools/pkg/util.js",
+        "Carol/web/index.ts",
+        "Carol/web/package.json",
+    }
     assert after == before - removed and "alice/extras/extras.py" in after
     repos = {r["repo_name"]: r for r in pq.read_table(after_dir / "repos.parquet").to_pylist()}
     assert repos["Carol/web"]["drop_reason"] == "opted_out" and repos["Carol/web"]["optout_request_id"] == "req-1"
@@ -175,8 +195,7 @@ def test_two_builds_of_the_same_input_and_recipe_have_the_same_manifest_hash(tmp
 def test_empty_sources_are_refused_with_a_clear_error(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = run_cli("dataset", "build", str(folder_recipe(tmp_path, empty)), "--out", str(tmp_path / "r"),
-                     check=False)
+    result = run_cli("dataset", "build", str(folder_recipe(tmp_path, empty)), "--out", str(tmp_path / "r"), check=False)
     assert result.returncode == 2 and "holds no repository folder" in result.stderr
     recipe = small_installed_recipe(tmp_path, source={"kind": "installed", "include": ["no-such-dist-xyz"]})
     result = run_cli("dataset", "build", str(recipe), "--out", str(tmp_path / "r2"), check=False)
@@ -196,15 +215,22 @@ def test_stack_schema_parquet_with_a_corrupt_file_is_skipped_and_counted(tmp_pat
     }
     pq.write_table(pa.table(rows), data / "part-0.parquet")
     (data / "part-1.parquet").write_bytes(b"PAR1 this is not a parquet file at all")
-    recipe = write_recipe(tmp_path, {"source": {"kind": "stack", "data_folder": str(data), "format": "parquet"},
-                                     "executor": {"tasks": 1, "workers": 1}})
+    recipe = write_recipe(
+        tmp_path,
+        {
+            "source": {"kind": "stack", "data_folder": str(data), "format": "parquet"},
+            "executor": {"tasks": 1, "workers": 1},
+        },
+    )
     result = build(recipe, tmp_path / "release")
     version_dir = Path(result["version_dir"])
     source = next(s for s in result["steps"] if s["step"] == "source")
     assert source["corrupt_input_files"] == 1 and source["out"] == 3
     table = pq.read_table(version_dir / "data").to_pylist()
     assert [(r["id"], r["stars"], r["licenses"]) for r in table] == [
-        ("octo/app/src/f.py", 12, ["MIT"]), ("octo/app/src/main.c", 12, ["MIT"])]
+        ("octo/app/src/f.py", 12, ["MIT"]),
+        ("octo/app/src/main.c", 12, ["MIT"]),
+    ]
 
 
 def _completed(release: Path) -> int:
@@ -213,12 +239,19 @@ def _completed(release: Path) -> int:
 
 
 def test_kill_and_resume_finishes_without_redoing_tasks_and_matches_a_clean_build(tmp_path):
-    changes = {"source": {"kind": "installed", "exclude": ["bigcode-release"], "max_total_mb": 40},
-               "executor": {"tasks": 10, "workers": 1}}
+    changes = {
+        "source": {"kind": "installed", "exclude": ["bigcode-release"], "max_total_mb": 40},
+        "executor": {"tasks": 10, "workers": 1},
+    }
     recipe = write_recipe(tmp_path, changes)
     release = tmp_path / "killed"
-    process = subprocess.Popen([*CLI, "dataset", "build", str(recipe), "--out", str(release), "--no-progress"],
-                               cwd=REPO_ROOT, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [*CLI, "dataset", "build", str(recipe), "--out", str(release), "--no-progress"],
+        cwd=REPO_ROOT,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 300
     while _completed(release) < 3 and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)

@@ -10,19 +10,38 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import run_cli_json, write_recipe
 
 from bigcode_release.data.dedup.keys import KEYS_SCHEMA, content_hash, priority_order
 from bigcode_release.data.dedup.shingles import reference_shingles, shingle_hashes
 from bigcode_release.data.dedup.signature import OnePermutationMinHash, estimated_jaccard
-from bigcode_release.data.formatting import TrainingFormatter, stars_bucket
 from bigcode_release.data.document import make_document
+from bigcode_release.data.formatting import TrainingFormatter, stars_bucket
 from bigcode_release.decontamination import BenchmarkIndex, load_benchmark_texts
 from bigcode_release.recipe import DecontaminationConfig, FormatConfig
 
-from conftest import run_cli_json, write_recipe
-
-WORDS = ["load", "dataset", "tokenizer", "batch", "config", "stream", "shard", "merge", "index", "filter",
-         "window", "cache", "record", "schema", "writer", "reader", "vector", "matrix", "score", "metric"]
+WORDS = [
+    "load",
+    "dataset",
+    "tokenizer",
+    "batch",
+    "config",
+    "stream",
+    "shard",
+    "merge",
+    "index",
+    "filter",
+    "window",
+    "cache",
+    "record",
+    "schema",
+    "writer",
+    "reader",
+    "vector",
+    "matrix",
+    "score",
+    "metric",
+]
 
 
 def module(seed: int, functions: int = 12) -> str:
@@ -32,9 +51,11 @@ def module(seed: int, functions: int = 12) -> str:
     for _ in range(functions):
         name = "_".join(rng.sample(WORDS, 3))
         args = ", ".join(rng.sample(WORDS, 2))
-        parts.append(f"def {name}({args}):\n    total = {rng.choice(WORDS)} + {rng.randint(1, 99)}\n"
-                     f"    for item in {rng.choice(WORDS)}:\n        total += len(item) * {rng.randint(2, 9)}\n"
-                     f"    return {rng.choice(WORDS)}(total, {rng.choice(WORDS)})\n\n")
+        parts.append(
+            f"def {name}({args}):\n    total = {rng.choice(WORDS)} + {rng.randint(1, 99)}\n"
+            f"    for item in {rng.choice(WORDS)}:\n        total += len(item) * {rng.randint(2, 9)}\n"
+            f"    return {rng.choice(WORDS)}(total, {rng.choice(WORDS)})\n\n"
+        )
     return "".join(parts)
 
 
@@ -57,9 +78,13 @@ def test_one_permutation_minhash_estimates_jaccard():
 
 
 def test_priority_license_then_stars_then_forks_then_id():
-    rows = [(0, 1, 1, 1, 900, 0, "z/no-license", 0, None), (1, 1, 1, 2, 3, 0, "b/small", 0, None),
-            (2, 1, 1, 2, 50, 1, "c/mid", 0, None), (3, 1, 1, 2, 50, 7, "d/forked", 0, None),
-            (4, 1, 1, 2, 50, 7, "a/forked-twin", 0, None)]
+    rows = [
+        (0, 1, 1, 1, 900, 0, "z/no-license", 0, None),
+        (1, 1, 1, 2, 3, 0, "b/small", 0, None),
+        (2, 1, 1, 2, 50, 1, "c/mid", 0, None),
+        (3, 1, 1, 2, 50, 7, "d/forked", 0, None),
+        (4, 1, 1, 2, 50, 7, "a/forked-twin", 0, None),
+    ]
     keys = pa.Table.from_pylist([dict(zip(KEYS_SCHEMA.names, r)) for r in rows], schema=KEYS_SCHEMA)
     assert priority_order(keys).tolist() == [4, 3, 2, 1, 0]
     assert content_hash("x = 1  \r\ny = 2\n\n") == content_hash("x = 1\ny = 2")
@@ -78,9 +103,23 @@ def test_benchmark_index_finds_humaneval_problems_by_substring_and_overlap():
 
 
 def test_training_format_is_seeded_and_repo_level_joins_files():
-    docs = [make_document(f"print({i})\n", path=f"f{i}.py", repo_name="octo/app", owner="octo", licenses=["MIT"],
-                          license_expression="MIT", license_source="test", language="python", ext=".py", size=9,
-                          stars=150, forks=0) for i in range(3)]
+    docs = [
+        make_document(
+            f"print({i})\n",
+            path=f"f{i}.py",
+            repo_name="octo/app",
+            owner="octo",
+            licenses=["MIT"],
+            license_expression="MIT",
+            license_source="test",
+            language="python",
+            ext=".py",
+            size=9,
+            stars=150,
+            forks=0,
+        )
+        for i in range(3)
+    ]
     always = FormatConfig(metadata={"reponame": 1.0, "filename": 1.0, "gh_stars": 1.0})
     texts = [d.metadata["text"] for d in TrainingFormatter(always).run(iter(docs))]
     assert texts[0] == "<reponame>octo/app<filename>f0.py<gh_stars>100-1000\nprint(0)\n"
@@ -88,7 +127,9 @@ def test_training_format_is_seeded_and_repo_level_joins_files():
     first = [d.metadata["text"] for d in TrainingFormatter(sampled).run(iter(docs))]
     assert first == [d.metadata["text"] for d in TrainingFormatter(sampled).run(iter(docs))]
     joined = "".join(d.metadata["text"] for d in TrainingFormatter(FormatConfig(repo_level=True)).run(iter(docs)))
-    assert joined == "<reponame>octo/app<file_sep>f0.py\nprint(0)\n<file_sep>f1.py\nprint(1)\n<file_sep>f2.py\nprint(2)\n"
+    assert (
+        joined == "<reponame>octo/app<file_sep>f0.py\nprint(0)\n<file_sep>f1.py\nprint(1)\n<file_sep>f2.py\nprint(2)\n"
+    )
     assert [stars_bucket(s) for s in (None, 3, 10, 999, 5000)] == ["0", "1-10", "10-100", "100-1000", "1000+"]
 
 
@@ -119,13 +160,27 @@ def test_build_keeps_the_best_copy_drops_benchmarks_and_redacts_secrets(tmp_path
     ] + [(f"misc/r{i}", "m.py", module(100 + i), ["MIT"], i) for i in range(5)]
     data = tmp_path / "stack"
     data.mkdir()
-    pq.write_table(pa.table({
-        "repo_name": [f[0] for f in files], "path": [f[1] for f in files], "content": [f[2] for f in files],
-        "licenses": [f[3] for f in files], "stars": [f[4] for f in files], "language": ["Python"] * len(files)}),
-        data / "part-0.parquet")
-    recipe = write_recipe(tmp_path, {"source": {"kind": "stack", "data_folder": str(data), "format": "parquet"},
-                                     "executor": {"tasks": 2, "workers": 2},
-                                     "format": {"metadata": {"reponame": 1.0, "filename": 0.0, "gh_stars": 0.0}}})
+    pq.write_table(
+        pa.table(
+            {
+                "repo_name": [f[0] for f in files],
+                "path": [f[1] for f in files],
+                "content": [f[2] for f in files],
+                "licenses": [f[3] for f in files],
+                "stars": [f[4] for f in files],
+                "language": ["Python"] * len(files),
+            }
+        ),
+        data / "part-0.parquet",
+    )
+    recipe = write_recipe(
+        tmp_path,
+        {
+            "source": {"kind": "stack", "data_folder": str(data), "format": "parquet"},
+            "executor": {"tasks": 2, "workers": 2},
+            "format": {"metadata": {"reponame": 1.0, "filename": 0.0, "gh_stars": 0.0}},
+        },
+    )
     result = run_cli_json("dataset", "build", str(recipe), "--out", str(tmp_path / "release"))
     version_dir = Path(result["version_dir"])
     assert result["accounting_ok"]
@@ -134,13 +189,20 @@ def test_build_keeps_the_best_copy_drops_benchmarks_and_redacts_secrets(tmp_path
     assert steps["near_dedup"]["dropped"] == {"near_duplicate": 1}
     assert steps["decontamination"]["dropped"] == {"contaminated": 1}
     ledger = _ledger(version_dir)
-    assert ledger["low/copy/util.py"]["duplicate_of"] == ledger["mid/copy/util.py"]["duplicate_of"] == \
-        "high/copy/vendor/util.py"
+    assert (
+        ledger["low/copy/util.py"]["duplicate_of"]
+        == ledger["mid/copy/util.py"]["duplicate_of"]
+        == "high/copy/vendor/util.py"
+    )
     assert ledger["alpha/lib/lib.py"]["duplicate_of"] == "beta/lib/lib.py"
     assert ledger["sneaky/solutions/solve.py"]["contamination"]["problem_id"] == "HumanEval/0"
     rows = {r["id"]: r for r in pq.read_table(version_dir / "data").to_pylist()}
-    assert set(rows) == {"high/copy/vendor/util.py", "beta/lib/lib.py", "ops/deploy/settings.py",
-                         *(f"misc/r{i}/m.py" for i in range(5))}
+    assert set(rows) == {
+        "high/copy/vendor/util.py",
+        "beta/lib/lib.py",
+        "ops/deploy/settings.py",
+        *(f"misc/r{i}/m.py" for i in range(5)),
+    }
     settings = rows["ops/deploy/settings.py"]
     assert secret not in settings["content"] and email not in settings["content"]
     assert 'TOKEN = "<KEY>"' in settings["content"] and 'OWNER = "<EMAIL>"' in settings["content"]
@@ -156,12 +218,15 @@ def test_a_benchmark_jsonl_from_the_recipe_is_indexed_and_a_broken_one_refused(t
     from bigcode_release.errors import BenchmarkFileError
     from bigcode_release.recipe import BenchmarkFile
 
-    solution = "def rolling_checksum(values, window):\n    return [sum(values[i:i + window]) % 65521 " \
-               "for i in range(len(values) - window + 1)]\n"
+    solution = (
+        "def rolling_checksum(values, window):\n    return [sum(values[i:i + window]) % 65521 "
+        "for i in range(len(values) - window + 1)]\n"
+    )
     path = tmp_path / "mine.jsonl"
     path.write_text(json.dumps({"id": "mine/7", "text": "Compute rolling checksums.", "code": solution}) + "\n")
-    config = DecontaminationConfig(humaneval=False, benchmarks=[
-        BenchmarkFile(name="mine", path=path, id_field="id", fields=["text", "code"])])
+    config = DecontaminationConfig(
+        humaneval=False, benchmarks=[BenchmarkFile(name="mine", path=path, id_field="id", fields=["text", "code"])]
+    )
     index = BenchmarkIndex(load_benchmark_texts(config), ngram_words=10, min_words=8, ngram_overlap=0.5)
     found = index.find("import math\n\n" + solution)
     assert (found.benchmark, found.problem_id, found.field, found.match) == ("mine", "mine/7", "code", "substring")

@@ -21,8 +21,10 @@ from tests.conftest import CLI, REPO_ROOT, run_cli
 from tests.serving import served
 from tests.tiny_models import memorise, save_checkpoint_folder, tiny_llama, tokenizer_for
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(sandbox_available() is not None, reason=f"no sandbox: {sandbox_available()}")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(sandbox_available() is not None, reason=f"no sandbox: {sandbox_available()}"),
+]
 
 PROBLEMS = read_problems()
 BY_SIZE = sorted(PROBLEMS.values(), key=lambda p: len(p["prompt"]) + len(p["canonical_solution"]))
@@ -47,18 +49,38 @@ def run_dir(tmp_path_factory) -> Path:
 
 
 def settings(run_dir: Path, **changes) -> EvalSettings:
-    base = dict(tasks=tuple(resolve_tasks(str(run_dir / "five.jsonl"))), max_new_tokens=96,
-                limits=SandboxLimits(wall_seconds=5.0, cpu_seconds=6))
+    base = dict(
+        tasks=tuple(resolve_tasks(str(run_dir / "five.jsonl"))),
+        max_new_tokens=96,
+        limits=SandboxLimits(wall_seconds=5.0, cpu_seconds=6),
+    )
     return EvalSettings(**{**base, **changes})
 
 
 def test_a_model_that_memorised_three_of_five_solutions_scores_exactly_0_6(run_dir, tmp_path):
-    result = run_cli("eval", str(run_dir / "checkpoints" / "step-000050"), "--tasks", str(run_dir / "five.jsonl"),
-                     "--max-new-tokens", "96", "--timeout", "5", "--out", str(tmp_path / "out"), "--json",
-                     "--allow-code-execution")
+    result = run_cli(
+        "eval",
+        str(run_dir / "checkpoints" / "step-000050"),
+        "--tasks",
+        str(run_dir / "five.jsonl"),
+        "--max-new-tokens",
+        "96",
+        "--timeout",
+        "5",
+        "--out",
+        str(tmp_path / "out"),
+        "--json",
+        "--allow-code-execution",
+    )
     report = json.loads(result.stdout)
-    assert report["scores"] == {"jsonl-five": {"problems": 5, "samples": 5, "pass@1": pytest.approx(0.6),
-                                               "pass@1_stderr": pytest.approx(report["scores"]["jsonl-five"]["pass@1_stderr"])}}
+    assert report["scores"] == {
+        "jsonl-five": {
+            "problems": 5,
+            "samples": 5,
+            "pass@1": pytest.approx(0.6),
+            "pass@1_stderr": pytest.approx(report["scores"]["jsonl-five"]["pass@1_stderr"]),
+        }
+    }
     assert report["settings"]["greedy"] and report["settings"]["sandbox"]["wall_seconds"] == 5.0
     samples = {row["task_id"]: row for row in map(json.loads, (tmp_path / "out" / "samples.jsonl").open())}
     for problem in MEMORISED:  # the completion is the canonical solution, cut where the harness cuts
@@ -71,23 +93,37 @@ def test_a_model_that_memorised_three_of_five_solutions_scores_exactly_0_6(run_d
 
 
 def test_a_series_is_scored_in_step_order_plotted_and_reused(run_dir, tmp_path):
-    series = evaluate_series(run_dir, settings(run_dir), tmp_path / "eval", allow_code_execution=True,
-                             show_progress=False)
-    assert [(r.step, r.scores["jsonl-five"]["pass@1"]) for r in series.checkpoints] == [(0, 0.0), (50, pytest.approx(0.6))]
+    series = evaluate_series(
+        run_dir, settings(run_dir), tmp_path / "eval", allow_code_execution=True, show_progress=False
+    )
+    assert [(r.step, r.scores["jsonl-five"]["pass@1"]) for r in series.checkpoints] == [
+        (0, 0.0),
+        (50, pytest.approx(0.6)),
+    ]
     assert Path(series.plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads((tmp_path / "eval" / "series.json").read_text())["plot"] == series.plot
-    again = evaluate_series(run_dir, settings(run_dir), tmp_path / "eval", allow_code_execution=True,
-                            show_progress=False)
+    again = evaluate_series(
+        run_dir, settings(run_dir), tmp_path / "eval", allow_code_execution=True, show_progress=False
+    )
     assert all(r.reused for r in again.checkpoints)
-    changed = evaluate_checkpoint(run_dir / "checkpoints" / "step-000000", settings(run_dir, max_new_tokens=64),
-                                  tmp_path / "eval" / "step-000000", allow_code_execution=True, show_progress=False)
+    changed = evaluate_checkpoint(
+        run_dir / "checkpoints" / "step-000000",
+        settings(run_dir, max_new_tokens=64),
+        tmp_path / "eval" / "step-000000",
+        allow_code_execution=True,
+        show_progress=False,
+    )
     assert not changed.reused  # other settings: evaluated again
 
 
 def test_sampling_gives_n_samples_per_problem_and_pass_at_k_for_each_k(run_dir, tmp_path):
-    result = evaluate_checkpoint(run_dir / "checkpoints" / "step-000000",
-                                 settings(run_dir, n=3, ks=(1, 3), temperature=1.0, max_new_tokens=24),
-                                 tmp_path, allow_code_execution=True, show_progress=False)
+    result = evaluate_checkpoint(
+        run_dir / "checkpoints" / "step-000000",
+        settings(run_dir, n=3, ks=(1, 3), temperature=1.0, max_new_tokens=24),
+        tmp_path,
+        allow_code_execution=True,
+        show_progress=False,
+    )
     score = result.scores["jsonl-five"]
     assert score["samples"] == 15 and set(score) >= {"pass@1", "pass@3"}
     assert result.settings["temperature"] == 1.0 and result.settings["top_p"] == 0.95
@@ -100,12 +136,16 @@ def test_sampling_gives_n_samples_per_problem_and_pass_at_k_for_each_k(run_dir, 
 
 
 def test_the_humaneval_task_reads_the_packaged_problems(run_dir, tmp_path):
-    result = evaluate_checkpoint(run_dir / "checkpoints" / "step-000050",
-                                 settings(run_dir, tasks=tuple(resolve_tasks("humaneval")), max_problems=2,
-                                          max_new_tokens=16),
-                                 tmp_path, allow_code_execution=True, show_progress=False)
+    result = evaluate_checkpoint(
+        run_dir / "checkpoints" / "step-000050",
+        settings(run_dir, tasks=tuple(resolve_tasks("humaneval")), max_problems=2, max_new_tokens=16),
+        tmp_path,
+        allow_code_execution=True,
+        show_progress=False,
+    )
     assert result.scores["humaneval"]["problems"] == 2
     import torch
+
     assert torch.is_grad_enabled()  # lighteval's model set-up turns autograd off; we turn it back on
     ids = {json.loads(line)["task_id"] for line in (tmp_path / "samples.jsonl").open()}
     assert ids == {"HumanEval/0", "HumanEval/1"}
@@ -113,15 +153,37 @@ def test_the_humaneval_task_reads_the_packaged_problems(run_dir, tmp_path):
 
 def test_an_endpoint_scores_like_the_local_checkpoint(run_dir, tmp_path):
     with served(run_dir / "checkpoints" / "step-000050") as url:
-        result = run_cli("eval", "--endpoint", url, "--tasks", str(run_dir / "five.jsonl"), "--max-new-tokens", "96",
-                         "--timeout", "5", "--out", str(tmp_path / "remote"), "--json", "--allow-code-execution")
+        result = run_cli(
+            "eval",
+            "--endpoint",
+            url,
+            "--tasks",
+            str(run_dir / "five.jsonl"),
+            "--max-new-tokens",
+            "96",
+            "--timeout",
+            "5",
+            "--out",
+            str(tmp_path / "remote"),
+            "--json",
+            "--allow-code-execution",
+        )
     remote = json.loads(result.stdout)
     assert remote["scores"]["jsonl-five"]["pass@1"] == pytest.approx(0.6)
-    assert remote["generator"]["backend"].startswith("TGI endpoint") and remote["generator"]["model_id"] == "step-000050"
-    local = evaluate_checkpoint(run_dir / "checkpoints" / "step-000050", settings(run_dir), tmp_path / "local",
-                                allow_code_execution=True, show_progress=False)
-    completions = [{json.loads(line)["task_id"]: json.loads(line)["completion"] for line in (folder / "samples.jsonl").open()}
-                   for folder in (tmp_path / "remote", tmp_path / "local")]
+    assert (
+        remote["generator"]["backend"].startswith("TGI endpoint") and remote["generator"]["model_id"] == "step-000050"
+    )
+    local = evaluate_checkpoint(
+        run_dir / "checkpoints" / "step-000050",
+        settings(run_dir),
+        tmp_path / "local",
+        allow_code_execution=True,
+        show_progress=False,
+    )
+    completions = [
+        {json.loads(line)["task_id"]: json.loads(line)["completion"] for line in (folder / "samples.jsonl").open()}
+        for folder in (tmp_path / "remote", tmp_path / "local")
+    ]
     assert completions[0] == completions[1] and local.scores["jsonl-five"]["pass@1"] == pytest.approx(0.6)
 
 
@@ -134,26 +196,55 @@ def _network_off_prefix() -> list[str] | None:
 
 @pytest.mark.skipif(_network_off_prefix() is None, reason="cannot create a network namespace here (unshare)")
 def test_the_evaluation_runs_with_the_network_off(run_dir, tmp_path):
-    probe = subprocess.run([*_network_off_prefix(), sys.executable, "-c",
-                            "import socket; socket.create_connection(('huggingface.co', 443), timeout=3)"],
-                           capture_output=True, text=True)
+    probe = subprocess.run(
+        [
+            *_network_off_prefix(),
+            sys.executable,
+            "-c",
+            "import socket; socket.create_connection(('huggingface.co', 443), timeout=3)",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert probe.returncode != 0  # really no network in there
     result = subprocess.run(
-        [*_network_off_prefix(), *CLI, "eval", str(run_dir / "checkpoints" / "step-000050"),
-         "--tasks", f"humaneval,{run_dir / 'five.jsonl'}", "--max-problems", "5", "--max-new-tokens", "96",
-         "--timeout", "5", "--out", str(tmp_path), "--json", "--allow-code-execution"],
-        capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
+        [
+            *_network_off_prefix(),
+            *CLI,
+            "eval",
+            str(run_dir / "checkpoints" / "step-000050"),
+            "--tasks",
+            f"humaneval,{run_dir / 'five.jsonl'}",
+            "--max-problems",
+            "5",
+            "--max-new-tokens",
+            "96",
+            "--timeout",
+            "5",
+            "--out",
+            str(tmp_path),
+            "--json",
+            "--allow-code-execution",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     scores = json.loads(result.stdout)["scores"]
     assert scores["jsonl-five"]["pass@1"] == pytest.approx(0.6) and scores["humaneval"]["problems"] == 5
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"n": 2, "ks": (1, 5)}, "every k must be between 1 and n=2"),
-    ({"n": 4, "ks": (1,), "temperature": 0.0}, "need --temperature above 0"),
-    ({"ks": ()}, "every k must be between"),
-    ({"top_p": 1.5}, "--top-p"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"n": 2, "ks": (1, 5)}, "every k must be between 1 and n=2"),
+        ({"n": 4, "ks": (1,), "temperature": 0.0}, "need --temperature above 0"),
+        ({"ks": ()}, "every k must be between"),
+        ({"top_p": 1.5}, "--top-p"),
+    ],
+)
 def test_contradictory_settings_are_refused(run_dir, changes, message):
     with pytest.raises(EvaluationError, match=message):
         settings(run_dir, **changes)
@@ -175,6 +266,7 @@ def test_bad_inputs_get_clear_errors_before_any_work(run_dir, tmp_path, monkeypa
     result = run_cli("eval", str(run_dir), "--series", "--n", "2", "--k", "1,3", "--allow-code-execution", check=False)
     assert result.returncode == 2 and "every k must be between 1 and n=2" in result.stderr
     with pytest.raises(EvaluationError, match=r"endpoint http://127\.0\.0\.1:9/: no TGI /info answer"):
-        evaluate_checkpoint(None, settings(run_dir), tmp_path / "e", endpoint="http://127.0.0.1:9/",
-                            allow_code_execution=True)
+        evaluate_checkpoint(
+            None, settings(run_dir), tmp_path / "e", endpoint="http://127.0.0.1:9/", allow_code_execution=True
+        )
     assert not (tmp_path / "o").exists() and not (tmp_path / "e" / "results.json").exists()

@@ -4,12 +4,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from conftest import run_cli_json, small_installed_recipe, write_recipe
 from datatrove.executor import LocalPipelineExecutor, SlurmPipelineExecutor
 
 from bigcode_release.data.pipeline import BuildLayout, build_executor, build_stages
 from bigcode_release.recipe import load_recipe
-
-from conftest import run_cli_json, small_installed_recipe, write_recipe
 
 
 def test_local_executor_is_the_default(tmp_path):
@@ -23,9 +22,25 @@ def test_local_executor_is_the_default(tmp_path):
 
 
 def test_slurm_executor_is_built_from_the_recipe(tmp_path):
-    path = write_recipe(tmp_path, {"executor": {"kind": "slurm", "tasks": 64, "workers": 16, "slurm": {
-        "partition": "cpu", "time": "02:00:00", "cpus_per_task": 2, "mem_per_cpu_gb": 4, "qos": "high",
-        "venv_path": "/opt/venv/bin/activate", "sbatch_args": {"account": "bigcode"}}}})
+    path = write_recipe(
+        tmp_path,
+        {
+            "executor": {
+                "kind": "slurm",
+                "tasks": 64,
+                "workers": 16,
+                "slurm": {
+                    "partition": "cpu",
+                    "time": "02:00:00",
+                    "cpus_per_task": 2,
+                    "mem_per_cpu_gb": 4,
+                    "qos": "high",
+                    "venv_path": "/opt/venv/bin/activate",
+                    "sbatch_args": {"account": "bigcode"},
+                },
+            }
+        },
+    )
     recipe = load_recipe(path)
     layout = BuildLayout(tmp_path / "v")
     stages = build_stages(recipe, layout)
@@ -57,8 +72,9 @@ def test_ray_executor_on_a_local_ray_instance_gives_the_local_result(tmp_path):
 def test_switched_off_filters_are_left_out_of_the_pipeline_and_the_books(tmp_path):
     from bigcode_release.data.pipeline import FILTER_STEPS, active_filter_steps
 
-    recipe = load_recipe(small_installed_recipe(tmp_path, quality={"generated": False,
-                                                                   "encoded_data": {"enabled": False}}))
+    recipe = load_recipe(
+        small_installed_recipe(tmp_path, quality={"generated": False, "encoded_data": {"enabled": False}})
+    )
     active = active_filter_steps(recipe)
     assert active == [s for s in FILTER_STEPS if s not in ("generated", "encoded_data")]
     pipeline = build_stages(recipe, BuildLayout(tmp_path / "v"))[0].steps
@@ -67,10 +83,15 @@ def test_switched_off_filters_are_left_out_of_the_pipeline_and_the_books(tmp_pat
 
 
 def test_switched_off_dedup_pii_decontamination_and_format_leave_one_stage_pair(tmp_path):
-    recipe = load_recipe(small_installed_recipe(tmp_path, dedup={"exact": {"enabled": False},
-                                                                 "near": {"enabled": False}},
-                                                pii={"enabled": False}, decontamination={"enabled": False},
-                                                format={"enabled": False}))
+    recipe = load_recipe(
+        small_installed_recipe(
+            tmp_path,
+            dedup={"exact": {"enabled": False}, "near": {"enabled": False}},
+            pii={"enabled": False},
+            decontamination={"enabled": False},
+            format={"enabled": False},
+        )
+    )
     stages = build_stages(recipe, BuildLayout(tmp_path / "v"))
     assert [stage.name for stage in stages] == ["filter", "finish"]
     assert stages[1].step_ids == ["handoff_read", "write"]

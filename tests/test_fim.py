@@ -15,17 +15,18 @@ from bigcode_release.train.fim import FimTransform
 
 DOCUMENTS = [
     "def add(a, b):\n    return a + b\n",
-    "class Point:\n    \"\"\"A point — with ünïcödé.\"\"\"\n    x: int = 0\n    y: int = 0\n",
+    'class Point:\n    """A point — with ünïcödé."""\n    x: int = 0\n    y: int = 0\n',
     "for (let i = 0; i < 10; i++) {\n  console.log(`value ${i}`);\n}\n",
-    "#include <stdio.h>\nint main(void) { printf(\"%d\\n\", 42); return 0; }\n",
+    '#include <stdio.h>\nint main(void) { printf("%d\\n", 42); return 0; }\n',
 ]
 
 
 @pytest.fixture(scope="module")
 def tokenizer() -> Tokenizer:
     tok = new_bpe_tokenizer()
-    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=list(SPECIAL_TOKENS), show_progress=False,
-                                  initial_alphabet=ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=400, special_tokens=list(SPECIAL_TOKENS), show_progress=False, initial_alphabet=ByteLevel.alphabet()
+    )
     tok.train_from_iterator(DOCUMENTS * 20, trainer)
     return tok
 
@@ -46,9 +47,9 @@ def undo_fim(tokenizer: Tokenizer, tokens: np.ndarray) -> tuple[str, str]:
 
     if seq[1] == ids["<fim_suffix>"]:  # SPM: <pre><suf> suffix <mid> prefix middle
         suffix = decode(seq[2:middle_at])
-        return "SPM", decode(seq[middle_at + 1:]) + suffix
+        return "SPM", decode(seq[middle_at + 1 :]) + suffix
     suffix_at = seq.index(ids["<fim_suffix>"])  # PSM: <pre> prefix <suf> suffix <mid> middle
-    return "PSM", decode(seq[1:suffix_at]) + decode(seq[middle_at + 1:]) + decode(seq[suffix_at + 1:middle_at])
+    return "PSM", decode(seq[1:suffix_at]) + decode(seq[middle_at + 1 :]) + decode(seq[suffix_at + 1 : middle_at])
 
 
 @pytest.mark.parametrize("spm_rate,layout", [(0.0, "PSM"), (1.0, "SPM")])
@@ -83,7 +84,7 @@ def test_a_packed_sample_keeps_its_length_documents_and_end_of_text_tokens(token
             pieces = np.split(body, np.flatnonzero(body == eos) + 1)
             texts = [undo_fim(tokenizer, piece[:-1])[1] for piece in pieces if len(piece) > 1]
             assert texts == DOCUMENTS
-        assert np.all(out[len(body):] == pad)  # pads only at the end
+        assert np.all(out[len(body) :] == pad)  # pads only at the end
     assert seen_padded or seen_truncated
 
 
@@ -95,15 +96,23 @@ def test_draws_are_seeded_per_sample_and_rate_zero_is_the_identity(tokenizer):
     assert any(not np.array_equal(fim(sample, 5), fim(sample, i)) for i in range(6, 12))
     assert fim(sample, 5) is not sample
     assert FimTransform(tokenizer, fim_rate=0.0)(sample, 5) is sample
-    rates = np.mean([[not np.array_equal(fim.permute(encode(tokenizer, d), np.random.default_rng(i)), encode(tokenizer, d))
-                      for d in DOCUMENTS] for i in range(50)])
+    rates = np.mean(
+        [
+            [
+                not np.array_equal(fim.permute(encode(tokenizer, d), np.random.default_rng(i)), encode(tokenizer, d))
+                for d in DOCUMENTS
+            ]
+            for i in range(50)
+        ]
+    )
     assert rates == 1.0  # permute always rewrites (sentinels added)
 
 
 def test_a_tokenizer_without_fim_tokens_is_refused_with_the_fix(tokenizer):
     plain = new_bpe_tokenizer()
-    plain.train_from_iterator(DOCUMENTS, trainers.BpeTrainer(vocab_size=300, show_progress=False,
-                                                             initial_alphabet=ByteLevel.alphabet()))
+    plain.train_from_iterator(
+        DOCUMENTS, trainers.BpeTrainer(vocab_size=300, show_progress=False, initial_alphabet=ByteLevel.alphabet())
+    )
     with pytest.raises(TokenizerError, match="tokenizer train"):
         FimTransform(plain)
     with pytest.raises(ValueError, match="fim_rate"):

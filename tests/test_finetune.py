@@ -41,8 +41,9 @@ def workspace(tmp_path_factory) -> Path:
     (private / "tool.py").write_text(f'OWNER = "{EMAIL}"\n\n\ndef run(x):\n    return [x * i for i in range(10)]\n' * 4)
     texts = [p.read_text() for p in (public / "pkg").glob("*.py")]
     tokenizer = tokenizer_for(texts, 800)
-    save_checkpoint_folder(tiny_llama(tokenizer.get_vocab_size(), hidden=96, max_positions=512), tokenizer,
-                           root / "base")
+    save_checkpoint_folder(
+        tiny_llama(tokenizer.get_vocab_size(), hidden=96, max_positions=512), tokenizer, root / "base"
+    )
     return root
 
 
@@ -52,17 +53,21 @@ def test_lora_loss_falls_adapter_reloads_identically_and_merge_matches(workspace
 
     corpus = build_corpus([workspace / "public"], tmp_path / "corpus", show_progress=False)
     assert corpus.files_kept >= 5 and corpus.pii_replaced == {"EMAIL": 1} and not corpus.private
-    texts = [c for f in (Path(corpus.dataset_dir) / "data").glob("*.parquet")
-             for c in pq.read_table(f, columns=["content"]).column("content").to_pylist()]
+    texts = [
+        c
+        for f in (Path(corpus.dataset_dir) / "data").glob("*.parquet")
+        for c in pq.read_table(f, columns=["content"]).column("content").to_pylist()
+    ]
     assert any("<EMAIL>" in t for t in texts) and not any(EMAIL in t for t in texts)
 
-    settings = load_settings(None, {"max_steps": 60, "sequence_length": 256, "learning_rate": 3e-3, "r": 8,
-                                    "eval_interval": 20})
-    report, model = train_lora(workspace / "base", corpus, tmp_path / "out", settings, merge=True,
-                               show_progress=False, return_model=True)
+    settings = load_settings(
+        None, {"max_steps": 60, "sequence_length": 256, "learning_rate": 3e-3, "r": 8, "eval_interval": 20}
+    )
+    report, model = train_lora(
+        workspace / "base", corpus, tmp_path / "out", settings, merge=True, show_progress=False, return_model=True
+    )
     assert report.last_val_loss < report.first_val_loss - 0.05, report
-    rows = [json.loads(json.dumps(r)) for r in
-            __import__("csv").DictReader(open(tmp_path / "out" / "log.csv"))]
+    rows = [json.loads(json.dumps(r)) for r in __import__("csv").DictReader(open(tmp_path / "out" / "log.csv"))]
     train = [float(r["train_loss"]) for r in rows if r["train_loss"]]
     assert sum(train[-10:]) / 10 < sum(train[:10]) / 10
     assert 0 < report.trainable_parameters < report.total_parameters
@@ -88,9 +93,25 @@ def test_the_adapter_serves_like_the_merged_model(workspace, tmp_path):
     from bigcode_release.serve.generator import TextGenerator
     from bigcode_release.serve.protocol import GenerateParameters
 
-    result = run_cli("finetune", "--base", str(workspace / "base"), "--code", str(workspace / "public"),
-                     "--out", str(tmp_path / "out"), "--max-steps", "12", "--sequence-length", "128",
-                     "--learning-rate", "5e-3", "--fim-rate", "0.9", "--merge", "--json")
+    result = run_cli(
+        "finetune",
+        "--base",
+        str(workspace / "base"),
+        "--code",
+        str(workspace / "public"),
+        "--out",
+        str(tmp_path / "out"),
+        "--max-steps",
+        "12",
+        "--sequence-length",
+        "128",
+        "--learning-rate",
+        "5e-3",
+        "--fim-rate",
+        "0.9",
+        "--merge",
+        "--json",
+    )
     report = json.loads(result.stdout)
     assert report["steps"] == 12 and report["settings"]["fim_rate"] == 0.9 and report["merged_dir"]
     parameters = GenerateParameters(max_new_tokens=24)
@@ -118,12 +139,31 @@ def test_bad_settings_and_inputs_are_refused_before_any_work(workspace, tmp_path
         load_settings(None, {"learning_rate": 1e-5, "min_learning_rate": 1e-3})
     result = run_cli("finetune", "--base", str(tmp_path), "--code", str(workspace / "public"), check=False)
     assert result.returncode == 2 and "not a transformers model folder" in result.stderr
-    result = run_cli("finetune", "--base", str(workspace / "base"), "--code", str(tmp_path / "missing"),
-                     "--out", str(tmp_path / "o"), check=False)
+    result = run_cli(
+        "finetune",
+        "--base",
+        str(workspace / "base"),
+        "--code",
+        str(tmp_path / "missing"),
+        "--out",
+        str(tmp_path / "o"),
+        check=False,
+    )
     assert result.returncode == 2 and "not a directory" in result.stderr
     if not torch.cuda.is_available():
-        result = run_cli("finetune", "--base", str(workspace / "base"), "--code", str(workspace / "public"),
-                         "--out", str(tmp_path / "q"), "--4bit", "--max-steps", "1", check=False)
+        result = run_cli(
+            "finetune",
+            "--base",
+            str(workspace / "base"),
+            "--code",
+            str(workspace / "public"),
+            "--out",
+            str(tmp_path / "q"),
+            "--4bit",
+            "--max-steps",
+            "1",
+            check=False,
+        )
         assert result.returncode == 2 and "--4bit (QLoRA) needs a CUDA GPU" in result.stderr
 
 

@@ -56,9 +56,18 @@ def release(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("indexed")
     repos = root / "repos"
     write_repo(repos, "alice", "loaders", MIT_TEXT, {"loaders/core.py": LOADER})
-    write_repo(repos, "carol", "tools", APACHE, {"tools/CamelCase.java": (
-        "public class DatasetTools {\n    public static String LoadDataset(String path) {\n"
-        "        return java.nio.file.Files.readString(java.nio.file.Path.of(path));\n    }\n}\n")})
+    write_repo(
+        repos,
+        "carol",
+        "tools",
+        APACHE,
+        {
+            "tools/CamelCase.java": (
+                "public class DatasetTools {\n    public static String LoadDataset(String path) {\n"
+                "        return java.nio.file.Files.readString(java.nio.file.Path.of(path));\n    }\n}\n"
+            )
+        },
+    )
     write_repo(repos, "mallory", "private", MIT_TEXT, {"secret.py": SECRET_SAUCE})
     optouts = write_optout_list([OptOutEntry("mallory", "req-9")], root / "optout.jsonl")
     recipe = folder_recipe(root, repos, optout={"list": str(optouts)}, decontamination={"enabled": False})
@@ -72,7 +81,11 @@ def test_the_build_writes_a_manifest_and_is_reused(release):
     dataset = json.loads((release / "dataset" / "manifest.json").read_text())
     assert manifest["kinds"] == ["bm25", "suffix-array", "portrait"]
     assert manifest["dataset_manifest_hash"] == dataset["manifest_hash"] and manifest["counts"]["documents"] == 2
-    assert {o["path"] for o in manifest["outputs"]} >= {"portrait.bloom", "documents.parquet", "suffix/shard-0000/sa.npy"}
+    assert {o["path"] for o in manifest["outputs"]} >= {
+        "portrait.bloom",
+        "documents.parquet",
+        "suffix/shard-0000/sa.npy",
+    }
     assert all(len(o["sha256"]) == 64 for o in manifest["outputs"]) and manifest["sizes"]["bm25"] > 0
     again = json.loads(run_cli("index", "build", str(release), "--json").stdout)
     assert again["reused"]
@@ -86,30 +99,34 @@ def test_identifiers_match_in_any_style(release, query):
 
 
 def test_filters_and_bad_queries(release):
-    java = json.loads(run_cli("search", "LoadDataset", "--language", "java", "--release", str(release), "--json").stdout)
+    java = json.loads(
+        run_cli("search", "LoadDataset", "--language", "java", "--release", str(release), "--json").stdout
+    )
     assert [h["path"] for h in java["hits"]] == ["tools/CamelCase.java"] and java["hits"][0]["license"] == "Apache-2.0"
     mit = json.loads(run_cli("search", "load_dataset", "--license", "MIT", "--release", str(release), "--json").stdout)
     assert [h["repo"] for h in mit["hits"]] == ["alice/loaders"]
     punctuation = run_cli("search", "(((", "--release", str(release), check=False)
     assert punctuation.returncode == 2 and "no letters or digits" in punctuation.stderr
-    for syntax in ('title:x AND (y OR', 'a" OR "b', "*?~^[]{}", "NOT -+"):
+    for syntax in ("title:x AND (y OR", 'a" OR "b', "*?~^[]{}", "NOT -+"):
         result = run_cli("search", syntax, "--release", str(release), "--json", check=False)
         assert result.returncode in (0, 2) and "Traceback" not in result.stderr, syntax
 
 
 def test_attribution_finds_the_copied_span_its_file_license_and_notice(release):
-    copied = LOADER[LOADER.index("def load_dataset"):LOADER.index("    return [row")]
+    copied = LOADER[LOADER.index("def load_dataset") : LOADER.index("    return [row")]
     text = "# ünïcödé header written by me\nx = 1\n" + copied + "\nprint('mine')\n"
     index = MembershipIndex(release / "index" / "v1.0", "v1.0")
     result = index.attribute(text).to_dict()
     assert len(result["spans"]) == 1
     span = result["spans"][0]
-    assert text[span["start"]:span["end"]] in LOADER and len(text[span["start"]:span["end"]]) >= len(copied) - 1
+    assert text[span["start"] : span["end"]] in LOADER and len(text[span["start"] : span["end"]]) >= len(copied) - 1
     assert span["sources"][0]["repo"] == "alice/loaders" and span["sources"][0]["path"] == "loaders/core.py"
     assert span["sources"][0]["license"] == "MIT" and span["documents"] == 1
     assert result["licenses"] == {"MIT": 1} and 0.5 < result["coverage"] < 1
     assert "https://github.com/alice/loaders/blob/HEAD/loaders/core.py" in result["notice"]
-    assert index.attribute("def totally_new():\n    return 'nothing here was copied from anywhere at all'\n").spans == []
+    assert (
+        index.attribute("def totally_new():\n    return 'nothing here was copied from anywhere at all'\n").spans == []
+    )
 
 
 def test_opted_out_code_is_absent_from_every_index(release, tmp_path):
@@ -119,24 +136,41 @@ def test_opted_out_code_is_absent_from_every_index(release, tmp_path):
     assert hits == []
     sample = tmp_path / "secret.py"
     sample.write_text(SECRET_SAUCE)
-    portrait = json.loads(run_cli("membership", "portrait-query", str(sample), "--release", str(release), "--json").stdout)
+    portrait = json.loads(
+        run_cli("membership", "portrait-query", str(sample), "--release", str(release), "--json").stdout
+    )
     assert not portrait["member"]
     kept = tmp_path / "kept.py"
     kept.write_text(LOADER)
-    assert json.loads(run_cli("membership", "portrait-query", str(kept), "--release", str(release), "--json").stdout)["member"]
+    assert json.loads(run_cli("membership", "portrait-query", str(kept), "--release", str(release), "--json").stdout)[
+        "member"
+    ]
 
 
 def test_bad_texts_get_clear_errors(release, tmp_path):
-    cases = {"empty.py": b"   \n", "latin1.py": b"caf\xe9 = 1\n", "binary.bin": b"\x7fELF\x00\x00\x01",
-             "huge.py": b"x = 1\n" * (10 * 2**20 // 6)}
-    expected = {"empty.py": "the text is empty", "latin1.py": "not UTF-8 text (invalid byte at offset 3)",
-                "binary.bin": "looks binary", "huge.py": "attribution takes at most"}
+    cases = {
+        "empty.py": b"   \n",
+        "latin1.py": b"caf\xe9 = 1\n",
+        "binary.bin": b"\x7fELF\x00\x00\x01",
+        "huge.py": b"x = 1\n" * (10 * 2**20 // 6),
+    }
+    expected = {
+        "empty.py": "the text is empty",
+        "latin1.py": "not UTF-8 text (invalid byte at offset 3)",
+        "binary.bin": "looks binary",
+        "huge.py": "attribution takes at most",
+    }
     for name, data in cases.items():
         (tmp_path / name).write_bytes(data)
         result = run_cli("membership", "query", str(tmp_path / name), "--release", str(release), check=False)
         assert result.returncode == 2 and expected[name] in result.stderr, (name, result.stderr)
-    stdin = subprocess.run([*CLI, "membership", "query", "-", "--release", str(release), "--json"], input=LOADER,
-                           capture_output=True, text=True, cwd=REPO_ROOT)
+    stdin = subprocess.run(
+        [*CLI, "membership", "query", "-", "--release", str(release), "--json"],
+        input=LOADER,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+    )
     assert json.loads(stdin.stdout)["coverage"] > 0.9
     missing = run_cli("search", "x", "--release", str(tmp_path), check=False)
     assert missing.returncode == 2 and "no data index" in missing.stderr
@@ -149,10 +183,15 @@ def test_the_overlap_endpoint_answers_like_the_vscode_extension_expects(release)
     start, end = answer["spans"][0]
     assert window[start:end] in LOADER and answer["sources"][0][0]["repo"] == "alice/loaders"
     assert client.post("/overlap", json={"document": "   "}).json()["spans"] == []
-    assert client.post("/overlap", content=b"{not json", headers={"content-type": "application/json"}).status_code == 422
+    assert (
+        client.post("/overlap", content=b"{not json", headers={"content-type": "application/json"}).status_code == 422
+    )
     assert client.post("/overlap", json={"text": "x"}).status_code == 422
     assert client.post("/overlap", json={"document": "a\x00b"}).status_code == 422
-    assert client.post("/overlap", content=b"x" * 3_000_000, headers={"content-type": "application/json"}).status_code == 413
+    assert (
+        client.post("/overlap", content=b"x" * 3_000_000, headers={"content-type": "application/json"}).status_code
+        == 413
+    )
     assert client.get("/health").json() == {"dataset_version": "v1.0"}
 
 
@@ -176,17 +215,17 @@ def test_spans_agree_with_a_brute_force_oracle(release):
     for _ in range(20):
         source = rng.choice(documents).content
         start = rng.randrange(0, max(len(source) - 120, 1))
-        piece = source[start:start + rng.randrange(70, 120)]
+        piece = source[start : start + rng.randrange(70, 120)]
         text = "zq_unique_prefix_7731 = None\n" + piece + "\nzq_unique_suffix_9917()\n"
         result = index.attribute(text, min_bytes=32, max_sources=50)
         assert result.spans, piece
         for span in result.spans:
-            found = text[span.start:span.end]
+            found = text[span.start : span.end]
             holders = {(d.repo, d.path) for d in documents if d.content.find(found) != -1}
             assert {(s.repo, s.path) for s in span.sources} == holders and span.documents == len(holders)
             if span.end < len(text):  # maximal: one more character and it is nowhere
-                assert not any(d.content.find(text[span.start:span.end + 1]) != -1 for d in documents)
-        covered = "".join(text[s.start:s.end] for s in result.spans)
+                assert not any(d.content.find(text[span.start : span.end + 1]) != -1 for d in documents)
+        covered = "".join(text[s.start : s.end] for s in result.spans)
         assert piece.strip()[:32] in text and len(covered) >= min(len(piece), 32)
     assert index.attribute("zq_nothing_like_this_is_in_any_file_at_all_8812_" * 3).spans == []
 
@@ -198,6 +237,7 @@ def test_the_overlap_answer_has_exactly_the_shape_the_extension_reads(release):
     body = response.json()
     assert response.status_code == 200 and response.headers["content-type"] == "application/json"
     assert isinstance(body["spans"], list) and all(
-        isinstance(span, list) and len(span) == 2 and all(isinstance(v, int) for v in span) for span in body["spans"])
+        isinstance(span, list) and len(span) == 2 and all(isinstance(v, int) for v in span) for span in body["spans"]
+    )
     assert all(0 <= start < end <= len(window) for start, end in body["spans"])
     assert body["spans"] == [[0, 250]] or body["spans"][0][1] - body["spans"][0][0] >= 200

@@ -6,8 +6,25 @@ from bigcode_release.data.languages import LanguageTable
 def test_table_covers_starcoders_languages():
     table = LanguageTable.load()
     assert len(table.languages) >= 86
-    for name in ("python", "c", "cpp", "java", "javascript", "typescript", "go", "rust", "yaml", "json",
-                 "markdown", "dockerfile", "makefile", "shell", "sql", "cuda", "cython"):
+    for name in (
+        "python",
+        "c",
+        "cpp",
+        "java",
+        "javascript",
+        "typescript",
+        "go",
+        "rust",
+        "yaml",
+        "json",
+        "markdown",
+        "dockerfile",
+        "makefile",
+        "shell",
+        "sql",
+        "cuda",
+        "cython",
+    ):
         assert name in table
 
 

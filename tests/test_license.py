@@ -6,6 +6,7 @@ from importlib.metadata import Distribution, distribution
 from pathlib import Path
 
 import pytest
+from conftest import GPL3_HEAD, MIT_TEXT, run_cli_json
 
 from bigcode_release.license.detect import (
     _distribution_license_files,
@@ -14,8 +15,6 @@ from bigcode_release.license.detect import (
     identify_license_text,
 )
 from bigcode_release.license.spdx import categorise, normalise, permissive_allowlist
-
-from conftest import GPL3_HEAD, MIT_TEXT, run_cli_json
 
 ALLOW = permissive_allowlist()
 
@@ -90,9 +89,21 @@ def test_installed_distribution_without_license_metadata(tmp_path):
     )
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index",
-         "--target", str(target), str(project)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(project),
+        ],
+        check=True,
+        capture_output=True,
     )
     dist_info = next(target.glob("nolicense-*.dist-info"))
     decision = detect_distribution(Distribution.at(dist_info))

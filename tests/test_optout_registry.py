@@ -9,13 +9,12 @@ import sys
 import time
 
 import pytest
+from conftest import REPO_ROOT, folder_recipe, run_cli, run_cli_json
 
 from bigcode_release.errors import OptOutRequestError, RegistryError
 from bigcode_release.optout.export import export_optouts
 from bigcode_release.optout.export_format import read_optout_list
 from bigcode_release.optout.registry import OptOutRegistry
-
-from conftest import REPO_ROOT, folder_recipe, run_cli, run_cli_json
 
 
 @pytest.fixture
@@ -51,15 +50,52 @@ def test_a_request_for_someone_elses_repository_is_refused(registry):
 
 
 MALFORMED = [
-    "", " ", "-start", "end-", "double--hyphen", "a" * 40, "ｏｃｔｏｃａｔ", "оctocat", "octo cat", "octo_cat",
-    "octo.cat", "octo/cat", "../etc/passwd", "'; DROP TABLE requests; --", "\" OR 1=1 --", "octo%00cat", "octo\ncat",
-    "octo\x00cat", "😀", "$(rm -rf /)", "`id`", "<script>alert(1)</script>", "C:\\Windows", "octo*", "octo?",
-    None, 42, ["octocat"], {"user": "octocat"}, "a" * 10_000,
+    "",
+    " ",
+    "-start",
+    "end-",
+    "double--hyphen",
+    "a" * 40,
+    "ｏｃｔｏｃａｔ",
+    "оctocat",
+    "octo cat",
+    "octo_cat",
+    "octo.cat",
+    "octo/cat",
+    "../etc/passwd",
+    "'; DROP TABLE requests; --",
+    '" OR 1=1 --',
+    "octo%00cat",
+    "octo\ncat",
+    "octo\x00cat",
+    "😀",
+    "$(rm -rf /)",
+    "`id`",
+    "<script>alert(1)</script>",
+    "C:\\Windows",
+    "octo*",
+    "octo?",
+    None,
+    42,
+    ["octocat"],
+    {"user": "octocat"},
+    "a" * 10_000,
 ]
 MALFORMED_REPOS = [
-    ["octocat"], ["octocat/"], ["/repo"], ["octocat/a/b"], ["octocat/.."], ["octocat/re po"], ["octocat/" + "x" * 101],
-    ["otherowner/repo"], ["octocat/repo;DROP"], ["octocat/ｒｅｐｏ"], [None], [42], ["octocat/../../x"],
-    ["octocat/repo"] * 1 + ["octocat/x%d" % i for i in range(1001)],
+    ["octocat"],
+    ["octocat/"],
+    ["/repo"],
+    ["octocat/a/b"],
+    ["octocat/.."],
+    ["octocat/re po"],
+    ["octocat/" + "x" * 101],
+    ["otherowner/repo"],
+    ["octocat/repo;DROP"],
+    ["octocat/ｒｅｐｏ"],
+    [None],
+    [42],
+    ["octocat/../../x"],
+    ["octocat/repo"] * 1 + [f"octocat/x{i}" for i in range(1001)],
 ]
 
 
@@ -96,8 +132,9 @@ for i in range(100000):
 
 def test_a_writer_killed_mid_submission_leaves_every_acknowledged_request(tmp_path):
     path = tmp_path / "registry.sqlite"
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True,
-                              cwd=REPO_ROOT)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT
+    )
     acknowledged = []
     deadline = time.monotonic() + 60
     while len(acknowledged) < 200 and time.monotonic() < deadline:
@@ -133,7 +170,8 @@ def test_an_approved_optout_is_absent_from_the_next_version_and_lookup_says_why(
     run_cli_json("dataset", "build", str(folder_recipe(tmp_path, repo_folder)), "--out", str(release))
     before = run_cli_json("optout", "lookup", "ALICE", "--release", str(release))
     assert before["versions"][0]["in_this_version"] and {r["repo_name"] for r in before["versions"][0]["repos"]} >= {
-        "alice/tools"}
+        "alice/tools"
+    }
     request = run_cli_json("optout", "submit", "alice", "--repo", "alice/tools", "--registry", str(registry_path))
     assert request["status"] == "pending"
     run_cli("optout", "approve", request["id"], "--by", "maintainer", "--registry", str(registry_path))
@@ -152,7 +190,9 @@ def test_an_approved_optout_is_absent_from_the_next_version_and_lookup_says_why(
     assert "nobody is not in this version" in shown
     synced = run_cli_json("optout", "sync", "--release", str(release), "--registry", str(registry_path))
     assert synced == {"applied": {request["id"]: "v1.1"}}
-    assert run_cli_json("optout", "sync", "--release", str(release), "--registry", str(registry_path)) == {"applied": {}}
+    assert run_cli_json("optout", "sync", "--release", str(release), "--registry", str(registry_path)) == {
+        "applied": {}
+    }
     status = run_cli_json("optout", "status", request["id"], "--registry", str(registry_path))
     assert [e["kind"] for e in status["events"]] == ["submitted", "approved", "applied"]
     assert status["first_version"] == "v1.1"

@@ -3,12 +3,11 @@
 import json
 
 import pytest
+from conftest import run_cli
 
 from bigcode_release.pii import PLACEHOLDERS, redact, scan_text
 from bigcode_release.pii.labelled import labelled_files
 from bigcode_release.pii.secrets import looks_random
-
-from conftest import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -23,41 +22,45 @@ def test_every_planted_item_is_found_with_its_kind(labelled):
         for start, end, kind, secret_kind in labelled_file.labels:
             planted_kinds.add(secret_kind)
             assert any(f.kind == kind and f.start < end and f.end > start for f in found), (
-                f"{secret_kind} missed in {labelled_file.name}: {labelled_file.text[start:end]!r}")
+                f"{secret_kind} missed in {labelled_file.name}: {labelled_file.text[start:end]!r}"
+            )
     assert len(planted_kinds) >= 15
 
 
 def test_decoys_are_left_alone(labelled):
     for labelled_file in labelled:
         for f in scan_text(labelled_file.text):
-            assert any(f.kind == kind and f.start < end and f.end > start
-                       for start, end, kind, _ in labelled_file.labels), (
-                f"false positive {f.kind} ({f.detector}): {labelled_file.text[f.start:f.end]!r}")
+            assert any(
+                f.kind == kind and f.start < end and f.end > start for start, end, kind, _ in labelled_file.labels
+            ), f"false positive {f.kind} ({f.detector}): {labelled_file.text[f.start : f.end]!r}"
 
 
-@pytest.mark.parametrize("decoy", [
-    'CHECKSUM = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"  # sha256',
-    'commit = "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12"',
-    'REQUEST_ID = "123e4567-e89b-12d3-a456-426614174000"',
-    'version = "1.10.2.3"',
-    "see https://example.com or write to someone@example.org",
-    'NS = ["8.8.8.8", "9.9.9.9"]; DOC = "203.0.113.7"; V6DOC = "2001:db8::8a2e:370:7334"',
-    "ssh remote: git@github.com:bigcode-project/starcoder.git",
-    "icon = 'logo@2x.png'",
-    "values = table[1::2] + std::vector<int>{}",
-    'password = os.environ.get("DB_PASSWORD")',
-    'PASSWORD = "<your-password>"',
-    # seen in the embedded corpus before the rules that now skip them
-    'CRL_REASON = ObjectIdentifier("2.5.29.21")',
-    '_no_split_modules = ["Qwen2_5OmniToken2WavDiTModel", "Qwen2_5OmniToken2WavDecoderLayer"]',
-    'processor = AutoProcessor.from_pretrained("tencent/HunyuanImage-2.1-Diffusers7b")',
-    "MyDatabaseModel(db='postgres://user:pass@localhost:5432')",
-    '"ssl_password": "ssl.key.password",',
-    'hashes = [\n    "a1b2c3d4e5f60718293a4b5c6d7e8f90",\n]',
-    "print(wn.synset_from_sense_key('driving%1:04:00::'))",
-    "<!-- 4.4.10.2 naturalnumbers -->",
-    "broker = 'amqp://guest:guest@localhost:5672//'",
-])
+@pytest.mark.parametrize(
+    "decoy",
+    [
+        'CHECKSUM = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"  # sha256',
+        'commit = "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12"',
+        'REQUEST_ID = "123e4567-e89b-12d3-a456-426614174000"',
+        'version = "1.10.2.3"',
+        "see https://example.com or write to someone@example.org",
+        'NS = ["8.8.8.8", "9.9.9.9"]; DOC = "203.0.113.7"; V6DOC = "2001:db8::8a2e:370:7334"',
+        "ssh remote: git@github.com:bigcode-project/starcoder.git",
+        "icon = 'logo@2x.png'",
+        "values = table[1::2] + std::vector<int>{}",
+        'password = os.environ.get("DB_PASSWORD")',
+        'PASSWORD = "<your-password>"',
+        # seen in the embedded corpus before the rules that now skip them
+        'CRL_REASON = ObjectIdentifier("2.5.29.21")',
+        '_no_split_modules = ["Qwen2_5OmniToken2WavDiTModel", "Qwen2_5OmniToken2WavDecoderLayer"]',
+        'processor = AutoProcessor.from_pretrained("tencent/HunyuanImage-2.1-Diffusers7b")',
+        "MyDatabaseModel(db='postgres://user:pass@localhost:5432')",
+        '"ssl_password": "ssl.key.password",',
+        'hashes = [\n    "a1b2c3d4e5f60718293a4b5c6d7e8f90",\n]',
+        "print(wn.synset_from_sense_key('driving%1:04:00::'))",
+        "<!-- 4.4.10.2 naturalnumbers -->",
+        "broker = 'amqp://guest:guest@localhost:5672//'",
+    ],
+)
 def test_classic_false_positives_are_not_pii(decoy):
     assert scan_text(decoy) == []
 
@@ -86,7 +89,8 @@ def test_pii_scan_cli_prints_spans_not_values(tmp_path):
     report = json.loads(result.stdout)
     assert [(f["kind"], f["start"], f["end"]) for f in report["findings"]] == [
         ("KEY", text.index(secret), text.index(secret) + len(secret)),
-        ("EMAIL", text.index(email), text.index(email) + len(email))]
+        ("EMAIL", text.index(email), text.index(email) + len(email)),
+    ]
     assert path.read_text(encoding="utf-8").startswith(f'STRIPE = "{secret}"')
     missing = run_cli("pii", "scan", str(tmp_path / "missing.py"), check=False)
     assert missing.returncode == 2 and "no such file" in missing.stderr

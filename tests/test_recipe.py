@@ -3,12 +3,11 @@
 from pathlib import Path
 
 import pytest
+from conftest import DEFAULT_RECIPE, write_recipe
 
 from bigcode_release.data.pipeline import check_recipe_against_tables
 from bigcode_release.errors import RecipeError
 from bigcode_release.recipe import load_recipe
-
-from conftest import DEFAULT_RECIPE, write_recipe
 
 
 def problems_of(path: Path) -> dict[str, str]:
@@ -52,8 +51,9 @@ def test_min_size_above_max_size_is_refused(tmp_path):
 
 
 def test_missing_paths_are_refused(tmp_path):
-    path = write_recipe(tmp_path, {"source": {"kind": "folder", "path": "no/such/folder"},
-                                   "optout": {"list": "missing.jsonl"}})
+    path = write_recipe(
+        tmp_path, {"source": {"kind": "folder", "path": "no/such/folder"}, "optout": {"list": "missing.jsonl"}}
+    )
     problems = problems_of(path)
     assert "folder does not exist" in problems["source.path"]
     assert "file does not exist" in problems["optout.list"]
@@ -65,8 +65,9 @@ def test_unknown_source_kind_is_refused(tmp_path):
 
 
 def test_unknown_language_and_bad_spdx_id_are_refused_with_suggestions(tmp_path):
-    path = write_recipe(tmp_path, {"languages": {"select": ["python", "pyhton"]},
-                                   "license": {"extra_allow": ["Apache 2"]}})
+    path = write_recipe(
+        tmp_path, {"languages": {"select": ["python", "pyhton"]}, "license": {"extra_allow": ["Apache 2"]}}
+    )
     problems = problems_of(path)
     assert problems["languages.select.1"] == "unknown language 'pyhton' (did you mean 'python'?)"
     assert "not an SPDX license id" in problems["license.extra_allow.0"]

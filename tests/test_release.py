@@ -38,8 +38,14 @@ def hub_env(url: str, token: str | None, home: Path) -> dict:
 
 
 def push(release: Path, url: str, token: str | None, home: Path, *extra: str, check: bool = True):
-    result = subprocess.run([*CLI, "release", "push", str(release), "--org", "bigcode", "--json", *extra],
-                            capture_output=True, text=True, cwd=REPO_ROOT, env=hub_env(url, token, home), timeout=600)
+    result = subprocess.run(
+        [*CLI, "release", "push", str(release), "--org", "bigcode", "--json", *extra],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=hub_env(url, token, home),
+        timeout=600,
+    )
     if check:
         assert result.returncode == 0, result.stderr[-3000:]
     return result
@@ -53,18 +59,36 @@ def settings_file(folder: Path, **sections) -> Path:
 
 def test_plan_lists_what_would_be_published_and_sends_nothing(release, tmp_path):
     env = hub_env("http://127.0.0.1:9", None, tmp_path)
-    result = subprocess.run([*CLI, "release", "plan", str(release), "--org", "bigcode", "--json"], capture_output=True,
-                            text=True, cwd=REPO_ROOT, env=env)
+    result = subprocess.run(
+        [*CLI, "release", "plan", str(release), "--org", "bigcode", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     repos = {r["repo_id"]: r for r in json.loads(result.stdout)["repos"]}
-    assert set(repos) == {"bigcode/the-stack-local", "bigcode/the-stack-local-optout", "bigcode/tiny-test",
-                          "bigcode/in-the-stack"}
+    assert set(repos) == {
+        "bigcode/the-stack-local",
+        "bigcode/the-stack-local-optout",
+        "bigcode/tiny-test",
+        "bigcode/in-the-stack",
+    }
     dataset = repos["bigcode/the-stack-local"]
-    assert (dataset["repo_type"], dataset["gate"], dataset["private"], dataset["tag"]) == ("dataset", "auto", False, "v1.0")
-    assert {"README.md", "manifest.json", "stats.json", "repos.parquet"} <= {f["path_in_repo"] for f in dataset["files"]}
+    assert (dataset["repo_type"], dataset["gate"], dataset["private"], dataset["tag"]) == (
+        "dataset",
+        "auto",
+        False,
+        "v1.0",
+    )
+    assert {"README.md", "manifest.json", "stats.json", "repos.parquet"} <= {
+        f["path_in_repo"] for f in dataset["files"]
+    }
     model = repos["bigcode/tiny-test"]
     assert model["gate"] == "auto" and model["tag"] == "step-000006"
-    assert {"model.safetensors", "config.json", "tokenizer.json", "README.md"} <= {f["path_in_repo"] for f in model["files"]}
+    assert {"model.safetensors", "config.json", "tokenizer.json", "README.md"} <= {
+        f["path_in_repo"] for f in model["files"]
+    }
     assert "training_state.pt" not in {f["path_in_repo"] for f in model["files"]}
     assert repos["bigcode/in-the-stack"]["space_sdk"] == "gradio"
 
@@ -104,12 +128,25 @@ def test_full_push_gates_tags_refuses_anonymous_and_serves_accepted_users(releas
         version = Path(os.path.realpath(release / "dataset"))
         shard = sorted((version / "data").glob("*.parquet"))[0].relative_to(version).as_posix()
         with pytest.raises(GatedRepoError):
-            hf_hub_download("bigcode/the-stack-local", shard, repo_type="dataset", endpoint=hub.url,
-                            cache_dir=tmp_path / "anon", token=False)
+            hf_hub_download(
+                "bigcode/the-stack-local",
+                shard,
+                repo_type="dataset",
+                endpoint=hub.url,
+                cache_dir=tmp_path / "anon",
+                token=False,
+            )
         hub.ask_access("dataset", "bigcode/the-stack-local", "bob", {"Email": "bob@example.org"})
         for entry in json.loads((version / "manifest.json").read_text())["outputs"]:
-            local = hf_hub_download("bigcode/the-stack-local", entry["path"], repo_type="dataset", revision="v1.0",
-                                    endpoint=hub.url, cache_dir=tmp_path / "bob", token="tok-bob")
+            local = hf_hub_download(
+                "bigcode/the-stack-local",
+                entry["path"],
+                repo_type="dataset",
+                revision="v1.0",
+                endpoint=hub.url,
+                cache_dir=tmp_path / "bob",
+                token="tok-bob",
+            )
             assert Path(local).read_bytes() == (version / entry["path"]).read_bytes(), entry["path"]
 
         commits_before = {key: len(repo.commits) for key, repo in hub.repos.items()}
@@ -123,17 +160,22 @@ def test_a_push_killed_after_its_first_commit_resumes_to_the_same_state(release,
     reference = FakeHub(TOKENS, ORGS)
     with RunningHub(reference):
         push(release, reference.url, "tok-alice", tmp_path, "--settings", str(small_commits))
-        expected = {key: (reference.tree_of(*key), dict(repo.tags), repo.gated, repo.private)
-                    for key, repo in reference.repos.items()}
+        expected = {
+            key: (reference.tree_of(*key), dict(repo.tags), repo.gated, repo.private)
+            for key, repo in reference.repos.items()
+        }
     assert len(reference.repos[("dataset", "bigcode/the-stack-local")].commits) > 3  # several bounded commits
 
     hub = FakeHub(TOKENS, ORGS)
     hub.hold_commits_after = 1
     with RunningHub(hub):
-        process = subprocess.Popen([*CLI, "release", "push", str(release), "--org", "bigcode", "--json",
-                                    "--settings", str(small_commits)], cwd=REPO_ROOT,
-                                   env=hub_env(hub.url, "tok-alice", tmp_path), stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [*CLI, "release", "push", str(release), "--org", "bigcode", "--json", "--settings", str(small_commits)],
+            cwd=REPO_ROOT,
+            env=hub_env(hub.url, "tok-alice", tmp_path),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 120
         while hub.commit_requests < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -144,8 +186,13 @@ def test_a_push_killed_after_its_first_commit_resumes_to_the_same_state(release,
         assert len(partial.commits) == 2 and partial.private and not partial.tags  # one commit landed, not public
         hub.hold_commits_after = None
         push(release, hub.url, "tok-alice", tmp_path, "--settings", str(small_commits))
-        actual = {key: (hub.tree_of(*key), dict(repo.tags), repo.gated, repo.private) for key, repo in hub.repos.items()}
-    strip = lambda state: {k: (tree, sorted(tags), gated, private) for k, (tree, tags, gated, private) in state.items()}
+        actual = {
+            key: (hub.tree_of(*key), dict(repo.tags), repo.gated, repo.private) for key, repo in hub.repos.items()
+        }
+
+    def strip(state: dict) -> dict:
+        return {k: (tree, sorted(tags), gated, private) for k, (tree, tags, gated, private) in state.items()}
+
     assert strip(actual) == strip(expected)
 
 
@@ -181,7 +228,9 @@ def test_never_public_ungated_unless_written(release, tmp_path):
     chosen = {p.kind: p.gate for p in make_plan(release, "bigcode", load_release_settings(ungated))}
     assert chosen["model"] is None and chosen["dataset"] == "manual"
     partial = load_release_settings(settings_file(tmp_path, commits={"max_files": 3}))  # merged over the shipped file
-    assert partial.commits.max_files == 3 and partial.model.gate.mode == "auto" and "License" in partial.model.gate.prompt
+    assert (
+        partial.commits.max_files == 3 and partial.model.gate.mode == "auto" and "License" in partial.model.gate.prompt
+    )
 
 
 def test_to_dir_writes_the_exact_trees_without_a_token(release, tmp_path):
@@ -208,8 +257,9 @@ def test_maintainers_list_accept_reject_and_grant_access(release, tmp_path):
         env = hub_env(hub.url, "tok-alice", tmp_path)
 
         def access(*args: str) -> subprocess.CompletedProcess:
-            return subprocess.run([*CLI, "release", "access", *args], capture_output=True, text=True, cwd=REPO_ROOT,
-                                  env=env)
+            return subprocess.run(
+                [*CLI, "release", "access", *args], capture_output=True, text=True, cwd=REPO_ROOT, env=env
+            )
 
         pending = json.loads(access("list", repo, "--json").stdout)
         assert {row["user"] for row in pending} == {"bob", "carol"}
@@ -219,6 +269,8 @@ def test_maintainers_list_accept_reject_and_grant_access(release, tmp_path):
         assert access("grant", repo, "--user", "dave").returncode == 0
         accepted = {row["user"] for row in json.loads(access("list", repo, "--status", "accepted", "--json").stdout)}
         assert accepted == {"bob", "dave"}
-        assert [r["user"] for r in json.loads(access("list", repo, "--status", "rejected", "--json").stdout)] == ["carol"]
+        assert [r["user"] for r in json.loads(access("list", repo, "--status", "rejected", "--json").stdout)] == [
+            "carol"
+        ]
         again = access("grant", repo, "--user", "dave")
         assert again.returncode == 2 and "cannot grant dave" in again.stderr

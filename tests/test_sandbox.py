@@ -27,15 +27,19 @@ def test_pass_at_k_matches_hand_computed_values():
     assert pass_at_k(10, 3, 5) == pytest.approx(1 - (7 * 6 * 5 * 4 * 3) / (10 * 9 * 8 * 7 * 6))  # 0.9167
     assert pass_at_k(10, 3, 10) == 1.0 and pass_at_k(5, 0, 3) == 0.0 and pass_at_k(1, 1, 1) == 1.0
     assert pass_at_k(4, 2, 2) == pytest.approx(1 - 1 / 6)
-    assert mean_pass_at_k([(10, 3), (10, 0)], [1, 5, 20]) == {1: pytest.approx(0.15), 5: pytest.approx(0.9167 / 2, abs=1e-4)}
+    assert mean_pass_at_k([(10, 3), (10, 0)], [1, 5, 20]) == {
+        1: pytest.approx(0.15),
+        5: pytest.approx(0.9167 / 2, abs=1e-4),
+    }
     with pytest.raises(ValueError):
         pass_at_k(3, 4, 1)
 
 
 def test_every_canonical_solution_passes_and_the_cli_reports_pass_at_1(tmp_path):
     samples = tmp_path / "canonical.jsonl"
-    samples.write_text("".join(json.dumps({"task_id": t, "completion": p["canonical_solution"]}) + "\n"
-                               for t, p in PROBLEMS.items()))
+    samples.write_text(
+        "".join(json.dumps({"task_id": t, "completion": p["canonical_solution"]}) + "\n" for t, p in PROBLEMS.items())
+    )
     result = run_cli("eval-samples", str(samples), "--k", "1", "--json", "--allow-code-execution")
     report = json.loads(result.stdout)
     assert report["samples"] == 164 and report["pass_at_k"] == {"pass@1": 1.0}
@@ -83,8 +87,10 @@ def test_an_infinite_loop_and_a_fork_bomb_are_stopped_and_leave_no_process():
     before = _nobody_processes()
     loop = run_program("while True:\n    pass\n", SandboxLimits(wall_seconds=1.0))
     assert loop.status == "timed out"
-    bomb = run_program("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n",
-                       SandboxLimits(wall_seconds=1.0))
+    bomb = run_program(
+        "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n",
+        SandboxLimits(wall_seconds=1.0),
+    )
     assert bomb.status == "timed out"
     assert _nobody_processes() <= before
     assert run_program("print('still working')").passed

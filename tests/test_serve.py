@@ -35,8 +35,11 @@ def tgi(url: str) -> InferenceClient:
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
-    pairs = [PLAIN, (fim_prompt(FIM[0], FIM[1]), FIM[2]),
-             (fim_prompt(FIM_RUNS_ON[0], FIM_RUNS_ON[1]), FIM_RUNS_ON[2] + FIM_RUNS_ON[1])]
+    pairs = [
+        PLAIN,
+        (fim_prompt(FIM[0], FIM[1]), FIM[2]),
+        (fim_prompt(FIM_RUNS_ON[0], FIM_RUNS_ON[1]), FIM_RUNS_ON[2] + FIM_RUNS_ON[1]),
+    ]
     tokenizer = tokenizer_for([p + c for p, c in pairs] * 4, 300)
     model = tiny_llama(tokenizer.get_vocab_size(), max_positions=256)
     memorise(model, tokenizer, pairs)
@@ -89,8 +92,9 @@ def test_openai_completions_plain_and_streamed(url):
     assert answer["object"] == "text_completion" and answer["choices"][0]["text"] == PLAIN[1]
     assert answer["choices"][0]["finish_reason"] == "stop"
     assert answer["usage"]["total_tokens"] == answer["usage"]["prompt_tokens"] + answer["usage"]["completion_tokens"]
-    with httpx.stream("POST", f"{url}/v1/completions",
-                      json={"prompt": PLAIN[0], "max_tokens": 40, "stream": True}) as response:
+    with httpx.stream(
+        "POST", f"{url}/v1/completions", json={"prompt": PLAIN[0], "max_tokens": 40, "stream": True}
+    ) as response:
         lines = [line for line in response.iter_lines() if line.startswith("data: ")]
     assert lines[-1] == "data: [DONE]"
     chunks = [json.loads(line[6:]) for line in lines[:-1]]
@@ -107,21 +111,28 @@ def test_eight_concurrent_requests_are_all_answered(url):
 
 
 def test_malformed_requests_get_4xx_and_the_server_stays_up(url):
-    bad_json = httpx.post(f"{url}/generate", content=b'{"inputs": "def", "parameters": {',
-                          headers={"content-type": "application/json"})
+    bad_json = httpx.post(
+        f"{url}/generate", content=b'{"inputs": "def", "parameters": {', headers={"content-type": "application/json"}
+    )
     assert bad_json.status_code == 422 and bad_json.json()["error_type"] == "validation"
     negative = httpx.post(f"{url}/generate", json={"inputs": "def", "parameters": {"max_new_tokens": -5}})
     assert negative.status_code == 422 and "max_new_tokens" in negative.json()["error"]
     with pytest.raises(ValidationError, match="max_new_tokens"):
         tgi(url).text_generation("def", max_new_tokens=-5)
-    huge = httpx.post(f"{url}/generate", json={"inputs": "x = 1\n" * 175_000, "parameters": {"max_new_tokens": 4}},
-                      timeout=60)
+    huge = httpx.post(
+        f"{url}/generate", json={"inputs": "x = 1\n" * 175_000, "parameters": {"max_new_tokens": 4}}, timeout=60
+    )
     assert huge.status_code == 422 and "must have less than 256 tokens" in huge.json()["error"]
     too_big = httpx.post(f"{url}/generate", json={"inputs": "y" * 3_000_000}, timeout=60)
     assert too_big.status_code == 413
-    for body in ({}, {"inputs": ""}, {"inputs": "def", "parameters": {"top_p": 2}},
-                 {"inputs": "def", "parameters": {"best_of": 3}}, {"inputs": "def", "parameters": {"stop": ["a"] * 5}},
-                 {"inputs": "def", "parameters": {"max_new_tokens": 10_000}}):
+    for body in (
+        {},
+        {"inputs": ""},
+        {"inputs": "def", "parameters": {"top_p": 2}},
+        {"inputs": "def", "parameters": {"best_of": 3}},
+        {"inputs": "def", "parameters": {"stop": ["a"] * 5}},
+        {"inputs": "def", "parameters": {"max_new_tokens": 10_000}},
+    ):
         assert httpx.post(f"{url}/generate", json=body).status_code == 422, body
     assert httpx.post(f"{url}/v1/completions", json={"prompt": ["a", "b"]}).status_code == 422
     assert httpx.post(f"{url}/generate_stream", json={"inputs": "x" * 5000}).status_code == 422
@@ -156,8 +167,12 @@ def test_unreachable_and_wrong_endpoints_get_clear_errors(tmp_path):
         CodeCompleter(closed).info()
     (tmp_path / "info").write_text("not json")
     port = free_port()
-    files = subprocess.Popen(["python3", "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=tmp_path,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    files = subprocess.Popen(
+        ["python3", "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         threading.Event().wait(1.0)
         wrong = f"http://127.0.0.1:{port}"

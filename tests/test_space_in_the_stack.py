@@ -5,7 +5,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import folder_recipe, make_repo_folder, run_cli_json
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -80,9 +79,19 @@ def test_in_a_real_browser_a_user_checks_and_opts_out(built):
 
     demo, client = _launch(built)  # its own app: a fresh per-client rate limit
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         try:
             page = browser.new_page()
             page.goto(client.src)
@@ -104,18 +113,63 @@ def test_in_a_real_browser_a_user_checks_and_opts_out(built):
 
 MALFORMED_THROUGH_THE_SPACE = [
     # (username, scope, repos, proof, message)
-    *[(name, "whole account", [], "", "") for name in [
-        "", " ", "-a", "a-", "a--b", "a" * 40, "ｏｃｔｏ", "оctocat", "octo cat", "octo_cat", "octo.cat", "a/b",
-        "../../etc/passwd", "'; DROP TABLE requests; --", "\" OR 1=1 --", "%00", "octo\ncat", "😀", "$(id)", "`id`",
-        "<script>alert(1)</script>", "C:\\Windows", "*", "?", "a" * 20_000]],
-    *[("alice", "selected repositories", repos, "", "") for repos in [
-        [], ["alice"], ["alice/"], ["/tools"], ["alice/a/b"], ["alice/.."], ["alice/re po"], ["alice/" + "x" * 101],
-        ["carol/web"], ["alice/tools;DROP"], ["alice/ｔｏｏｌｓ"], ["ALICE/../x"], ["alice/%2e%2e"]]],
+    *[
+        (name, "whole account", [], "", "")
+        for name in [
+            "",
+            " ",
+            "-a",
+            "a-",
+            "a--b",
+            "a" * 40,
+            "ｏｃｔｏ",
+            "оctocat",
+            "octo cat",
+            "octo_cat",
+            "octo.cat",
+            "a/b",
+            "../../etc/passwd",
+            "'; DROP TABLE requests; --",
+            '" OR 1=1 --',
+            "%00",
+            "octo\ncat",
+            "😀",
+            "$(id)",
+            "`id`",
+            "<script>alert(1)</script>",
+            "C:\\Windows",
+            "*",
+            "?",
+            "a" * 20_000,
+        ]
+    ],
+    *[
+        ("alice", "selected repositories", repos, "", "")
+        for repos in [
+            [],
+            ["alice"],
+            ["alice/"],
+            ["/tools"],
+            ["alice/a/b"],
+            ["alice/.."],
+            ["alice/re po"],
+            ["alice/" + "x" * 101],
+            ["carol/web"],
+            ["alice/tools;DROP"],
+            ["alice/ｔｏｏｌｓ"],
+            ["ALICE/../x"],
+            ["alice/%2e%2e"],
+        ]
+    ],
     *[("alice", "whole account", [], proof, "") for proof in ["x" * 501, "y" * 20_000]],
     *[("alice", "whole account", [], "", message) for message in ["m" * 2001, "n" * 20_000]],
-    ("alice", "no such scope", [], "", ""), ("", "", [], "", ""), ("alice", "selected repositories", ["a"] * 1001, "", ""),
-    ("alice", "whole account", [], "", "\x00" * 2001), ("\x00", "whole account", [], "", ""),
-    ("alice", "selected repositories", [""], "", ""), ("alice", "selected repositories", ["/"], "", ""),
+    ("alice", "no such scope", [], "", ""),
+    ("", "", [], "", ""),
+    ("alice", "selected repositories", ["a"] * 1001, "", ""),
+    ("alice", "whole account", [], "", "\x00" * 2001),
+    ("\x00", "whole account", [], "", ""),
+    ("alice", "selected repositories", [""], "", ""),
+    ("alice", "selected repositories", ["/"], "", ""),
     ("a" * 39 + "-", "whole account", [], "", ""),
 ]
 
@@ -127,11 +181,13 @@ def test_fifty_malformed_submissions_each_get_a_clear_error_and_nothing_is_store
     assert len(MALFORMED_THROUGH_THE_SPACE) >= 50
     demo = None
     try:
-        from bigcode_release.cli import load_space
         from gradio_client import Client
 
-        demo = load_space("in-the-stack").build_app(str(built / "release"), str(built / "malformed.sqlite"),
-                                                    submissions_per_minute=10_000)
+        from bigcode_release.cli import load_space
+
+        demo = load_space("in-the-stack").build_app(
+            str(built / "release"), str(built / "malformed.sqlite"), submissions_per_minute=10_000
+        )
         demo.queue(default_concurrency_limit=4)
         _, url, _ = demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
         client = Client(url, verbose=False)

@@ -16,8 +16,16 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-BROWSER_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+BROWSER_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def launch(name: str, release_dir: Path):
@@ -55,15 +63,17 @@ def test_search_with_a_filter_then_open_and_browse(inspector):
 
 
 def test_bad_input_gets_a_message_and_the_inspector_keeps_answering(inspector):
-    for query in ["", "(((", "\"", "x" * 5000, 'title:a AND (b']:
+    for query in ["", "(((", '"', "x" * 5000, "title:a AND (b"]:
         message, rows = inspector.predict(query, "(any)", "(any)", api_name="/search")
-        assert message.startswith("**Error:**") or message.endswith("no filter") or message.startswith("0 result"), query
+        assert message.startswith("**Error:**") or message.endswith("no filter") or message.startswith("0 result"), (
+            query
+        )
     assert inspector.predict(123456, api_name="/open")[0].startswith("**Error:**")
     assert inspector.predict("load_dataset", "(any)", "(any)", api_name="/search")[0].startswith("2 result")
 
 
 def test_membership_highlights_spans_with_sources_and_notice(membership):
-    text = "import os\n\n" + LOADER[LOADER.index("def load_dataset"):] + "\nprint('mine')\n"
+    text = "import os\n\n" + LOADER[LOADER.index("def load_dataset") :] + "\nprint('mine')\n"
     summary, highlighted, sources, notice = membership.predict(text, 64, api_name="/check")
     labelled = [part for part in highlighted if part["class_or_confidence"]]
     assert labelled and labelled[0]["token"] in LOADER and "of the text is in v1.0" in summary
@@ -96,8 +106,9 @@ def test_in_a_real_browser_search_open_and_membership(release):  # noqa: F811
             page.get_by_label("Code").fill("x = 1\n" + LOADER)
             page.get_by_role("button", name="Check").click()
             page.get_by_text("span 1").first.wait_for(timeout=30_000)
-            expect(page.get_by_label("Attribution notice")).to_have_value(re.compile("Portions of this code come from"),
-                                                                          timeout=30_000)
+            expect(page.get_by_label("Attribution notice")).to_have_value(
+                re.compile("Portions of this code come from"), timeout=30_000
+            )
             page.screenshot(path=str(ARTIFACTS / "membership_test.png"), full_page=True)
         finally:
             browser.close()

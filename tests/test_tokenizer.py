@@ -50,7 +50,9 @@ def test_tokenizer_reports_fertility_per_language_on_held_out_documents(tokenize
 
 def test_the_same_sample_and_seed_train_the_same_tokenizer(tokenized_release, tmp_path):
     train_tokenizer(tokenized_release, vocab_size=600, sample_mb=1, out_dir=tmp_path / "again", progress=False)
-    assert (tmp_path / "again" / "tokenizer.json").read_bytes() == (tokenized_release / "tokenizer" / "tokenizer.json").read_bytes()
+    assert (tmp_path / "again" / "tokenizer.json").read_bytes() == (
+        tokenized_release / "tokenizer" / "tokenizer.json"
+    ).read_bytes()
 
 
 def test_too_small_a_vocabulary_is_refused_before_any_work(tmp_path):
@@ -96,14 +98,17 @@ def _copy_shard(tokenized_release: Path, tmp_path: Path) -> Path:
     return tmp_path / source.name
 
 
-@pytest.mark.parametrize("damage,message", [
-    ("truncate", "not a whole number of 2-byte tokens"),
-    ("index_order", "not strictly increasing"),
-    ("index_short", "last document ends at"),
-    ("metadata_count", "metadata says"),
-    ("big_token", "not below the vocabulary size 600"),
-    ("no_index", ".ds.index is missing"),
-])
+@pytest.mark.parametrize(
+    "damage,message",
+    [
+        ("truncate", "not a whole number of 2-byte tokens"),
+        ("index_order", "not strictly increasing"),
+        ("index_short", "last document ends at"),
+        ("metadata_count", "metadata says"),
+        ("big_token", "not below the vocabulary size 600"),
+        ("no_index", ".ds.index is missing"),
+    ],
+)
 def test_our_reader_names_each_kind_of_damage(tokenized_release, tmp_path, damage, message):
     shard = _copy_shard(tokenized_release, tmp_path)
     check_shard(shard, vocab_size=600)
@@ -140,8 +145,16 @@ def test_the_adapter_lets_nanotron_mains_nanoset_call_read_our_shards(tokenized_
     from bigcode_release.tokenizer.nanoset_adapter import NanotronFolderDataset, install
 
     folder = str(next((tokenized_release / "tokenized").iterdir()) / "train")
-    nanoset_call = dict(folder_path=folder, filename_pattern=os.path.join(folder, "*.ds"), seq_len=64,
-                        recursive=False, token_size=2, shuffle=True, return_positions=True, eos_token_id=0)
+    nanoset_call = dict(
+        folder_path=folder,
+        filename_pattern=os.path.join(folder, "*.ds"),
+        seq_len=64,
+        recursive=False,
+        token_size=2,
+        shuffle=True,
+        return_positions=True,
+        eos_token_id=0,
+    )
     with pytest.raises(TypeError, match="folder_path"):
         DatatroveFolderDataset(**nanoset_call)
     dataset = NanotronFolderDataset(**nanoset_call)

@@ -22,13 +22,22 @@ def _recipe(tmp_path: Path, **changes):
     return load_train_recipe(tiny_train_recipe(tmp_path, tmp_path, **changes))
 
 
-@pytest.mark.parametrize("changes,key,fix", [
-    ({"model": {"num_attention_heads": 6, "num_key_value_heads": 6, "hidden_size": 96}, "parallelism": {"tp": 4}},
-     "parallelism.tp", "use a tp among the divisors of 6: 1, 2, 3, 6"),
-    ({"parallelism": {"tp": 4}}, "model.num_key_value_heads", "raise num_key_value_heads to 4 or more"),
-    ({"model": {"num_hidden_layers": 6}, "parallelism": {"pp": 4}}, "parallelism.pp", "divisors of 6: 1, 2, 3, 6"),
-    ({"model": {"num_key_value_heads": 3}}, "model.num_key_value_heads", "use one of 1, 2, 4"),
-])
+@pytest.mark.parametrize(
+    "changes,key,fix",
+    [
+        (
+            {
+                "model": {"num_attention_heads": 6, "num_key_value_heads": 6, "hidden_size": 96},
+                "parallelism": {"tp": 4},
+            },
+            "parallelism.tp",
+            "use a tp among the divisors of 6: 1, 2, 3, 6",
+        ),
+        ({"parallelism": {"tp": 4}}, "model.num_key_value_heads", "raise num_key_value_heads to 4 or more"),
+        ({"model": {"num_hidden_layers": 6}, "parallelism": {"pp": 4}}, "parallelism.pp", "divisors of 6: 1, 2, 3, 6"),
+        ({"model": {"num_key_value_heads": 3}}, "model.num_key_value_heads", "use one of 1, 2, 4"),
+    ],
+)
 def test_impossible_layouts_are_refused_with_the_fix(tmp_path, changes, key, fix):
     recipe = _recipe(tmp_path, **changes)
     with pytest.raises(TrainConfigError) as error:
@@ -55,9 +64,17 @@ def test_a_bad_recipe_is_refused_before_any_work(tmp_path):
 
 
 def test_batch_math_matches_nanotrons_tiny_llama_example(tmp_path):
-    recipe = _recipe(tmp_path, parallelism={"dp": 2, "tp": 2, "pp": 2},
-                     batch={"sequence_length": 256, "micro_batch_size": 2, "gradient_accumulation": 1,
-                            "train_steps": None, "token_budget": 1_000_000})
+    recipe = _recipe(
+        tmp_path,
+        parallelism={"dp": 2, "tp": 2, "pp": 2},
+        batch={
+            "sequence_length": 256,
+            "micro_batch_size": 2,
+            "gradient_accumulation": 1,
+            "train_steps": None,
+            "token_budget": 1_000_000,
+        },
+    )
     math = batch_math(recipe)
     assert (math.global_batch_size, math.tokens_per_step, math.world_size) == (4, 1024, 8)
     assert math.train_steps == 977 and math.total_tokens == 977 * 1024
@@ -85,11 +102,13 @@ def test_nanotron_config_is_written_checked_and_launch_commands_printed(tokenize
     assert "someone/else" in problems["tokenizer.tokenizer_name_or_path"]
     assert "world size is 6" in problems["parallelism"]
 
-    refused = run_cli("train", str(path), "--engine", "nanotron", "--run-dir", str(tmp_path / "run"),
-                      "--world-size", "6", check=False)
+    refused = run_cli(
+        "train", str(path), "--engine", "nanotron", "--run-dir", str(tmp_path / "run"), "--world-size", "6", check=False
+    )
     assert refused.returncode == 2 and "fix: launch 8 processes" in refused.stderr
-    launched = run_cli("train", str(path), "--engine", "nanotron", "--run-dir", str(tmp_path / "run"), "--launch",
-                       check=False)
+    launched = run_cli(
+        "train", str(path), "--engine", "nanotron", "--run-dir", str(tmp_path / "run"), "--launch", check=False
+    )
     assert launched.returncode == 2 and "nanotron" in launched.stderr  # no nanotron or GPU here: a clear refusal
 
 
@@ -138,10 +157,19 @@ def test_torch_engine_loss_falls_resume_continues_the_same_curve_and_checkpoints
 def test_two_process_ddp_matches_one_process_on_the_same_global_batch(tokenized_release, tmp_path):
     for folder in ("one", "two"):
         (tmp_path / folder).mkdir(exist_ok=True)
-    one = tiny_train_recipe(tmp_path / "one", tokenized_release, name="one",
-                            batch={"micro_batch_size": 2, "gradient_accumulation": 2, "train_steps": 6})
-    two = tiny_train_recipe(tmp_path / "two", tokenized_release, name="two", parallelism={"dp": 2},
-                            batch={"micro_batch_size": 2, "gradient_accumulation": 1, "train_steps": 6})
+    one = tiny_train_recipe(
+        tmp_path / "one",
+        tokenized_release,
+        name="one",
+        batch={"micro_batch_size": 2, "gradient_accumulation": 2, "train_steps": 6},
+    )
+    two = tiny_train_recipe(
+        tmp_path / "two",
+        tokenized_release,
+        name="two",
+        parallelism={"dp": 2},
+        batch={"micro_batch_size": 2, "gradient_accumulation": 1, "train_steps": 6},
+    )
     single = run_cli_json("train", str(one), "--run-dir", str(tmp_path / "run-one"))
     double = run_cli_json("train", str(two), "--run-dir", str(tmp_path / "run-two"))
     assert single["world_size"] == 1 and double["world_size"] == 2
@@ -159,10 +187,16 @@ def test_ablation_compares_variants_over_seeds_on_one_validation_set(tokenized_r
     other = tmp_path / "variant-b"
     tokenize_dataset(tokenized_release, out_dir=other, validation_fraction=0.05, seed=7, show_progress=False)
     base = next((tokenized_release / "tokenized").iterdir())
-    path = tiny_train_recipe(tmp_path, tokenized_release, batch={"train_steps": 4}, checkpoints={"interval": 4},
-                             validation={"interval": 4, "batches": 2})
-    report = run_cli_json("ablate", str(path), "--variants", f"{base.name},{other}", "--seeds", "2",
-                          "--out", str(tmp_path / "ablation"))
+    path = tiny_train_recipe(
+        tmp_path,
+        tokenized_release,
+        batch={"train_steps": 4},
+        checkpoints={"interval": 4},
+        validation={"interval": 4, "batches": 2},
+    )
+    report = run_cli_json(
+        "ablate", str(path), "--variants", f"{base.name},{other}", "--seeds", "2", "--out", str(tmp_path / "ablation")
+    )
     assert [v["variant"] for v in report["variants"]] == [base.name, str(other)]
     assert all(len(v["val_losses"]) == 2 and v["std"] >= 0 for v in report["variants"])
     assert report["validation"] == str(base / "validation")
@@ -199,8 +233,19 @@ def test_nanotron_launch_trains_a_few_steps_on_one_gpu(tokenized_release, tmp_pa
 
     assert os.environ.get("NANOTRON_REPO"), "set NANOTRON_REPO to a nanotron checkout"
     path = tiny_train_recipe(tmp_path, tokenized_release, batch={"train_steps": 5}, checkpoints={"interval": 5})
-    result = run_cli("train", str(path), "--engine", "nanotron", "--run-dir", str(tmp_path / "run"), "--launch",
-                     "--nanotron-repo", os.environ["NANOTRON_REPO"], check=False, timeout=1800)
+    result = run_cli(
+        "train",
+        str(path),
+        "--engine",
+        "nanotron",
+        "--run-dir",
+        str(tmp_path / "run"),
+        "--launch",
+        "--nanotron-repo",
+        os.environ["NANOTRON_REPO"],
+        check=False,
+        timeout=1800,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
 
 

@@ -39,8 +39,15 @@ def test_the_indicator_table_lists_the_indexs_100_indicators_with_its_source():
 
 
 def test_one_significant_figure():
-    assert [one_significant(v) for v in (20894, 306563609, 7.5e13, 0.14, 0.0031, 15354112, 0)] == \
-        ["2e4", "3e8", "8e13", "0.1", "0.003", "2e7", "0"]
+    assert [one_significant(v) for v in (20894, 306563609, 7.5e13, 0.14, 0.0031, 15354112, 0)] == [
+        "2e4",
+        "3e8",
+        "8e13",
+        "0.1",
+        "0.003",
+        "2e7",
+        "0",
+    ]
 
 
 def test_the_release_fills_at_least_40_indicators_from_measurement(publishable_release, tmp_path):
@@ -65,8 +72,10 @@ def test_a_confirmed_statement_counts_and_a_draft_does_not(publishable_release, 
     release = copy_release(publishable_release, tmp_path)
     before = transparency_report(release)
     statements = yaml.safe_load((release / STATEMENTS).read_text())
-    statements["statements"][11] = {"statement": "No data labor: selection and filtering are automatic.",
-                                    "confirmed": True}
+    statements["statements"][11] = {
+        "statement": "No data labor: selection and filtering are automatic.",
+        "confirmed": True,
+    }
     statements["statements"][12]["statement"] = ""
     statements["statements"][12]["confirmed"] = True  # confirmed but empty: still a template
     (release / STATEMENTS).write_text(yaml.safe_dump(statements))
@@ -97,10 +106,20 @@ def test_removing_the_dataset_stats_turns_its_indicators_missing_and_refuses_the
     assert all("stats.json is missing" in r.value for r in report.results if r.number in STATS_INDICATORS)
     hub = FakeHub({"tok-alice": "alice"}, {"bigcode": {"alice": "admin"}})
     with RunningHub(hub):
-        env = {**os.environ, "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_XET": "1", "HF_TOKEN": "tok-alice",
-               "HF_HOME": str(tmp_path / "hf")}
-        result = subprocess.run([*CLI, "release", "push", str(release), "--org", "bigcode"], capture_output=True,
-                                text=True, cwd=REPO_ROOT, env=env)
+        env = {
+            **os.environ,
+            "HF_ENDPOINT": hub.url,
+            "HF_HUB_DISABLE_XET": "1",
+            "HF_TOKEN": "tok-alice",
+            "HF_HOME": str(tmp_path / "hf"),
+        }
+        result = subprocess.run(
+            [*CLI, "release", "push", str(release), "--org", "bigcode"],
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            env=env,
+        )
     assert result.returncode == 2 and "measured inputs missing" in result.stderr and "#1 Data size" in result.stderr
     assert hub.repos == {}
 

@@ -17,10 +17,18 @@ def tiny_llama(vocab_size: int, hidden: int = 64, layers: int = 2, seed: int = 0
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(seed)
-    config = LlamaConfig(vocab_size=vocab_size, hidden_size=hidden, intermediate_size=hidden * 3,
-                         num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=max_positions, bos_token_id=0, eos_token_id=0,
-                         tie_word_embeddings=True)
+    config = LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=hidden,
+        intermediate_size=hidden * 3,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=max_positions,
+        bos_token_id=0,
+        eos_token_id=0,
+        tie_word_embeddings=True,
+    )
     return LlamaForCausalLM(config)
 
 
@@ -32,7 +40,7 @@ def memorise(model, tokenizer, pairs: list[tuple[str, str]], max_steps: int = 80
     for prompt, completion in pairs:
         prompt_ids = tokenizer.encode(prompt).ids
         row = tokenizer.encode(prompt + completion).ids + [eos]
-        assert row[:len(prompt_ids)] == prompt_ids, "the prompt's tokens must be a prefix of the text's"
+        assert row[: len(prompt_ids)] == prompt_ids, "the prompt's tokens must be a prefix of the text's"
         rows.append(row)
         starts.append(len(prompt_ids))
     width = max(map(len, rows))

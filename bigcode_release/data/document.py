@@ -37,8 +37,19 @@ def output_schema(with_text: bool) -> pa.Schema:
 
 
 # metadata keys a source must set (stars/forks may be None)
-SOURCE_KEYS = ("path", "repo_name", "owner", "licenses", "license_expression", "license_source",
-               "language", "ext", "size", "stars", "forks")
+SOURCE_KEYS = (
+    "path",
+    "repo_name",
+    "owner",
+    "licenses",
+    "license_expression",
+    "license_source",
+    "language",
+    "ext",
+    "size",
+    "stars",
+    "forks",
+)
 
 # keys that explain why a file could not be read; never written to the dataset
 DECODE_ERROR_KEY = "decode_error"

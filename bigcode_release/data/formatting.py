@@ -33,8 +33,9 @@ def stars_bucket(stars: int | None) -> str:
     return "1000+"
 
 
-def file_text(content: str, repo_name: str, path: str, stars: int | None, draw: random.Random,
-              config: FormatConfig) -> str:
+def file_text(
+    content: str, repo_name: str, path: str, stars: int | None, draw: random.Random, config: FormatConfig
+) -> str:
     """One file with its metadata prefixes, each drawn with its probability."""
     prefix = ""
     if draw.random() < config.metadata.reponame:
@@ -67,7 +68,8 @@ class TrainingFormatter(PipelineStep):
                     previous_repo = meta["repo_name"]
                 else:
                     draw = random.Random(f"{self.config.seed}:{doc.id}")
-                    meta["text"] = file_text(doc.text, meta["repo_name"], meta["path"], meta.get("stars"), draw,
-                                             self.config)
+                    meta["text"] = file_text(
+                        doc.text, meta["repo_name"], meta["path"], meta.get("stars"), draw, self.config
+                    )
                 self.stat_update("formatted")
             yield doc

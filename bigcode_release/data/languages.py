@@ -64,7 +64,7 @@ class LanguageTable:
                 self._by_extension[extension] = language.name
 
     @classmethod
-    def load(cls, extra_table: Path | None = None) -> "LanguageTable":
+    def load(cls, extra_table: Path | None = None) -> LanguageTable:
         """The shipped table, with `extra_table`'s rows added (a row with a known name replaces it)."""
         rows = {row.name: row for row in _read_rows(table_path("languages.csv"))}
         if extra_table is not None:

@@ -45,12 +45,12 @@ from bigcode_release.data.filters.quality import (
     FileSizeFilter,
     GeneratedFileFilter,
 )
-from bigcode_release.data.languages import LanguageTable
-from bigcode_release.data.sources.repo_reader import RepoFilesReader
-from bigcode_release.data.sources.stack import StackJsonlReader, StackParquetReader
 from bigcode_release.data.formatting import TrainingFormatter
+from bigcode_release.data.languages import LanguageTable
 from bigcode_release.data.redaction import PIIRedactor
 from bigcode_release.data.sources.handoff import HandoffReader
+from bigcode_release.data.sources.repo_reader import RepoFilesReader
+from bigcode_release.data.sources.stack import StackJsonlReader, StackParquetReader
 from bigcode_release.data.stats import SOURCE_STEP, WRITER_STEP
 from bigcode_release.data.writers import DatasetParquetWriter, DropLedgerWriter
 from bigcode_release.errors import RecipeError
@@ -251,8 +251,11 @@ def finish_stage(recipe: Recipe, layout: BuildLayout) -> Stage:
     for step_id in active_finish_steps(recipe):
         steps.append(build[step_id]())
         step_ids.append(step_id)
-    steps.append(DatasetParquetWriter(str(layout.data_dir), compression=recipe.output.compression,
-                                      with_text=recipe.format.enabled))
+    steps.append(
+        DatasetParquetWriter(
+            str(layout.data_dir), compression=recipe.output.compression, with_text=recipe.format.enabled
+        )
+    )
     step_ids.append(WRITER_STEP)
     return Stage("finish", steps, step_ids, recipe.executor.tasks)
 
@@ -284,7 +287,10 @@ def build_executor(
     pipeline, tasks = stage.steps, stage.tasks
     if executor.kind == "local":
         return LocalPipelineExecutor(
-            pipeline, tasks=tasks, workers=min(executor.workers, tasks), logging_dir=str(logging_dir),
+            pipeline,
+            tasks=tasks,
+            workers=min(executor.workers, tasks),
+            logging_dir=str(logging_dir),
             start_method=executor.start_method,
         )
     if executor.kind == "slurm":

@@ -13,10 +13,25 @@ def write_plots(stats: dict, folder: Path) -> list[Path]:
     languages = stats["per_language"]
     reasons = stats["per_reason"]
     return [
-        barh_chart([r["license"] for r in licenses], [r["kept_bytes"] / 2**20 for r in licenses],
-                   "Kept source by license", "MiB", folder / "licenses.png"),
-        barh_chart([r["language"] for r in languages], [r["bytes"] / 2**20 for r in languages],
-                   "Kept source by language", "MiB", folder / "languages.png"),
-        barh_chart([f"{r['step']}: {r['reason']}" for r in reasons], [r["files"] for r in reasons],
-                   "Dropped files by step and reason", "files", folder / "drop_reasons.png"),
+        barh_chart(
+            [r["license"] for r in licenses],
+            [r["kept_bytes"] / 2**20 for r in licenses],
+            "Kept source by license",
+            "MiB",
+            folder / "licenses.png",
+        ),
+        barh_chart(
+            [r["language"] for r in languages],
+            [r["bytes"] / 2**20 for r in languages],
+            "Kept source by language",
+            "MiB",
+            folder / "languages.png",
+        ),
+        barh_chart(
+            [f"{r['step']}: {r['reason']}" for r in reasons],
+            [r["files"] for r in reasons],
+            "Dropped files by step and reason",
+            "files",
+            folder / "drop_reasons.png",
+        ),
     ]

@@ -32,8 +32,12 @@ class PIIRedactor(PipelineStep):
             for doc in data:
                 with self.track_time():
                     self.stat_update("total")
-                    findings = scan_text(doc.text, emails=self.config.emails, ip_addresses=self.config.ip_addresses,
-                                         secrets=self.config.secrets)
+                    findings = scan_text(
+                        doc.text,
+                        emails=self.config.emails,
+                        ip_addresses=self.config.ip_addresses,
+                        secrets=self.config.secrets,
+                    )
                     if findings:
                         doc.text, counts = redact(doc.text, findings)
                         doc.metadata["pii_counts"] = dict(counts)

@@ -56,9 +56,13 @@ def step_accounting(merged: list[Counter], step_ids: list[str]) -> list[dict]:
     steps = []
     for step_id, counter in zip(step_ids, merged):
         if step_id == SOURCE_STEP:
-            steps.append({"step": step_id, "out": counter["documents"], **{
-                k: v for k, v in sorted(counter.items()) if k not in ("documents", "doc_len")
-            }})
+            steps.append(
+                {
+                    "step": step_id,
+                    "out": counter["documents"],
+                    **{k: v for k, v in sorted(counter.items()) if k not in ("documents", "doc_len")},
+                }
+            )
         elif step_id == WRITER_STEP:
             steps.append({"step": step_id, "in": counter["total"]})
         else:
@@ -79,7 +83,9 @@ def check_accounting(steps: list[dict]) -> list[str]:
         if "kept" in step:
             total = step["kept"] + sum(step["dropped"].values())
             if total != step["in"]:
-                problems.append(f"{step['step']}: {step['in']} in != {step['kept']} kept + {total - step['kept']} dropped")
+                problems.append(
+                    f"{step['step']}: {step['in']} in != {step['kept']} kept + {total - step['kept']} dropped"
+                )
             previous_out = step["kept"]
         elif "out" in step:
             previous_out = step["out"]
@@ -106,7 +112,9 @@ class BuildTables:
     def _view(self, name: str, columns: dict[str, str], select: str | None) -> None:
         """A view over files, or an empty view with the same columns when there are none."""
         if not select:
-            select = "SELECT " + ", ".join(f"NULL::{kind} {column}" for column, kind in columns.items()) + " WHERE false"
+            select = (
+                "SELECT " + ", ".join(f"NULL::{kind} {column}" for column, kind in columns.items()) + " WHERE false"
+            )
         self.con.execute(f"CREATE VIEW {name} AS {select}")
 
     def rows(self, sql: str) -> list[dict]:

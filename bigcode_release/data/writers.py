@@ -7,8 +7,17 @@ from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
 
 from bigcode_release.data.document import output_schema, to_row
 
-LEDGER_KEYS = ("repo_name", "owner", "path", "language", "license_expression", "size", "optout_request_id",
-               "duplicate_of", "contamination")
+LEDGER_KEYS = (
+    "repo_name",
+    "owner",
+    "path",
+    "language",
+    "license_expression",
+    "size",
+    "optout_request_id",
+    "duplicate_of",
+    "contamination",
+)
 
 
 def _row_adapter(_writer, document: Document) -> dict:
@@ -26,8 +35,13 @@ class DatasetParquetWriter(ParquetWriter):
 
     name = "📒 dataset shards"
 
-    def __init__(self, output_folder: str, compression: str | None = "zstd",
-                 output_filename: str = "train-${rank}.parquet", with_text: bool = False):
+    def __init__(
+        self,
+        output_folder: str,
+        compression: str | None = "zstd",
+        output_filename: str = "train-${rank}.parquet",
+        with_text: bool = False,
+    ):
         super().__init__(
             output_folder,
             output_filename=output_filename,

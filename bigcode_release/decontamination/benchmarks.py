@@ -12,8 +12,9 @@ from pathlib import Path
 from bigcode_release.errors import BenchmarkFileError
 from bigcode_release.recipe import BenchmarkFile, DecontaminationConfig
 
-HUMANEVAL = BenchmarkFile.model_construct(name="humaneval", path=None, id_field="task_id",
-                                          fields=["prompt", "canonical_solution"])
+HUMANEVAL = BenchmarkFile.model_construct(
+    name="humaneval", path=None, id_field="task_id", fields=["prompt", "canonical_solution"]
+)
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,9 @@ def _texts(spec: BenchmarkFile, path: Path) -> list[BenchmarkText]:
     texts = []
     for line_number, row in enumerate(rows, 1):
         if not isinstance(row, dict) or spec.id_field not in row:
-            raise BenchmarkFileError(f"benchmark {spec.name!r} ({path}), line {line_number}: no {spec.id_field!r} field")
+            raise BenchmarkFileError(
+                f"benchmark {spec.name!r} ({path}), line {line_number}: no {spec.id_field!r} field"
+            )
         for field in spec.fields:
             if isinstance(row.get(field), str) and row[field].strip():
                 texts.append(BenchmarkText(spec.name, str(row[spec.id_field]), field, row[field]))

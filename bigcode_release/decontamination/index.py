@@ -16,7 +16,6 @@ import numpy as np
 from bigcode_release.data.dedup.shingles import ngram_hashes, reference_words, word_hashes
 from bigcode_release.decontamination.benchmarks import BenchmarkText
 
-
 _FILTER_BITS = 1 << 22
 
 
@@ -29,8 +28,13 @@ class Contamination:
     overlap: float
 
     def to_dict(self) -> dict:
-        return {"benchmark": self.benchmark, "problem_id": self.problem_id, "field": self.field,
-                "match": self.match, "overlap": round(self.overlap, 3)}
+        return {
+            "benchmark": self.benchmark,
+            "problem_id": self.problem_id,
+            "field": self.field,
+            "match": self.match,
+            "overlap": round(self.overlap, 3),
+        }
 
 
 class BenchmarkIndex:
@@ -83,7 +87,9 @@ class BenchmarkIndex:
         coverage = np.bincount(owners, minlength=len(self.texts)) / self._sizes
         best = None
         normalised_text = None
-        for index in np.flatnonzero(coverage >= self.ngram_overlap)[np.argsort(-coverage[coverage >= self.ngram_overlap])]:
+        for index in np.flatnonzero(coverage >= self.ngram_overlap)[
+            np.argsort(-coverage[coverage >= self.ngram_overlap])
+        ]:
             benchmark = self.texts[index]
             if coverage[index] >= 1.0:
                 if normalised_text is None:
@@ -91,6 +97,7 @@ class BenchmarkIndex:
                 if f" {self.normalised[index]} " in normalised_text:
                     return Contamination(benchmark.benchmark, benchmark.problem_id, benchmark.field, "substring", 1.0)
             if best is None:
-                best = Contamination(benchmark.benchmark, benchmark.problem_id, benchmark.field, "ngram_overlap",
-                                     float(coverage[index]))
+                best = Contamination(
+                    benchmark.benchmark, benchmark.problem_id, benchmark.field, "ngram_overlap", float(coverage[index])
+                )
         return best

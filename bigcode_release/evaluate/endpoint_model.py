@@ -39,8 +39,9 @@ class EndpointModel(LightevalModel):
         try:
             info = self.client.get_endpoint_info()
         except Exception as exc:  # noqa: BLE001 - connection, HTTP and decoding errors all mean "not usable"
-            raise EvaluationError(f"endpoint {config.endpoint_url}: no TGI /info answer "
-                                  f"({type(exc).__name__}: {exc})") from None
+            raise EvaluationError(
+                f"endpoint {config.endpoint_url}: no TGI /info answer ({type(exc).__name__}: {exc})"
+            ) from None
         if not isinstance(info, dict) or "model_id" not in info:
             raise EvaluationError(f"endpoint {config.endpoint_url}: /info lacks model_id; is it a TGI server?")
         self.info = info
@@ -67,27 +68,45 @@ class EndpointModel(LightevalModel):
         sampling = self.config.temperature > 0
         try:
             return self.client.text_generation(
-                prompt, max_new_tokens=max_new_tokens, stop=stop, do_sample=sampling,
+                prompt,
+                max_new_tokens=max_new_tokens,
+                stop=stop,
+                do_sample=sampling,
                 temperature=self.config.temperature if sampling else None,
-                top_p=self.config.top_p if sampling else None, seed=seed if sampling else None,
+                top_p=self.config.top_p if sampling else None,
+                seed=seed if sampling else None,
             )
         except Exception as exc:  # noqa: BLE001 - name the endpoint whatever the transport error was
-            raise EvaluationError(f"endpoint {self.config.endpoint_url}: generation failed "
-                                  f"({type(exc).__name__}: {exc})") from None
+            raise EvaluationError(
+                f"endpoint {self.config.endpoint_url}: generation failed ({type(exc).__name__}: {exc})"
+            ) from None
 
     def greedy_until(self, docs) -> list[ModelResponse]:
         """n completions per document (one when sampling is off), requested concurrently."""
-        jobs = [(d, i) for d, doc in enumerate(docs)
-                for i in range(doc.num_samples if self.config.temperature > 0 else 1)]
+        jobs = [
+            (d, i) for d, doc in enumerate(docs) for i in range(doc.num_samples if self.config.temperature > 0 else 1)
+        ]
 
         def run(job: tuple[int, int]) -> str:
             doc = docs[job[0]]
-            return self._generate(doc.query, doc.generation_size or 256, list(doc.stop_sequences or [])[: self._max_stops],
-                                  self.config.seed + 1000 * job[0] + job[1])
+            return self._generate(
+                doc.query,
+                doc.generation_size or 256,
+                list(doc.stop_sequences or [])[: self._max_stops],
+                self.config.seed + 1000 * job[0] + job[1],
+            )
 
         with ThreadPoolExecutor(max_workers=self.config.concurrency) as pool:
-            texts = list(tqdm(pool.map(run, jobs), total=len(jobs), unit="sample", desc="generating",
-                              disable=not self.config.show_progress, dynamic_ncols=True))
+            texts = list(
+                tqdm(
+                    pool.map(run, jobs),
+                    total=len(jobs),
+                    unit="sample",
+                    desc="generating",
+                    disable=not self.config.show_progress,
+                    dynamic_ncols=True,
+                )
+            )
         grouped: list[list[str]] = [[] for _ in docs]
         for (d, _), text in zip(jobs, texts):
             grouped[d].append(text)

@@ -28,14 +28,19 @@ def check_versions() -> None:
     try:
         found = version("lighteval")
     except Exception:  # noqa: BLE001 - any missing metadata means not installed
-        raise EvaluationError("lighteval is not installed; fix: pip install 'bigcode-release[eval]' "
-                              f"(lighteval=={LIGHTEVAL_VERSION})") from None
+        raise EvaluationError(
+            f"lighteval is not installed; fix: pip install 'bigcode-release[eval]' (lighteval=={LIGHTEVAL_VERSION})"
+        ) from None
     if found != LIGHTEVAL_VERSION:
-        raise EvaluationError(f"lighteval {found} is installed; this evaluation was made for "
-                              f"{LIGHTEVAL_VERSION}: pip install lighteval=={LIGHTEVAL_VERSION}")
+        raise EvaluationError(
+            f"lighteval {found} is installed; this evaluation was made for "
+            f"{LIGHTEVAL_VERSION}: pip install lighteval=={LIGHTEVAL_VERSION}"
+        )
     if int(version("xxhash").split(".")[0]) >= 4:
-        raise EvaluationError(f"xxhash {version('xxhash')} breaks lighteval {LIGHTEVAL_VERSION}'s detail "
-                              "logging; fix: pip install 'xxhash<4'")
+        raise EvaluationError(
+            f"xxhash {version('xxhash')} breaks lighteval {LIGHTEVAL_VERSION}'s detail "
+            "logging; fix: pip install 'xxhash<4'"
+        )
 
 
 @contextlib.contextmanager

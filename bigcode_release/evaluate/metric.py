@@ -78,8 +78,9 @@ def metric_name(k: int) -> str:
     return f"pass@{k}"
 
 
-def execution_metric(n: int, ks: list[int], limits: SandboxLimits, workers: int,
-                     log: VerdictLog) -> SampleLevelMetricGrouping:
+def execution_metric(
+    n: int, ks: list[int], limits: SandboxLimits, workers: int, log: VerdictLog
+) -> SampleLevelMetricGrouping:
     """The lighteval metric (one name per k, n samples a problem), averaged over problems."""
     names = [metric_name(k) for k in sorted(ks)]
     return SampleLevelMetricGrouping(

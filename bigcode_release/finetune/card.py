@@ -66,14 +66,23 @@ def write_adapter_card(adapter_dir: Path, report) -> Path:
     """Render the card into `adapter_dir/README.md` (validated by huggingface_hub's card classes)."""
     corpus, settings = report.corpus, report.settings
     # the base is a local folder, not a Hub id, so it is named in the text rather than as `base_model`
-    data = ModelCardData(library_name="peft", pipeline_tag="text-generation",
-                         tags=["code", "lora", "fill-in-the-middle", "bigcode-release"])
+    data = ModelCardData(
+        library_name="peft",
+        pipeline_tag="text-generation",
+        tags=["code", "lora", "fill-in-the-middle", "bigcode-release"],
+    )
     card = ModelCard.from_template(
-        data, template_str=CARD_TEMPLATE, base_name=Path(report.base_model).name, base_model=report.base_model,
-        corpus=corpus, s=settings, r=report,
+        data,
+        template_str=CARD_TEMPLATE,
+        base_name=Path(report.base_model).name,
+        base_model=report.base_model,
+        corpus=corpus,
+        s=settings,
+        r=report,
         languages=", ".join(f"{k} ({v})" for k, v in corpus["languages"].items()),
         dropped=", ".join(f"{k}: {v}" for k, v in corpus["dropped"].items()) or "none",
-        pii=", ".join(f"{k}: {v}" for k, v in corpus["pii_replaced"].items()) or "none")
+        pii=", ".join(f"{k}: {v}" for k, v in corpus["pii_replaced"].items()) or "none",
+    )
     path = Path(adapter_dir) / "README.md"
     card.save(path)
     return path

@@ -57,8 +57,11 @@ def _stage_repositories(code_paths: list[Path], staging: Path) -> None:
 
 def _recipe(staging: Path, private: bool, languages: list[str] | None) -> dict:
     recipe = yaml.safe_load(DEFAULT_RECIPE.read_text(encoding="utf-8"))
-    recipe.update(name="finetune-corpus", version="v1.0",
-                  source={"kind": "folder", "path": str(staging), "layout": "name", "default_owner": "local"})
+    recipe.update(
+        name="finetune-corpus",
+        version="v1.0",
+        source={"kind": "folder", "path": str(staging), "layout": "name", "default_owner": "local"},
+    )
     recipe["languages"] = {"select": languages or "all"}
     recipe["license"] = {"enabled": not private, "extra_allow": []}
     recipe["pii"]["enabled"] = not private
@@ -68,8 +71,13 @@ def _recipe(staging: Path, private: bool, languages: list[str] | None) -> dict:
     return recipe
 
 
-def build_corpus(code_paths: list[Path], work_dir: Path, private: bool = False, languages: list[str] | None = None,
-                 show_progress: bool = True) -> Corpus:
+def build_corpus(
+    code_paths: list[Path],
+    work_dir: Path,
+    private: bool = False,
+    languages: list[str] | None = None,
+    show_progress: bool = True,
+) -> Corpus:
     """Run the dataset build over `code_paths` into `work_dir/data/` and read back what it kept."""
     work_dir = Path(work_dir)
     staging = work_dir / "repositories"
@@ -89,8 +97,18 @@ def build_corpus(code_paths: list[Path], work_dir: Path, private: bool = False, 
     dropped = {f"{row['step']}:{row['reason']}": row["files"] for row in result.stats["per_reason"]}
     if not documents:
         hint = "" if private else "; for private code without a license, pass --private (skips license and PII steps)"
-        raise FinetuneError(f"no file of {', '.join(str(p) for p in code_paths)} was kept by the dataset filters "
-                            f"(dropped: {dropped or 'nothing read'}){hint}")
-    return Corpus(documents=documents, dataset_dir=str(dataset_dir), files_in=result.stats["totals"]["input_files"],
-                  files_kept=len(documents), bytes_kept=total_bytes, languages=dict(sorted(languages_kept.items())),
-                  dropped=dropped, pii_replaced=result.stats.get("pii", {}).get("replaced", {}), private=private)
+        raise FinetuneError(
+            f"no file of {', '.join(str(p) for p in code_paths)} was kept by the dataset filters "
+            f"(dropped: {dropped or 'nothing read'}){hint}"
+        )
+    return Corpus(
+        documents=documents,
+        dataset_dir=str(dataset_dir),
+        files_in=result.stats["totals"]["input_files"],
+        files_kept=len(documents),
+        bytes_kept=total_bytes,
+        languages=dict(sorted(languages_kept.items())),
+        dropped=dropped,
+        pii_replaced=result.stats.get("pii", {}).get("replaced", {}),
+        private=private,
+    )

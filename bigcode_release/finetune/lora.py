@@ -89,9 +89,15 @@ def _load_base(base_dir: Path, settings: FinetuneSettings):
         from peft import prepare_model_for_kbit_training
         from transformers import BitsAndBytesConfig
 
-        quantization = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                                          bnb_4bit_compute_dtype=torch.bfloat16)
-        model = AutoModelForCausalLM.from_pretrained(str(base_dir), quantization_config=quantization, device_map={"": 0})
+        quantization = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16,
+        )
+        model = AutoModelForCausalLM.from_pretrained(
+            str(base_dir), quantization_config=quantization, device_map={"": 0}
+        )
         return prepare_model_for_kbit_training(model)
     model = AutoModelForCausalLM.from_pretrained(str(base_dir), dtype=torch.float32)
     return model.to("cuda" if torch.cuda.is_available() else "cpu")
@@ -105,10 +111,16 @@ def _validation_loss(model, windows: np.ndarray, valid: list[int], pad_id: int |
     total, count = 0.0, 0
     with torch.no_grad():
         for start in range(0, len(windows), batch):
-            ids = torch.tensor(windows[start:start + batch], device=device)
-            labels = torch.tensor(np.stack([_labels(w, pad_id, v) for w, v in
-                                            zip(windows[start:start + batch], valid[start:start + batch])]),
-                                  device=device)
+            ids = torch.tensor(windows[start : start + batch], device=device)
+            labels = torch.tensor(
+                np.stack(
+                    [
+                        _labels(w, pad_id, v)
+                        for w, v in zip(windows[start : start + batch], valid[start : start + batch])
+                    ]
+                ),
+                device=device,
+            )
             targets = int((labels[:, 1:] != IGNORE).sum())
             total += float(model(input_ids=ids, labels=labels).loss) * targets
             count += targets
@@ -116,8 +128,15 @@ def _validation_loss(model, windows: np.ndarray, valid: list[int], pad_id: int |
     return total / max(count, 1)
 
 
-def train_lora(base_dir: str | Path, corpus: Corpus, output_dir: str | Path, settings: FinetuneSettings,
-               merge: bool = False, show_progress: bool = True, return_model: bool = False):
+def train_lora(
+    base_dir: str | Path,
+    corpus: Corpus,
+    output_dir: str | Path,
+    settings: FinetuneSettings,
+    merge: bool = False,
+    show_progress: bool = True,
+    return_model: bool = False,
+):
     """Train the adapter; write `adapter/` (weights, config, tokenizer, README card, loss.png),
     `log.csv`, `loss.png`, `finetune.json` and, with `merge`, `merged/`. Returns the report (and
     the trained PEFT model with `return_model`)."""
@@ -136,23 +155,36 @@ def train_lora(base_dir: str | Path, corpus: Corpus, output_dir: str | Path, set
     if settings.fim_rate > 0:
         fim = FimTransform(tokenizer.backend_tokenizer, settings.fim_rate, settings.fim_spm_rate, settings.seed)
     windows, stream_tokens = pack_windows(corpus.documents, tokenizer, settings.sequence_length)
-    valid = [min(settings.sequence_length, max(stream_tokens - i * settings.sequence_length, 0))
-             for i in range(len(windows))]
-    held_out = [i for i in range(len(windows)) if settings.validation_fraction and len(windows) >= 4
-                and i % round(1 / settings.validation_fraction) == 0]
+    valid = [
+        min(settings.sequence_length, max(stream_tokens - i * settings.sequence_length, 0)) for i in range(len(windows))
+    ]
+    held_out = [
+        i
+        for i in range(len(windows))
+        if settings.validation_fraction and len(windows) >= 4 and i % round(1 / settings.validation_fraction) == 0
+    ]
     train_ids = [i for i in range(len(windows)) if i not in set(held_out)]
     steps_per_epoch = math.ceil(len(train_ids) / settings.micro_batch_size)
     total_steps = settings.max_steps or max(1, math.ceil(settings.epochs * steps_per_epoch))
 
     torch.manual_seed(settings.seed)
     model = _load_base(base_dir, settings)
-    lora = LoraConfig(r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
-                      target_modules=settings.target_modules, task_type="CAUSAL_LM", bias="none")
+    lora = LoraConfig(
+        r=settings.r,
+        lora_alpha=settings.alpha,
+        lora_dropout=settings.dropout,
+        target_modules=settings.target_modules,
+        task_type="CAUSAL_LM",
+        bias="none",
+    )
     model = get_peft_model(model, lora)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     device = next(model.parameters()).device
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=settings.learning_rate,
-                                  weight_decay=settings.weight_decay)
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad],
+        lr=settings.learning_rate,
+        weight_decay=settings.weight_decay,
+    )
     pad_id = fim.ids.pad if fim else None
     output_dir.mkdir(parents=True, exist_ok=True)
     log = RunLog(output_dir / "log.csv")
@@ -167,14 +199,16 @@ def train_lora(base_dir: str | Path, corpus: Corpus, output_dir: str | Path, set
     for step in range(total_steps):
         if len(order) < settings.micro_batch_size:
             order += rng.permutation(train_ids).tolist()
-        batch_ids, order = order[: settings.micro_batch_size], order[settings.micro_batch_size:]
+        batch_ids, order = order[: settings.micro_batch_size], order[settings.micro_batch_size :]
         epoch_position = step * settings.micro_batch_size
         samples = [fim(windows[i], epoch_position + n) if fim else windows[i] for n, i in enumerate(batch_ids)]
         ids = torch.tensor(np.stack(samples), device=device)
-        labels = torch.tensor(np.stack([_labels(s, pad_id, valid[i]) for s, i in zip(samples, batch_ids)]),
-                              device=device)
-        rate = learning_rate(step, settings.learning_rate, settings.min_learning_rate, settings.warmup_steps,
-                             total_steps)
+        labels = torch.tensor(
+            np.stack([_labels(s, pad_id, valid[i]) for s, i in zip(samples, batch_ids)]), device=device
+        )
+        rate = learning_rate(
+            step, settings.learning_rate, settings.min_learning_rate, settings.warmup_steps, total_steps
+        )
         for group in optimizer.param_groups:
             group["lr"] = rate
         loss = model(input_ids=ids, labels=labels).loss
@@ -189,8 +223,16 @@ def train_lora(base_dir: str | Path, corpus: Corpus, output_dir: str | Path, set
         if done % settings.eval_interval == 0 or done == total_steps:
             val = last_val = _validation_loss(model, val_windows, val_valid, pad_id, settings.micro_batch_size)
         elapsed = time.monotonic() - started
-        log.append(step=done, tokens=tokens, learning_rate=rate, train_loss=losses[-1], val_loss=val,
-                   grad_norm=float(norm), tokens_per_second=round(tokens / elapsed, 1), elapsed_s=round(elapsed, 2))
+        log.append(
+            step=done,
+            tokens=tokens,
+            learning_rate=rate,
+            train_loss=losses[-1],
+            val_loss=val,
+            grad_norm=float(norm),
+            tokens_per_second=round(tokens / elapsed, 1),
+            elapsed_s=round(elapsed, 2),
+        )
         bar.set_postfix(loss=f"{losses[-1]:.3f}")
         bar.update(1)
     bar.close()
@@ -203,12 +245,24 @@ def train_lora(base_dir: str | Path, corpus: Corpus, output_dir: str | Path, set
     shutil.copy2(output_dir / "loss.png", adapter_dir / "loss.png")
     merged_dir = merge_adapter(base_dir, adapter_dir, output_dir / "merged") if merge else None
     report = FinetuneReport(
-        output_dir=str(output_dir), adapter_dir=str(adapter_dir), merged_dir=str(merged_dir) if merged_dir else None,
-        base_model=str(base_dir.resolve()), trainable_parameters=trainable,
-        total_parameters=count_parameters(model), train_windows=len(train_ids), validation_windows=len(held_out),
-        tokens=tokens, steps=total_steps, first_train_loss=losses[0], last_train_loss=losses[-1],
-        first_val_loss=first_val, last_val_loss=last_val, seconds=round(time.monotonic() - started, 1),
-        corpus=corpus.summary(), settings=settings.model_dump())
+        output_dir=str(output_dir),
+        adapter_dir=str(adapter_dir),
+        merged_dir=str(merged_dir) if merged_dir else None,
+        base_model=str(base_dir.resolve()),
+        trainable_parameters=trainable,
+        total_parameters=count_parameters(model),
+        train_windows=len(train_ids),
+        validation_windows=len(held_out),
+        tokens=tokens,
+        steps=total_steps,
+        first_train_loss=losses[0],
+        last_train_loss=losses[-1],
+        first_val_loss=first_val,
+        last_val_loss=last_val,
+        seconds=round(time.monotonic() - started, 1),
+        corpus=corpus.summary(),
+        settings=settings.model_dump(),
+    )
     write_adapter_card(adapter_dir, report)
     (output_dir / "finetune.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
     return (report, model) if return_model else report

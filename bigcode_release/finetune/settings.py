@@ -36,8 +36,9 @@ class FinetuneSettings(Strict):
     @model_validator(mode="after")
     def _floor_below_peak(self) -> FinetuneSettings:
         if self.min_learning_rate > self.learning_rate:
-            raise ValueError(f"min_learning_rate ({self.min_learning_rate}) is above learning_rate "
-                             f"({self.learning_rate})")
+            raise ValueError(
+                f"min_learning_rate ({self.min_learning_rate}) is above learning_rate ({self.learning_rate})"
+            )
         return self
 
 

@@ -13,12 +13,23 @@ STATUSES = ("pending", "accepted", "rejected")
 
 def list_requests(api: HfApi, repo_id: str, repo_type: str, status: str) -> list[dict]:
     """The access requests of a gated repository in `status`."""
-    listing = {"pending": api.list_pending_access_requests, "accepted": api.list_accepted_access_requests,
-               "rejected": api.list_rejected_access_requests}[status]
+    listing = {
+        "pending": api.list_pending_access_requests,
+        "accepted": api.list_accepted_access_requests,
+        "rejected": api.list_rejected_access_requests,
+    }[status]
     try:
-        return [{"user": r.username, "fullname": r.fullname, "email": r.email, "status": r.status,
-                 "timestamp": r.timestamp.isoformat() if r.timestamp else None, "fields": r.fields or {}}
-                for r in listing(repo_id, repo_type=repo_type)]
+        return [
+            {
+                "user": r.username,
+                "fullname": r.fullname,
+                "email": r.email,
+                "status": r.status,
+                "timestamp": r.timestamp.isoformat() if r.timestamp else None,
+                "fields": r.fields or {},
+            }
+            for r in listing(repo_id, repo_type=repo_type)
+        ]
     except HfHubHTTPError as exc:
         raise ReleaseError(scrub(f"{repo_id}: cannot list {status} requests: {exc}", api.token)) from None
 

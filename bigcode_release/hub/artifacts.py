@@ -80,23 +80,37 @@ def dataset_repos(release: Path, org: str, settings: ReleaseSettings) -> list[Re
         manifest = json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
         recipe = manifest["recipe"]
         files = _files(version_dir, [o["path"] for o in manifest["outputs"]] + ["manifest.json"])
-        plans.append(RepoPlan(
-            kind="dataset", repo_type="dataset", repo_id=f"{org}/{recipe['name']}", files=files,
-            private=settings.dataset.visibility == "private",
-            gate=_gate(settings.dataset.gate, recipe["card"]["gate"]["mode"]), tag=manifest["version"],
-            source=str(version_dir / "manifest.json")))
+        plans.append(
+            RepoPlan(
+                kind="dataset",
+                repo_type="dataset",
+                repo_id=f"{org}/{recipe['name']}",
+                files=files,
+                private=settings.dataset.visibility == "private",
+                gate=_gate(settings.dataset.gate, recipe["card"]["gate"]["mode"]),
+                tag=manifest["version"],
+                source=str(version_dir / "manifest.json"),
+            )
+        )
     return plans
 
 
-def optout_repo(release: Path, org: str, settings: ReleaseSettings, dataset_name: str,
-                dataset_gate: str | None) -> RepoPlan | None:
+def optout_repo(
+    release: Path, org: str, settings: ReleaseSettings, dataset_name: str, dataset_gate: str | None
+) -> RepoPlan | None:
     folder = release / "optout"
     if not (folder / "README.md").is_file():
         return None
     names = [p.name for p in folder.iterdir() if p.is_file() and (p.name == "README.md" or p.stem == "optout-list")]
-    return RepoPlan(kind="optout-list", repo_type="dataset", repo_id=f"{org}/{dataset_name}-optout",
-                    files=_files(folder, names), private=settings.optout_list.visibility == "private",
-                    gate=_gate(settings.optout_list.gate, dataset_gate), source=str(folder / "README.md"))
+    return RepoPlan(
+        kind="optout-list",
+        repo_type="dataset",
+        repo_id=f"{org}/{dataset_name}-optout",
+        files=_files(folder, names),
+        private=settings.optout_list.visibility == "private",
+        gate=_gate(settings.optout_list.gate, dataset_gate),
+        source=str(folder / "README.md"),
+    )
 
 
 def model_repos(release: Path, org: str, settings: ReleaseSettings) -> list[RepoPlan]:
@@ -116,11 +130,25 @@ def model_repos(release: Path, org: str, settings: ReleaseSettings) -> list[Repo
             if (evaluation / name).is_file():
                 files.append(RepoFile(f"eval/{name}", str(evaluation / name), (evaluation / name).stat().st_size))
         if (run / "eval" / "pass_at_k.png").is_file():
-            files.append(RepoFile("eval/pass_at_k.png", str(run / "eval" / "pass_at_k.png"),
-                                  (run / "eval" / "pass_at_k.png").stat().st_size))
-        plans.append(RepoPlan(kind="model", repo_type="model", repo_id=f"{org}/{run.name}", files=files,
-                              private=settings.model.visibility == "private", gate=_gate(settings.model.gate, "auto"),
-                              tag=last.name, source=str(manifest_path)))
+            files.append(
+                RepoFile(
+                    "eval/pass_at_k.png",
+                    str(run / "eval" / "pass_at_k.png"),
+                    (run / "eval" / "pass_at_k.png").stat().st_size,
+                )
+            )
+        plans.append(
+            RepoPlan(
+                kind="model",
+                repo_type="model",
+                repo_id=f"{org}/{run.name}",
+                files=files,
+                private=settings.model.visibility == "private",
+                gate=_gate(settings.model.gate, "auto"),
+                tag=last.name,
+                source=str(manifest_path),
+            )
+        )
     return plans
 
 
@@ -131,13 +159,23 @@ def adapter_repos(release: Path, org: str, settings: ReleaseSettings) -> list[Re
         if not (adapter / "adapter_config.json").is_file():
             continue
         files = _files(adapter, [p.name for p in adapter.iterdir() if p.is_file()])
-        plans.append(RepoPlan(kind="adapter", repo_type="model", repo_id=f"{org}/{report_path.parent.name}",
-                              files=files, private=settings.model.visibility == "private",
-                              gate=_gate(settings.model.gate, "auto"), source=str(report_path)))
+        plans.append(
+            RepoPlan(
+                kind="adapter",
+                repo_type="model",
+                repo_id=f"{org}/{report_path.parent.name}",
+                files=files,
+                private=settings.model.visibility == "private",
+                gate=_gate(settings.model.gate, "auto"),
+                source=str(report_path),
+            )
+        )
     return plans
 
 
-def space_repos(release: Path, org: str, settings: ReleaseSettings, spaces_root: Path = PROJECT_SPACES) -> list[RepoPlan]:
+def space_repos(
+    release: Path, org: str, settings: ReleaseSettings, spaces_root: Path = PROJECT_SPACES
+) -> list[RepoPlan]:
     """Each included Space: its app and README, and the per-version `repos.parquet` it reads."""
     plans = []
     for name in settings.spaces.include:
@@ -148,22 +186,43 @@ def space_repos(release: Path, org: str, settings: ReleaseSettings, spaces_root:
         for version_dir in built_versions(release):
             repos = version_dir / "repos.parquet"
             if repos.is_file():
-                files.append(RepoFile(f"release/dataset-versions/{version_dir.name}/repos.parquet", str(repos),
-                                      repos.stat().st_size))
-        plans.append(RepoPlan(kind="space", repo_type="space", repo_id=f"{org}/{name.replace('_', '-')}", files=files,
-                              private=settings.spaces.visibility == "private", gate=None, space_sdk="gradio",
-                              space_variables={"RELEASE_DIR": "release", "OPTOUT_REGISTRY": "release/optout.sqlite"},
-                              source=str(folder)))
+                files.append(
+                    RepoFile(
+                        f"release/dataset-versions/{version_dir.name}/repos.parquet", str(repos), repos.stat().st_size
+                    )
+                )
+        plans.append(
+            RepoPlan(
+                kind="space",
+                repo_type="space",
+                repo_id=f"{org}/{name.replace('_', '-')}",
+                files=files,
+                private=settings.spaces.visibility == "private",
+                gate=None,
+                space_sdk="gradio",
+                space_variables={"RELEASE_DIR": "release", "OPTOUT_REGISTRY": "release/optout.sqlite"},
+                source=str(folder),
+            )
+        )
     return plans
 
 
-def discover(release: str | Path, org: str, settings: ReleaseSettings, spaces_root: Path = PROJECT_SPACES) -> list[RepoPlan]:
+def discover(
+    release: str | Path, org: str, settings: ReleaseSettings, spaces_root: Path = PROJECT_SPACES
+) -> list[RepoPlan]:
     """Every repository the release directory's artifacts go to, in push order."""
     release = Path(release)
     datasets = dataset_repos(release, org, settings)
     if not datasets:
-        raise ReleaseError(f"{release}: no built dataset version (dataset-versions/<v>/manifest.json); "
-                           "run `bigcode-release dataset build` first")
+        raise ReleaseError(
+            f"{release}: no built dataset version (dataset-versions/<v>/manifest.json); "
+            "run `bigcode-release dataset build` first"
+        )
     optout = optout_repo(release, org, settings, datasets[-1].repo_id.split("/")[1], datasets[-1].gate)
-    return [*datasets, *([optout] if optout else []), *model_repos(release, org, settings),
-            *adapter_repos(release, org, settings), *space_repos(release, org, settings, spaces_root)]
+    return [
+        *datasets,
+        *([optout] if optout else []),
+        *model_repos(release, org, settings),
+        *adapter_repos(release, org, settings),
+        *space_repos(release, org, settings, spaces_root),
+    ]

@@ -15,8 +15,10 @@ def resolve_token(token: str | None = None) -> str:
     """The token to use; a clear error when there is none."""
     found = token or get_token()
     if not found:
-        raise ReleaseError("no Hugging Face token: log in with `hf auth login` or set HF_TOKEN "
-                           "(or use `release push --to-dir DIR` to write the repositories locally)")
+        raise ReleaseError(
+            "no Hugging Face token: log in with `hf auth login` or set HF_TOKEN "
+            "(or use `release push --to-dir DIR` to write the repositories locally)"
+        )
     return found
 
 
@@ -31,16 +33,22 @@ def writer_identity(api: HfApi, org: str, token: str) -> str:
         me = api.whoami(token=token)
     except HfHubHTTPError as exc:
         status = exc.response.status_code if exc.response is not None else "?"
-        raise ReleaseError(f"the Hub at {api.endpoint} refused the token (HTTP {status}): log in again with "
-                           "`hf auth login` or set a valid HF_TOKEN") from None
+        raise ReleaseError(
+            f"the Hub at {api.endpoint} refused the token (HTTP {status}): log in again with "
+            "`hf auth login` or set a valid HF_TOKEN"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - connection errors
-        raise ReleaseError(scrub(f"cannot reach the Hub at {api.endpoint}: {type(exc).__name__}: {exc}", token)) from None
+        raise ReleaseError(
+            scrub(f"cannot reach the Hub at {api.endpoint}: {type(exc).__name__}: {exc}", token)
+        ) from None
     user = me.get("name", "")
     if org == user:
         return user
     role = next((o.get("roleInOrg") for o in me.get("orgs", []) if o.get("name") == org), None)
     if role not in WRITE_ROLES:
         held = f"your role there is '{role}'" if role else "you are not a member"
-        raise ReleaseError(f"user {user} cannot write to the organisation {org} ({held}); ask an admin of {org} "
-                           "for write access or pass --org with your own namespace")
+        raise ReleaseError(
+            f"user {user} cannot write to the organisation {org} ({held}); ask an admin of {org} "
+            "for write access or pass --org with your own namespace"
+        )
     return user

@@ -20,9 +20,11 @@ from bigcode_release.hub.settings import ReleaseSettings
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 GENERATED = Path("hub") / "generated"
 # (heading, what must follow it) a dataset card needs before it may be published
-REQUIRED_DATASET_SECTIONS = (("## Licenses", "a table of licenses and their shares"),
-                             ("## Opt-out", "how to opt out and the opt-out counts"),
-                             ("## Personal and sensitive information", "the PII redaction counts"))
+REQUIRED_DATASET_SECTIONS = (
+    ("## Licenses", "a table of licenses and their shares"),
+    ("## Opt-out", "how to opt out and the opt-out counts"),
+    ("## Personal and sensitive information", "the PII redaction counts"),
+)
 
 
 def dataset_card_problems(card_path: Path, gated: bool) -> list[str]:
@@ -56,8 +58,10 @@ def check_cards(plans: list[RepoPlan]) -> None:
         if card is None:
             problems.append(f"{plan.repo_id}: no README.md card")
         elif plan.kind == "dataset":
-            problems += [f"{plan.repo_id} ({card.local}): {p}" for p in dataset_card_problems(Path(card.local),
-                                                                                              plan.gate is not None)]
+            problems += [
+                f"{plan.repo_id} ({card.local}): {p}"
+                for p in dataset_card_problems(Path(card.local), plan.gate is not None)
+            ]
         elif plan.kind == "space":
             try:
                 data = SpaceCard.load(card.local).data
@@ -76,33 +80,70 @@ def render_model_card(plan: RepoPlan, settings: ReleaseSettings, transparency: l
     manifest = json.loads(Path(plan.source).read_text(encoding="utf-8"))
     files = {f.path_in_repo: Path(f.local) for f in plan.files}
     config = json.loads(files["config.json"].read_text(encoding="utf-8"))
-    results = json.loads(files["eval/results.json"].read_text(encoding="utf-8")) if "eval/results.json" in files else None
+    results = (
+        json.loads(files["eval/results.json"].read_text(encoding="utf-8")) if "eval/results.json" in files else None
+    )
     gate = settings.model.gate
-    extra = {"extra_gated_prompt": gate.prompt, "extra_gated_fields": gate.fields} if gate and gate.mode != "none" else {}
-    data = ModelCardData(license=settings.model.license, library_name="transformers", pipeline_tag="text-generation",
-                         tags=["code", "bigcode-release"], **extra)
+    extra = (
+        {"extra_gated_prompt": gate.prompt, "extra_gated_fields": gate.fields} if gate and gate.mode != "none" else {}
+    )
+    data = ModelCardData(
+        license=settings.model.license,
+        library_name="transformers",
+        pipeline_tag="text-generation",
+        tags=["code", "bigcode-release"],
+        **extra,
+    )
     evaluations, ks, sandbox, decoding = [], [], {}, ""
     if results:
         ks = results["settings"]["k"]
         sandbox = results["settings"]["sandbox"]
-        decoding = "greedy" if results["settings"]["greedy"] else (
-            f"temperature {results['settings']['temperature']}, top_p {results['settings']['top_p']}")
-        evaluations = [{"task": task, "problems": score["problems"], "n": results["settings"]["n"],
-                        "scores": {k: score[f"pass@{k}"] or 0.0 for k in ks}} for task, score in results["scores"].items()]
+        decoding = (
+            "greedy"
+            if results["settings"]["greedy"]
+            else (f"temperature {results['settings']['temperature']}, top_p {results['settings']['top_p']}")
+        )
+        evaluations = [
+            {
+                "task": task,
+                "problems": score["problems"],
+                "n": results["settings"]["n"],
+                "scores": {k: score[f"pass@{k}"] or 0.0 for k in ks},
+            }
+            for task, score in results["scores"].items()
+        ]
     run, counts, recipe = manifest["run"], manifest["counts"], manifest["recipe"]
     template = Environment(undefined=StrictUndefined, keep_trailing_newline=True).from_string(
-        (TEMPLATES / "model_card.md").read_text(encoding="utf-8"))
+        (TEMPLATES / "model_card.md").read_text(encoding="utf-8")
+    )
     text = template.render(
-        card_data=data.to_yaml(), name=plan.repo_id.split("/")[1], parameters=run["parameters"], model=recipe["model"],
-        sequence_length=counts["sequence_length"], vocab_size=config["vocab_size"], step=plan.tag.split("-")[-1].lstrip("0"),
+        card_data=data.to_yaml(),
+        name=plan.repo_id.split("/")[1],
+        parameters=run["parameters"],
+        model=recipe["model"],
+        sequence_length=counts["sequence_length"],
+        vocab_size=config["vocab_size"],
+        step=plan.tag.split("-")[-1].lstrip("0"),
         dataset_version=manifest["inputs"]["dataset_version"],
         dataset_manifest_hash=manifest["inputs"]["dataset_manifest_hash"],
-        tokenized_manifest_hash=manifest["inputs"]["tokenized_manifest_hash"], tokens=run["tokens"],
-        epochs=counts["epochs"], tokens_available=counts["train_tokens_available"], fim_rate=recipe["fim"]["rate"],
-        steps=run["steps"], flops=run["flops"], wall_hours=run["wall_seconds"] / 3600,
-        hardware=", ".join(f"{k} {v}" for k, v in run["hardware"].items()), evaluations=evaluations, ks=ks,
-        sandbox=sandbox, decoding=decoding, license=settings.model.license, transparency=transparency,
-        energy=_value(transparency, "Energy usage"), carbon=_value(transparency, "Carbon emissions"))
+        tokenized_manifest_hash=manifest["inputs"]["tokenized_manifest_hash"],
+        tokens=run["tokens"],
+        epochs=counts["epochs"],
+        tokens_available=counts["train_tokens_available"],
+        fim_rate=recipe["fim"]["rate"],
+        steps=run["steps"],
+        flops=run["flops"],
+        wall_hours=run["wall_seconds"] / 3600,
+        hardware=", ".join(f"{k} {v}" for k, v in run["hardware"].items()),
+        evaluations=evaluations,
+        ks=ks,
+        sandbox=sandbox,
+        decoding=decoding,
+        license=settings.model.license,
+        transparency=transparency,
+        energy=_value(transparency, "Energy usage"),
+        carbon=_value(transparency, "Carbon emissions"),
+    )
     ModelCard(text)  # parses the front matter: a broken card fails here, not on the Hub
     return text
 

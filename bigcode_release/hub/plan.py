@@ -12,15 +12,17 @@ from bigcode_release.hub.settings import ReleaseSettings
 from bigcode_release.transparency.report import transparency_report
 
 
-def make_plan(release: str | Path, org: str, settings: ReleaseSettings, spaces_root: Path = PROJECT_SPACES,
-              check: bool = True) -> list[RepoPlan]:
+def make_plan(
+    release: str | Path, org: str, settings: ReleaseSettings, spaces_root: Path = PROJECT_SPACES, check: bool = True
+) -> list[RepoPlan]:
     """The plan for `org`. With `check`, a measurable transparency indicator that is missing (its
     stage ran but the measured input is gone) or a card missing a required section is refused here."""
     report = transparency_report(release, settings)
     if check and report.blocking():
-        raise ReleaseError("the transparency report finds measured inputs missing; restore them or rerun their "
-                           "stage before publishing:\n  " + "\n  ".join(f"#{r.number} {r.name}: {r.value}"
-                                                                        for r in report.blocking()))
+        raise ReleaseError(
+            "the transparency report finds measured inputs missing; restore them or rerun their "
+            "stage before publishing:\n  " + "\n  ".join(f"#{r.number} {r.name}: {r.value}" for r in report.blocking())
+        )
     plans = discover(release, org, settings, spaces_root)
     add_generated_files(plans, Path(release), settings, report)
     if check:
@@ -30,6 +32,16 @@ def make_plan(release: str | Path, org: str, settings: ReleaseSettings, spaces_r
 
 def describe(plans: list[RepoPlan]) -> list[dict]:
     """One row per repository: what would be created or changed (nothing is sent)."""
-    return [{"repo": f"{p.repo_type}s/{p.repo_id}", "kind": p.kind, "visibility": "private" if p.private else "public",
-             "gated": p.gate or "no", "tag": p.tag, "files": len(p.files), "bytes": p.bytes, "source": p.source}
-            for p in plans]
+    return [
+        {
+            "repo": f"{p.repo_type}s/{p.repo_id}",
+            "kind": p.kind,
+            "visibility": "private" if p.private else "public",
+            "gated": p.gate or "no",
+            "tag": p.tag,
+            "files": len(p.files),
+            "bytes": p.bytes,
+            "source": p.source,
+        }
+        for p in plans
+    ]

@@ -111,17 +111,27 @@ def _tag_target(api: HfApi, plan: RepoPlan) -> str | None:
 
 def push_repo(api: HfApi, plan: RepoPlan, limits: CommitSettings, say: Callable[[str], None]) -> RepoResult:
     """Bring one repository to the plan's state (see the module docstring)."""
-    url = str(api.create_repo(plan.repo_id, repo_type=plan.repo_type, private=True, exist_ok=True,
-                              space_sdk=plan.space_sdk, space_variables=[{"key": k, "value": v} for k, v in
-                                                                         plan.space_variables.items()] or None))
+    url = str(
+        api.create_repo(
+            plan.repo_id,
+            repo_type=plan.repo_type,
+            private=True,
+            exist_ok=True,
+            space_sdk=plan.space_sdk,
+            space_variables=[{"key": k, "value": v} for k, v in plan.space_variables.items()] or None,
+        )
+    )
     if plan.repo_type != "space":
         api.update_repo_settings(plan.repo_id, repo_type=plan.repo_type, gated=plan.gate or False)
-    result = RepoResult(plan.repo_id, plan.repo_type, url, head="", tag=plan.tag, gated=plan.gate or False,
-                        private=plan.private)
+    result = RepoResult(
+        plan.repo_id, plan.repo_type, url, head="", tag=plan.tag, gated=plan.gate or False, private=plan.private
+    )
     if plan.tag and (target := _tag_target(api, plan)) is not None:
         if _changed(plan, _remote_files(api, plan, revision=target)):
-            raise ReleaseError(f"{plan.repo_id}: tag {plan.tag} already holds other files; published versions are "
-                               "immutable: give the new build a new version")
+            raise ReleaseError(
+                f"{plan.repo_id}: tag {plan.tag} already holds other files; published versions are "
+                "immutable: give the new build a new version"
+            )
         result.head, result.skipped = target, f"tag {plan.tag} already published"
         say(f"{plan.repo_id}: {plan.tag} already published, nothing to upload")
     else:
@@ -137,18 +147,29 @@ def push_repo(api: HfApi, plan: RepoPlan, limits: CommitSettings, say: Callable[
             label = f"{plan.kind}{' ' + plan.tag if plan.tag else ''}"
             with warnings.catch_warnings():  # a Space carrying the parquet files it reads is intended
                 warnings.filterwarnings("ignore", message="It seems that you are about to commit a data file")
-                info = api.create_commit(plan.repo_id, repo_type=plan.repo_type, operations=operations,
-                                         commit_message=f"Release {label} (part {number}/{len(batches)}, bigcode-release)")
+                info = api.create_commit(
+                    plan.repo_id,
+                    repo_type=plan.repo_type,
+                    operations=operations,
+                    commit_message=f"Release {label} (part {number}/{len(batches)}, bigcode-release)",
+                )
             result.commits.append(info.oid)
-            say(f"{plan.repo_id}: commit {number}/{len(batches)}: {len(batch)} files, "
-                f"{sum(f.size for f in batch):,} bytes")
+            say(
+                f"{plan.repo_id}: commit {number}/{len(batches)}: {len(batch)} files, "
+                f"{sum(f.size for f in batch):,} bytes"
+            )
         result.uploaded_files = len(changed)
         result.uploaded_bytes = sum(f.size for f in changed)
         result.deleted_files = len(deleted)
         result.head = api.repo_info(plan.repo_id, repo_type=plan.repo_type).sha
         if plan.tag:
-            api.create_tag(plan.repo_id, tag=plan.tag, revision=result.head, repo_type=plan.repo_type,
-                           tag_message=f"{plan.kind} {plan.tag}")
+            api.create_tag(
+                plan.repo_id,
+                tag=plan.tag,
+                revision=result.head,
+                repo_type=plan.repo_type,
+                tag_message=f"{plan.kind} {plan.tag}",
+            )
         if not batches:
             say(f"{plan.repo_id}: up to date, nothing to upload")
     if not plan.private:
@@ -156,8 +177,15 @@ def push_repo(api: HfApi, plan: RepoPlan, limits: CommitSettings, say: Callable[
     return result
 
 
-def push_release(plans: list[RepoPlan], org: str, token: str, limits: CommitSettings, release: Path,
-                 endpoint: str | None = None, say: Callable[[str], None] = lambda _: None) -> PushResult:
+def push_release(
+    plans: list[RepoPlan],
+    org: str,
+    token: str,
+    limits: CommitSettings,
+    release: Path,
+    endpoint: str | None = None,
+    say: Callable[[str], None] = lambda _: None,
+) -> PushResult:
     """Push every repository of the plan and write `<release>/hub-release.json`."""
     started = time.monotonic()
     api = HfApi(endpoint=endpoint, token=token)
@@ -168,8 +196,9 @@ def push_release(plans: list[RepoPlan], org: str, token: str, limits: CommitSett
             results.append(push_repo(api, plan, limits, say))
         except HfHubHTTPError as exc:
             raise ReleaseError(scrub(f"{plan.repo_id}: the Hub refused the push: {exc}", token)) from None
-    result = PushResult(org=org, user=user, endpoint=api.endpoint, repos=results,
-                        seconds=round(time.monotonic() - started, 1))
+    result = PushResult(
+        org=org, user=user, endpoint=api.endpoint, repos=results, seconds=round(time.monotonic() - started, 1)
+    )
     manifest = {**result.to_dict(), "pushed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     (Path(release) / RELEASE_MANIFEST).write_text(scrub(json.dumps(manifest, indent=2), token) + "\n", encoding="utf-8")
     return result
@@ -193,10 +222,20 @@ def write_repo_trees(plans: list[RepoPlan], out_dir: str | Path) -> Path:
             except OSError:
                 shutil.copy2(item.local, target)
             entries.append({"path": item.path_in_repo, "size": item.size, "sha256": file_ids(item.local)[1]})
-        described.append({"repo_id": plan.repo_id, "repo_type": plan.repo_type, "kind": plan.kind,
-                          "private": plan.private, "gated": plan.gate or False, "tag": plan.tag,
-                          "space_sdk": plan.space_sdk, "space_variables": plan.space_variables,
-                          "folder": str(root), "files": entries})
+        described.append(
+            {
+                "repo_id": plan.repo_id,
+                "repo_type": plan.repo_type,
+                "kind": plan.kind,
+                "private": plan.private,
+                "gated": plan.gate or False,
+                "tag": plan.tag,
+                "space_sdk": plan.space_sdk,
+                "space_variables": plan.space_variables,
+                "folder": str(root),
+                "files": entries,
+            }
+        )
     path = out_dir / "release-plan.json"
     out_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"repos": described}, indent=2) + "\n", encoding="utf-8")

@@ -61,8 +61,12 @@ def load_release_settings(path: str | Path | None = None) -> ReleaseSettings:
     merged = _read(DEFAULT_RELEASE_RECIPE)
     if path is not None:
         _merge(merged, _read(Path(path)))
-    return validate_model(ReleaseSettings, merged, base_dir=Path(path or DEFAULT_RELEASE_RECIPE).resolve().parent,
-                          origin=str(path or DEFAULT_RELEASE_RECIPE))
+    return validate_model(
+        ReleaseSettings,
+        merged,
+        base_dir=Path(path or DEFAULT_RELEASE_RECIPE).resolve().parent,
+        origin=str(path or DEFAULT_RELEASE_RECIPE),
+    )
 
 
 def _read(path: Path) -> dict:

@@ -68,21 +68,32 @@ class Attribution:
         lines, seen = [], set()
         for span in self.spans:
             for source in span.sources:
-                terms = {t for t in source.license.replace("(", " ").replace(")", " ").split()
-                         if t not in ("AND", "OR", "WITH")}
+                terms = {
+                    t
+                    for t in source.license.replace("(", " ").replace(")", " ").split()
+                    if t not in ("AND", "OR", "WITH")
+                }
                 if (source.repo, source.path) in seen or not terms or terms <= NO_ATTRIBUTION:
                     continue
                 seen.add((source.repo, source.path))
                 lines.append(f"- {source.repo}, {source.path} ({source.license}): {source.url}")
         if not lines:
             return ""
-        return "Portions of this code come from the following files; their licenses require attribution:\n" + "\n".join(lines)
+        return "Portions of this code come from the following files; their licenses require attribution:\n" + "\n".join(
+            lines
+        )
 
     def to_dict(self) -> dict:
-        return {"dataset_version": self.dataset_version, "text_chars": self.text_chars, "min_bytes": self.min_bytes,
-                "covered_chars": self.covered_chars,
-                "coverage": round(self.covered_chars / self.text_chars, 4) if self.text_chars else 0.0,
-                "licenses": self.licenses, "notice": self.notice, "spans": [asdict(s) for s in self.spans]}
+        return {
+            "dataset_version": self.dataset_version,
+            "text_chars": self.text_chars,
+            "min_bytes": self.min_bytes,
+            "covered_chars": self.covered_chars,
+            "coverage": round(self.covered_chars / self.text_chars, 4) if self.text_chars else 0.0,
+            "licenses": self.licenses,
+            "notice": self.notice,
+            "spans": [asdict(s) for s in self.spans],
+        }
 
 
 def source_url(repo: str, path: str) -> str:
@@ -105,10 +116,13 @@ class MembershipIndex:
 
     def sources(self, numbers: list[int]) -> list[Source]:
         rows = self.table.take(numbers).to_pylist()
-        return [Source(r["repo"], r["path"], r["license"], r["language"], source_url(r["repo"], r["path"]))
-                for r in rows]
+        return [
+            Source(r["repo"], r["path"], r["license"], r["language"], source_url(r["repo"], r["path"])) for r in rows
+        ]
 
-    def attribute(self, text: str, min_bytes: int = DEFAULT_MIN_BYTES, max_sources: int = DEFAULT_MAX_SOURCES) -> Attribution:
+    def attribute(
+        self, text: str, min_bytes: int = DEFAULT_MIN_BYTES, max_sources: int = DEFAULT_MAX_SOURCES
+    ) -> Attribution:
         """The text's maximal spans found in the data, with sources (see the module docstring)."""
         check_text(text)
         if min_bytes < 8:
@@ -119,7 +133,9 @@ class MembershipIndex:
         for start, end in self.suffix.maximal_spans(data, min_bytes):
             found = self.suffix.find(data[start:end])
             numbers, total = self.suffix.documents(found, max_sources)
-            result.spans.append(Span(char_at[start], char_at[end], end - start, found.count, total, self.sources(numbers)))
+            result.spans.append(
+                Span(char_at[start], char_at[end], end - start, found.count, total, self.sources(numbers))
+            )
         return result
 
 
@@ -127,8 +143,10 @@ def check_text(text: str) -> None:
     if not text or not text.strip():
         raise DataIndexError("the text is empty")
     if len(text) > MAX_TEXT_CHARS:
-        raise DataIndexError(f"the text has {len(text):,} characters; attribution takes at most {MAX_TEXT_CHARS:,} "
-                             "(for a large file, ask the portrait: `membership portrait-query`)")
+        raise DataIndexError(
+            f"the text has {len(text):,} characters; attribution takes at most {MAX_TEXT_CHARS:,} "
+            "(for a large file, ask the portrait: `membership portrait-query`)"
+        )
     if "\x00" in text:
         raise DataIndexError("the text contains NUL bytes: it looks binary, not source code")
 

@@ -21,8 +21,12 @@ MAX_QUERY_CHARS = 2000
 
 
 def _analyzer() -> tantivy.TextAnalyzer:
-    return (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(CODE_TOKEN))
-            .filter(tantivy.Filter.lowercase()).filter(tantivy.Filter.remove_long(100)).build())
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(CODE_TOKEN))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.remove_long(100))
+        .build()
+    )
 
 
 def schema() -> tantivy.Schema:
@@ -48,8 +52,13 @@ def build(documents, folder: Path, heap_bytes: int = 256 * 2**20, on_document=No
     writer = index.writer(heap_size=heap_bytes, num_threads=1)
     count = 0
     for document in documents:
-        entry = tantivy.Document(content=document.content, path=document.path, repo=document.repo,
-                                 license=document.license, language=document.language)
+        entry = tantivy.Document(
+            content=document.content,
+            path=document.path,
+            repo=document.repo,
+            license=document.license,
+            language=document.language,
+        )
         entry.add_unsigned("doc", document.number)
         writer.add_document(entry)
         count += 1
@@ -90,8 +99,10 @@ def parse(index: tantivy.Index, query: str) -> tantivy.Query:
     rest = re.sub(r'"[^"]*"', " ", query)
     words = re.findall(r"[A-Za-z0-9_]+", rest)
     if not words and not any(re.search(r"[A-Za-z0-9]", p) for p in phrases):
-        raise DataIndexError(f"the query {query!r} has no letters or digits to search for; put code in quotes to "
-                          "search for an exact snippet")
+        raise DataIndexError(
+            f"the query {query!r} has no letters or digits to search for; put code in quotes to "
+            "search for an exact snippet"
+        )
     parts = [f'"{_escape_phrase(p)}"' for p in phrases if p.strip()] + words
     parsed, _ = index.parse_query_lenient(" ".join(parts), ["content", "path"])  # words rebuilt above: no syntax left
     return parsed
@@ -107,8 +118,14 @@ def _searchable(folder: str) -> tantivy.Index:
     return index
 
 
-def search(folder: Path, query: str, top: int = 10, language: str | None = None,
-           license_: str | None = None, snippets: bool = False) -> list[Hit]:
+def search(
+    folder: Path,
+    query: str,
+    top: int = 10,
+    language: str | None = None,
+    license_: str | None = None,
+    snippets: bool = False,
+) -> list[Hit]:
     """The `top` best documents for `query`, optionally only one language or license expression;
     `snippets` adds highlighted excerpts (tens of milliseconds more: each stored file is scanned)."""
     index = _searchable(str(Path(folder).resolve()))
@@ -124,6 +141,15 @@ def search(folder: Path, query: str, top: int = 10, language: str | None = None,
     for score, address in searcher.search(combined, limit=top).hits:
         stored = searcher.doc(address)
         snippet = generator.snippet_from_doc(stored).fragment() if generator else ""
-        hits.append(Hit(round(score, 4), stored["doc"][0], stored["repo"][0], stored["path"][0], stored["license"][0],
-                        stored["language"][0], snippet))
+        hits.append(
+            Hit(
+                round(score, 4),
+                stored["doc"][0],
+                stored["repo"][0],
+                stored["path"][0],
+                stored["license"][0],
+                stored["language"][0],
+                snippet,
+            )
+        )
     return hits

@@ -48,8 +48,9 @@ def _folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def build_indexes(release: str | Path, version: str | None = None, max_shard_bytes: int = MAX_SHARD_BYTES,
-                  show_progress: bool = True) -> IndexBuildResult:
+def build_indexes(
+    release: str | Path, version: str | None = None, max_shard_bytes: int = MAX_SHARD_BYTES, show_progress: bool = True
+) -> IndexBuildResult:
     """Build (or find up to date) the three indexes of a dataset version under `<release>/index/<v>/`."""
     started = time.monotonic()
     release = Path(release)
@@ -60,8 +61,15 @@ def build_indexes(release: str | Path, version: str | None = None, max_shard_byt
     folder = index_dir(release, dataset["version"])
     existing = read_manifest(folder)
     if existing and existing.get("inputs", {}).get("dataset_manifest_hash") == dataset["manifest_hash"]:
-        return IndexBuildResult(str(folder), dataset["version"], existing["counts"]["documents"],
-                                existing["counts"]["text_bytes"], existing["sizes"], 0.0, True)
+        return IndexBuildResult(
+            str(folder),
+            dataset["version"],
+            existing["counts"]["documents"],
+            existing["counts"]["text_bytes"],
+            existing["sizes"],
+            0.0,
+            True,
+        )
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     stats = json.loads((version_dir / "stats.json").read_text(encoding="utf-8"))["totals"]
@@ -86,22 +94,40 @@ def build_indexes(release: str | Path, version: str | None = None, max_shard_byt
     sketch.save(folder / "portrait.bloom")
     chunks = sketch.chunks
     pq.write_table(pa.table(rows), folder / "documents.parquet")
-    sizes = {"bm25": _folder_bytes(folder / "bm25"), "suffix-array": _folder_bytes(folder / "suffix"),
-             "portrait": (folder / "portrait.bloom").stat().st_size,
-             "documents": (folder / "documents.parquet").stat().st_size}
+    sizes = {
+        "bm25": _folder_bytes(folder / "bm25"),
+        "suffix-array": _folder_bytes(folder / "suffix"),
+        "portrait": (folder / "portrait.bloom").stat().st_size,
+        "documents": (folder / "documents.parquet").stat().st_size,
+    }
     seconds = round(time.monotonic() - started, 1)
     files = [folder / "portrait.bloom", folder / "documents.parquet", *sorted((folder / "suffix").rglob("*.*"))]
-    write_manifest(folder, {
-        "kind": "data-index", "kinds": KINDS, "dataset_version": dataset["version"],
-        "dataset_manifest_hash": dataset["manifest_hash"],
-        "inputs": {"dataset_version": dataset["version"], "dataset_manifest_hash": dataset["manifest_hash"]},
-        "counts": {"documents": count, "text_bytes": text_bytes, "portrait_chunks": chunks,
-                   "suffix_shards": suffix.shards},
-        "parameters": {"max_shard_bytes": max_shard_bytes, "portrait_width": portrait.WIDTH,
-                       "portrait_false_positive_rate": portrait.FALSE_POSITIVE_RATE, "bm25_tokenizer": bm25.CODE_TOKEN},
-        "sizes": sizes, "outputs": describe_outputs(folder, files),
-        "tools": tool_versions("tantivy", "pydivsufsort", "rbloom"),
-    }, run={"seconds": seconds})
+    write_manifest(
+        folder,
+        {
+            "kind": "data-index",
+            "kinds": KINDS,
+            "dataset_version": dataset["version"],
+            "dataset_manifest_hash": dataset["manifest_hash"],
+            "inputs": {"dataset_version": dataset["version"], "dataset_manifest_hash": dataset["manifest_hash"]},
+            "counts": {
+                "documents": count,
+                "text_bytes": text_bytes,
+                "portrait_chunks": chunks,
+                "suffix_shards": suffix.shards,
+            },
+            "parameters": {
+                "max_shard_bytes": max_shard_bytes,
+                "portrait_width": portrait.WIDTH,
+                "portrait_false_positive_rate": portrait.FALSE_POSITIVE_RATE,
+                "bm25_tokenizer": bm25.CODE_TOKEN,
+            },
+            "sizes": sizes,
+            "outputs": describe_outputs(folder, files),
+            "tools": tool_versions("tantivy", "pydivsufsort", "rbloom"),
+        },
+        run={"seconds": seconds},
+    )
     return IndexBuildResult(str(folder), dataset["version"], count, text_bytes, sizes, seconds, False)
 
 

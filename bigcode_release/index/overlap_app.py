@@ -35,7 +35,7 @@ def create_overlap_app(index: MembershipIndex) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"error": "expected a JSON object {\"document\": \"...\"}"}, status_code=422)
+        return JSONResponse({"error": 'expected a JSON object {"document": "..."}'}, status_code=422)
 
     @app.exception_handler(DataIndexError)
     async def refused(request: Request, exc: DataIndexError) -> JSONResponse:
@@ -50,8 +50,13 @@ def create_overlap_app(index: MembershipIndex) -> FastAPI:
         if not body.document.strip():
             return {"spans": [], "sources": [], "licenses": {}, "coverage": 0.0, "notice": ""}
         result = index.attribute(body.document, min_bytes=body.min_bytes).to_dict()
-        return {"spans": [[s["start"], s["end"]] for s in result["spans"]],
-                "sources": [s["sources"] for s in result["spans"]], "licenses": result["licenses"],
-                "coverage": result["coverage"], "notice": result["notice"], "dataset_version": result["dataset_version"]}
+        return {
+            "spans": [[s["start"], s["end"]] for s in result["spans"]],
+            "sources": [s["sources"] for s in result["spans"]],
+            "licenses": result["licenses"],
+            "coverage": result["coverage"],
+            "notice": result["notice"],
+            "dataset_version": result["dataset_version"],
+        }
 
     return app

@@ -34,7 +34,7 @@ def normalise(text: str) -> str:
 
 def chunks(text: str) -> list[str]:
     normal = normalise(text)
-    return [normal[i:i + WIDTH] for i in range(0, len(normal) - WIDTH + 1, WIDTH)]
+    return [normal[i : i + WIDTH] for i in range(0, len(normal) - WIDTH + 1, WIDTH)]
 
 
 class PortraitWriter:
@@ -79,7 +79,7 @@ def query(path: Path, text: str, min_chain: int = 2) -> PortraitAnswer:
     `min_chain` windows (about 100 characters)."""
     bloom = _load(str(Path(path).resolve()))
     normal = normalise(text)
-    hits = [normal[i:i + WIDTH] in bloom for i in range(0, max(len(normal) - WIDTH + 1, 0))]
+    hits = [normal[i : i + WIDTH] in bloom for i in range(0, max(len(normal) - WIDTH + 1, 0))]
     chain = [0] * len(hits)
     spans, longest = [], 0
     for i, hit in enumerate(hits):

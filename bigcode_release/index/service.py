@@ -42,8 +42,13 @@ class DataInspector:
 
     def search(self, query: str, language: str, license_: str) -> tuple[str, list[list]]:
         try:
-            hits = bm25.search(self.folder / "bm25", query or "", top=10, language=None if language in (None, "", ANY) else language,
-                               license_=None if license_ in (None, "", ANY) else license_)
+            hits = bm25.search(
+                self.folder / "bm25",
+                query or "",
+                top=10,
+                language=None if language in (None, "", ANY) else language,
+                license_=None if license_ in (None, "", ANY) else license_,
+            )
         except BigcodeReleaseError as exc:
             return _error(exc), []
         rows = [[h.doc, round(h.score, 2), h.repo, h.path, h.license, h.language] for h in hits]
@@ -57,9 +62,11 @@ class DataInspector:
             text = self.membership.suffix.document_text(number)
         except (TypeError, ValueError, IndexError, KeyError):
             return _error(f"no file #{number!r} in {self.version}; pick a result or browse by language"), ""
-        meta = (f"**{row['repo']}** / `{row['path']}`  \nlicense: **{row['license']}** · language: {row['language']} · "
-                f"{len(text.encode('utf-8')):,} bytes · [source]({source_url(row['repo'], row['path'])}) · "
-                f"dataset {self.version}, file #{number}")
+        meta = (
+            f"**{row['repo']}** / `{row['path']}`  \nlicense: **{row['license']}** · language: {row['language']} · "
+            f"{len(text.encode('utf-8')):,} bytes · [source]({source_url(row['repo'], row['path'])}) · "
+            f"dataset {self.version}, file #{number}"
+        )
         return meta, text
 
     def random_file(self, language: str) -> tuple[int | None, str, str]:
@@ -89,13 +96,25 @@ class MembershipTest:
             if start > cursor:
                 segments.append((text[cursor:start], None))
             if span["end"] > start:
-                segments.append((text[start:span["end"]], f"span {number}"))
+                segments.append((text[start : span["end"]], f"span {number}"))
             cursor = max(cursor, span["end"])
         if cursor < len(text):
             segments.append((text[cursor:], None))
-        rows = [[number, f"{span['start']}-{span['end']}", span["documents"], source["repo"], source["path"],
-                 source["license"]] for number, span in enumerate(result["spans"], 1) for source in span["sources"]]
-        summary = (f"**{result['coverage']:.0%}** of the text is in {result['dataset_version']} "
-                   f"({len(result['spans'])} span(s) of at least {result['min_bytes']} bytes); licenses: "
-                   f"{', '.join(f'{k} ({v})' for k, v in result['licenses'].items()) or 'none'}")
+        rows = [
+            [
+                number,
+                f"{span['start']}-{span['end']}",
+                span["documents"],
+                source["repo"],
+                source["path"],
+                source["license"],
+            ]
+            for number, span in enumerate(result["spans"], 1)
+            for source in span["sources"]
+        ]
+        summary = (
+            f"**{result['coverage']:.0%}** of the text is in {result['dataset_version']} "
+            f"({len(result['spans'])} span(s) of at least {result['min_bytes']} bytes); licenses: "
+            f"{', '.join(f'{k} ({v})' for k, v in result['licenses'].items()) or 'none'}"
+        )
         return summary, segments, rows, result["notice"] or "No attribution needed: nothing was found in the data."

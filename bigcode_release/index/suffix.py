@@ -74,8 +74,12 @@ def _search(shard: dict, pattern: bytes) -> tuple[int, int]:
     if "pointers" not in shard:
         from pydivsufsort.divsufsort import libdivsufsort
 
-        shard["pointers"] = (libdivsufsort.sa_search, ctypes.pointer(np.ctypeslib.as_ctypes(shard["text"])),
-                             ctypes.pointer(np.ctypeslib.as_ctypes(shard["sa"])), ctypes.c_int32(len(shard["text"])))
+        shard["pointers"] = (
+            libdivsufsort.sa_search,
+            ctypes.pointer(np.ctypeslib.as_ctypes(shard["text"])),
+            ctypes.pointer(np.ctypeslib.as_ctypes(shard["sa"])),
+            ctypes.c_int32(len(shard["text"])),
+        )
     function, text, sa, size = shard["pointers"]
     left = ctypes.c_int32()
     count = function(text, size, pattern, ctypes.c_int32(len(pattern)), sa, size, ctypes.byref(left))
@@ -90,12 +94,14 @@ class SuffixIndex:
     def __init__(self, folder: Path):
         self.shards = []
         for shard in sorted(Path(folder).glob("shard-*")):
-            self.shards.append({
-                "text": np.fromfile(shard / "text.bin", dtype=np.uint8),
-                "sa": np.load(shard / "sa.npy", mmap_mode="c"),
-                "starts": np.load(shard / "starts.npy"),
-                "docs": np.load(shard / "docs.npy"),
-            })
+            self.shards.append(
+                {
+                    "text": np.fromfile(shard / "text.bin", dtype=np.uint8),
+                    "sa": np.load(shard / "sa.npy", mmap_mode="c"),
+                    "starts": np.load(shard / "starts.npy"),
+                    "docs": np.load(shard / "docs.npy"),
+                }
+            )
 
     def document_text(self, number: int) -> str:
         """The full text of document `number`."""
@@ -121,7 +127,7 @@ class SuffixIndex:
         numbers: set[int] = set()
         for shard_number, first, count in found.ranges:
             shard = self.shards[shard_number]
-            positions = np.asarray(shard["sa"][first:first + count], dtype=np.int64)
+            positions = np.asarray(shard["sa"][first : first + count], dtype=np.int64)
             rows = np.searchsorted(shard["starts"], positions, side="right") - 1
             numbers.update(int(n) for n in shard["docs"][np.unique(rows)])
         ordered = sorted(numbers)
@@ -130,20 +136,20 @@ class SuffixIndex:
     def longest_match(self, data: bytes, start: int, minimum: int) -> int:
         """The length of the longest prefix of `data[start:]` found in the index (0 if shorter than
         `minimum`): exponential then binary search on the length."""
-        if start + minimum > len(data) or not self.find(data[start:start + minimum]).count:
+        if start + minimum > len(data) or not self.find(data[start : start + minimum]).count:
             return 0
         low, step = minimum, minimum
-        while start + low + step <= len(data) and self.find(data[start:start + low + step]).count:
+        while start + low + step <= len(data) and self.find(data[start : start + low + step]).count:
             low += step
             step *= 2
         high = min(low + step, len(data) - start)  # first length known (or assumed) not to match
         while high - low > 1:
             middle = (low + high) // 2
-            if self.find(data[start:start + middle]).count:
+            if self.find(data[start : start + middle]).count:
                 low = middle
             else:
                 high = middle
-        if start + high <= len(data) and high > low and self.find(data[start:start + high]).count:
+        if start + high <= len(data) and high > low and self.find(data[start : start + high]).count:
             low = high
         return low
 
@@ -157,7 +163,7 @@ class SuffixIndex:
         occurs form a suffix of the range (a suffix of an occurring string occurs), found by
         binary search; earlier starts can only give spans inside the one already found."""
         block = max(minimum // 2, 1)
-        present = [bool(self.find(data[j:j + block]).count) for j in range(0, len(data) - block + 1, block)]
+        present = [bool(self.find(data[j : j + block]).count) for j in range(0, len(data) - block + 1, block)]
         spans: list[tuple[int, int]] = []
         reach, start = 0, 0
         while start + minimum <= len(data):
@@ -181,12 +187,12 @@ class SuffixIndex:
 
     def _first_start_reaching(self, data: bytes, low: int, reach: int) -> int | None:
         """The smallest start in [low, reach] with data[start:reach+1] in the index, or None."""
-        if not self.find(data[reach:reach + 1]).count:
+        if not self.find(data[reach : reach + 1]).count:
             return None
         high = reach
         while low < high:
             middle = (low + high) // 2
-            if self.find(data[middle:reach + 1]).count:
+            if self.find(data[middle : reach + 1]).count:
                 high = middle
             else:
                 low = middle + 1

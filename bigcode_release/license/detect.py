@@ -107,9 +107,7 @@ def decide(evidence: list[LicenseEvidence], allowlist: frozenset[str] | None = N
         expression = combine(answers, "OR")
         licenses = normalise(expression).licenses if expression else ()
         source = items[0].source if len(answers) == 1 else kind
-        return LicenseDecision(
-            expression, licenses, source, categorise(expression, allowlist), tuple(evidence)
-        )
+        return LicenseDecision(expression, licenses, source, categorise(expression, allowlist), tuple(evidence))
     category: LicenseCategory = "unknown" if evidence else "no_license"
     expression = "LicenseRef-Unknown" if evidence else None
     licenses = (expression,) if expression else ()

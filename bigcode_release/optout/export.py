@@ -57,8 +57,8 @@ def export_optouts(registry: OptOutRegistry, out_dir: str | Path) -> ExportResul
     accounts = sum(1 for e in entries if e.repo is None)
     card = DatasetCard.from_template(
         DatasetCardData(pretty_name="Opt-out list", license="other", tags=["opt-out"]),
-        template_str="---\n{{ card_data }}\n---\n" + _CARD.format(
-            requests=len(honoured), accounts=accounts, repos=len(entries) - accounts, name=LIST_NAME),
+        template_str="---\n{{ card_data }}\n---\n"
+        + _CARD.format(requests=len(honoured), accounts=accounts, repos=len(entries) - accounts, name=LIST_NAME),
     )
     card.save(out_dir / "README.md")
     return ExportResult(len(honoured), len(entries), jsonl, parquet, out_dir / "README.md")

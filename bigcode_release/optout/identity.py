@@ -19,11 +19,14 @@ def check_username(username: object) -> str:
     if len(username) > 39:
         raise OptOutRequestError(f"username: {len(username)} characters; GitHub usernames have at most 39")
     if not username.isascii():
-        raise OptOutRequestError(f"username {username!r}: only ASCII letters, digits and hyphens are allowed "
-                                 "(this one has look-alike or non-ASCII characters)")
+        raise OptOutRequestError(
+            f"username {username!r}: only ASCII letters, digits and hyphens are allowed "
+            "(this one has look-alike or non-ASCII characters)"
+        )
     if not _USERNAME.match(username):
-        raise OptOutRequestError(f"username {username!r}: only letters, digits and single hyphens, "
-                                 "not starting or ending with a hyphen")
+        raise OptOutRequestError(
+            f"username {username!r}: only letters, digits and single hyphens, not starting or ending with a hyphen"
+        )
     return username
 
 
@@ -39,6 +42,8 @@ def check_repo(repo: object, username: str) -> str:
     if not _REPO_NAME.match(name) or name in (".", ".."):
         raise OptOutRequestError(f"repository {repo!r}: the name may only hold letters, digits, '.', '-', '_'")
     if owner.lower() != username.lower():
-        raise OptOutRequestError(f"repository {repo!r} belongs to {owner!r}, not to {username!r}: a request can "
-                                 "only remove repositories of the account that makes it")
+        raise OptOutRequestError(
+            f"repository {repo!r} belongs to {owner!r}, not to {username!r}: a request can "
+            "only remove repositories of the account that makes it"
+        )
     return repo

@@ -1,4 +1,4 @@
-""""Am I in The Stack?": what each dataset version holds of a GitHub account.
+""" "Am I in The Stack?": what each dataset version holds of a GitHub account.
 
 All versions' `repos.parquet` rows are merged into one lookup index, `lookup-index.parquet` in the
 release directory, sorted by `owner_key` (the lowercased owner) in row groups of 10,000 rows. A
@@ -25,8 +25,17 @@ from bigcode_release.release_dir import VERSIONS_DIR, built_versions
 
 INDEX_NAME = "lookup-index.parquet"
 INDEX_ROW_GROUP = 10_000
-_COLUMNS = ("repo_name", "included", "drop_reason", "kept_files", "files", "kept_bytes", "bytes", "license",
-            "optout_request_id")
+_COLUMNS = (
+    "repo_name",
+    "included",
+    "drop_reason",
+    "kept_files",
+    "files",
+    "kept_bytes",
+    "bytes",
+    "license",
+    "optout_request_id",
+)
 
 
 @dataclass
@@ -64,11 +73,15 @@ def build_lookup_index(release_dir: str | Path) -> Path:
     index = release_dir / INDEX_NAME
     tmp = release_dir / f".{INDEX_NAME}.tmp"
     union = " UNION ALL ".join(
-        f"SELECT ? AS version, owner_key, {', '.join(_COLUMNS)} FROM read_parquet(?)" for _ in versions)
+        f"SELECT ? AS version, owner_key, {', '.join(_COLUMNS)} FROM read_parquet(?)" for _ in versions
+    )
     params = [value for d in versions for value in (d.name, str(d / "repos.parquet"))]
     con = duckdb.connect()
-    con.execute(f"COPY ({union} ORDER BY owner_key, lower(repo_name), version) TO '{tmp}' "
-                f"(FORMAT parquet, ROW_GROUP_SIZE {INDEX_ROW_GROUP}, COMPRESSION zstd)", params)
+    con.execute(
+        f"COPY ({union} ORDER BY owner_key, lower(repo_name), version) TO '{tmp}' "
+        f"(FORMAT parquet, ROW_GROUP_SIZE {INDEX_ROW_GROUP}, COMPRESSION zstd)",
+        params,
+    )
     os.replace(tmp, index)
     (release_dir / f"{INDEX_NAME}.json").write_text(json.dumps(_fingerprint(versions)) + "\n", encoding="utf-8")
     return index

@@ -16,7 +16,9 @@ import urllib.request
 from dataclasses import dataclass
 
 GITHUB_API = "https://api.github.com"
-_ISSUE_URL = re.compile(r"^https://github\.com/(?P<owner>[A-Za-z0-9-]+)/(?P<repo>[A-Za-z0-9._-]+)/issues/(?P<n>\d{1,9})/?$")
+_ISSUE_URL = re.compile(
+    r"^https://github\.com/(?P<owner>[A-Za-z0-9-]+)/(?P<repo>[A-Za-z0-9._-]+)/issues/(?P<n>\d{1,9})/?$"
+)
 
 
 @dataclass(frozen=True)
@@ -31,8 +33,9 @@ class ProofCheck:
         return {"outcome": self.outcome, "reason": self.reason}
 
 
-def check_proof(proof: str, username: str, proof_repository: str, api: str = GITHUB_API,
-                timeout: float = 5.0) -> ProofCheck:
+def check_proof(
+    proof: str, username: str, proof_repository: str, api: str = GITHUB_API, timeout: float = 5.0
+) -> ProofCheck:
     """Whether `proof` is an issue in `proof_repository` opened by `username`."""
     match = _ISSUE_URL.match(proof or "")
     if not match:
@@ -40,8 +43,9 @@ def check_proof(proof: str, username: str, proof_repository: str, api: str = GIT
     if f"{match['owner']}/{match['repo']}".lower() != proof_repository.lower():
         return ProofCheck("rejected", f"the issue is not in {proof_repository}")
     url = f"{api.rstrip('/')}/repos/{match['owner']}/{match['repo']}/issues/{match['n']}"
-    request = urllib.request.Request(url, headers={"Accept": "application/vnd.github+json",
-                                                   "User-Agent": "bigcode-release-optout"})
+    request = urllib.request.Request(
+        url, headers={"Accept": "application/vnd.github+json", "User-Agent": "bigcode-release-optout"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             issue = json.loads(response.read(1_000_000))

@@ -114,7 +114,7 @@ class OptOutRegistry:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> "OptOutRegistry":
+    def __enter__(self) -> OptOutRegistry:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -137,9 +137,16 @@ class OptOutRegistry:
             self._db.execute("ROLLBACK")
             raise
 
-    def submit(self, username: str, repos: list[str] | None = None, *, proof: str | None = None,
-               message: str | None = None, client: str | None = None,
-               auto_approve: Callable[[str, str], ProofCheck] | None = None) -> Request:
+    def submit(
+        self,
+        username: str,
+        repos: list[str] | None = None,
+        *,
+        proof: str | None = None,
+        message: str | None = None,
+        client: str | None = None,
+        auto_approve: Callable[[str, str], ProofCheck] | None = None,
+    ) -> Request:
         """Record a request (pending). The whole account when `repos` is empty.
 
         With `auto_approve` (a proof checker, see `proof.check_proof`) a request whose proof is
@@ -164,8 +171,17 @@ class OptOutRegistry:
         try:
             self._db.execute(
                 "INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (request_id, username, username.lower(), "repos" if repos else "account", json.dumps(repos),
-                 proof or None, message or None, client, now),
+                (
+                    request_id,
+                    username,
+                    username.lower(),
+                    "repos" if repos else "account",
+                    json.dumps(repos),
+                    proof or None,
+                    message or None,
+                    client,
+                    now,
+                ),
             )
             self._append(request_id, "submitted", username, now, {"proof_check": check.to_dict()} if check else {})
             if check is not None and check.outcome == "verified":
@@ -177,8 +193,10 @@ class OptOutRegistry:
         return self.get(request_id)
 
     def _append(self, request_id: str, kind: str, actor: str, at: float, detail: dict) -> None:
-        self._db.execute("INSERT INTO events (request_id, kind, actor, at, detail) VALUES (?, ?, ?, ?, ?)",
-                         (request_id, kind, actor, at, json.dumps(detail, sort_keys=True)))
+        self._db.execute(
+            "INSERT INTO events (request_id, kind, actor, at, detail) VALUES (?, ?, ?, ?, ?)",
+            (request_id, kind, actor, at, json.dumps(detail, sort_keys=True)),
+        )
 
     def _decide(self, request_id: str, kind: str, actor: str, detail: dict) -> Request:
         if not actor or not actor.strip():
@@ -213,23 +231,26 @@ class OptOutRegistry:
         return self._decide(request_id, "applied", by, {"dataset_version": dataset_version})
 
     def _status(self, request_id: str) -> str:
-        row = self._db.execute("SELECT kind FROM events WHERE request_id = ? ORDER BY seq DESC LIMIT 1",
-                               (request_id,)).fetchone()
+        row = self._db.execute(
+            "SELECT kind FROM events WHERE request_id = ? ORDER BY seq DESC LIMIT 1", (request_id,)
+        ).fetchone()
         if row is None:
             raise RegistryError(f"no request {request_id!r} in {self.path}")
         return STATUS_OF_EVENT[row[0]]
 
     def history(self, request_id: str) -> list[Event]:
         """Every event of a request, oldest first."""
-        rows = self._db.execute("SELECT kind, actor, at, detail FROM events WHERE request_id = ? ORDER BY seq",
-                                (request_id,)).fetchall()
+        rows = self._db.execute(
+            "SELECT kind, actor, at, detail FROM events WHERE request_id = ? ORDER BY seq", (request_id,)
+        ).fetchall()
         if not rows:
             raise RegistryError(f"no request {request_id!r} in {self.path}")
         return [Event(kind, actor, at, json.loads(detail)) for kind, actor, at, detail in rows]
 
     def get(self, request_id: str) -> Request:
-        row = self._db.execute("SELECT id, username, scope, repos, proof, message, submitted_at FROM requests "
-                               "WHERE id = ?", (request_id,)).fetchone()
+        row = self._db.execute(
+            "SELECT id, username, scope, repos, proof, message, submitted_at FROM requests WHERE id = ?", (request_id,)
+        ).fetchone()
         if row is None:
             raise RegistryError(f"no request {request_id!r} in {self.path}")
         return self._request(row)
@@ -239,10 +260,19 @@ class OptOutRegistry:
         events = self.history(request_id)
         decision = next((e for e in reversed(events) if e.kind in ("approved", "rejected")), None)
         applied = next((e for e in events if e.kind == "applied"), None)
-        return Request(request_id, username, scope, tuple(json.loads(repos)), proof, message, submitted_at,
-                       STATUS_OF_EVENT[events[-1].kind], decision.actor if decision else None,
-                       decision.at if decision else None,
-                       applied.detail["dataset_version"] if applied else None)
+        return Request(
+            request_id,
+            username,
+            scope,
+            tuple(json.loads(repos)),
+            proof,
+            message,
+            submitted_at,
+            STATUS_OF_EVENT[events[-1].kind],
+            decision.actor if decision else None,
+            decision.at if decision else None,
+            applied.detail["dataset_version"] if applied else None,
+        )
 
     def requests(self, status: str | None = None, username: str | None = None) -> list[Request]:
         """Requests in submission order, optionally of one status or one account."""

@@ -60,20 +60,33 @@ class InTheStackService:
         except BigcodeReleaseError as exc:
             return f"**Error:** {exc}", [], []
         answer = answers[0]
-        rows = [[r["repo_name"], "yes" if r["included"] else "no", r["drop_reason"] or "",
-                 f"{r['kept_files']}/{r['files']}", r["license"] or ""] for r in answer.repos]
+        rows = [
+            [
+                r["repo_name"],
+                "yes" if r["included"] else "no",
+                r["drop_reason"] or "",
+                f"{r['kept_files']}/{r['files']}",
+                r["license"] or "",
+            ]
+            for r in answer.repos
+        ]
         if answer.included:
-            text = (f"**{username}** has **{len(answer.included)}** of {len(answer.repos)} repositories in "
-                    f"**{answer.version}**.")
+            text = (
+                f"**{username}** has **{len(answer.included)}** of {len(answer.repos)} repositories in "
+                f"**{answer.version}**."
+            )
         elif answer.repos:
-            text = (f"**{username}** is **not** in {answer.version}: {len(answer.repos)} repositories were seen "
-                    "and none was included (see why below).")
+            text = (
+                f"**{username}** is **not** in {answer.version}: {len(answer.repos)} repositories were seen "
+                "and none was included (see why below)."
+            )
         else:
             text = f"**{username}** is **not** in {answer.version}: no repository of this account was seen."
         return text, rows, [r["repo_name"] for r in answer.included]
 
-    def submit(self, username: str, whole_account: bool, repos: list[str] | None, proof: str, message: str,
-               client: str) -> str:
+    def submit(
+        self, username: str, whole_account: bool, repos: list[str] | None, proof: str, message: str, client: str
+    ) -> str:
         """File a request; the answer gives its id and status, or says what is wrong."""
         for name, value in (("username", username), ("proof", proof), ("message", message)):
             if value is not None and (not isinstance(value, str) or len(value) > MAX_FIELD_CHARS):
@@ -84,14 +97,20 @@ class InTheStackService:
             return "**Error:** tick the repositories to remove, or choose the whole account."
         try:
             with self._lock:
-                request = self.registry.submit((username or "").strip(), [] if whole_account else list(repos),
-                                               proof=(proof or "").strip() or None,
-                                               message=(message or "").strip() or None, client=client)
+                request = self.registry.submit(
+                    (username or "").strip(),
+                    [] if whole_account else list(repos),
+                    proof=(proof or "").strip() or None,
+                    message=(message or "").strip() or None,
+                    client=client,
+                )
         except BigcodeReleaseError as exc:
             return f"**Error:** {exc}"
         scope = "the whole account" if request.scope == "account" else ", ".join(request.repos)
-        return (f"Request **{request.id}** filed for {scope}: **{request.status}**. Keep the id to follow it; "
-                "approved requests are removed from the next dataset version.")
+        return (
+            f"Request **{request.id}** filed for {scope}: **{request.status}**. Keep the id to follow it; "
+            "approved requests are removed from the next dataset version."
+        )
 
     def status(self, request_id: str) -> str:
         """A request's status and history, in Markdown."""
@@ -105,6 +124,9 @@ class InTheStackService:
         lines = [f"Request **{request.id}** ({request.username}): **{request.status}**"]
         if request.first_version:
             lines.append(f"First dataset version without it: **{request.first_version}**")
-        lines += [f"- {time.strftime('%Y-%m-%d %H:%M', time.gmtime(e.at))} UTC: {e.kind}"
-                  + (f" ({e.detail['reason']})" if "reason" in e.detail else "") for e in events]
+        lines += [
+            f"- {time.strftime('%Y-%m-%d %H:%M', time.gmtime(e.at))} UTC: {e.kind}"
+            + (f" ({e.detail['reason']})" if "reason" in e.detail else "")
+            for e in events
+        ]
         return "\n".join(lines)

@@ -42,8 +42,11 @@ def _chars(rng: random.Random, alphabet: str, n: int) -> str:
 def _secret_makers(rng: random.Random) -> dict[str, callable]:
     def jwt() -> str:
         header = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=").decode()
-        payload = base64.urlsafe_b64encode(json.dumps({"sub": _chars(rng, string.digits, 10),
-                                                       "name": "user", "iat": rng.randint(10**9, 2 * 10**9)}).encode())
+        payload = base64.urlsafe_b64encode(
+            json.dumps(
+                {"sub": _chars(rng, string.digits, 10), "name": "user", "iat": rng.randint(10**9, 2 * 10**9)}
+            ).encode()
+        )
         signature = base64.urlsafe_b64encode(rng.randbytes(32)).rstrip(b"=").decode()
         return f"{header}.{payload.rstrip(b'=').decode()}.{signature}"
 
@@ -52,8 +55,9 @@ def _secret_makers(rng: random.Random) -> dict[str, callable]:
         "aws_secret_access_key": lambda: _chars(rng, ALNUM + "+/", 40),
         "github_token": lambda: "ghp_" + _chars(rng, ALNUM, 36),
         "gitlab_token": lambda: "glpat-" + _chars(rng, ALNUM + "_-", 20),
-        "slack_token": lambda: f"xoxb-{_chars(rng, string.digits, 12)}-{_chars(rng, string.digits, 13)}-"
-                               + _chars(rng, ALNUM, 24),
+        "slack_token": lambda: (
+            f"xoxb-{_chars(rng, string.digits, 12)}-{_chars(rng, string.digits, 13)}-" + _chars(rng, ALNUM, 24)
+        ),
         "stripe_key": lambda: "sk_live_" + _chars(rng, ALNUM, 24),
         "sendgrid_key": lambda: "SG." + _chars(rng, ALNUM + "_-", 22) + "." + _chars(rng, ALNUM + "_-", 43),
         "google_api_key": lambda: "AIza" + _chars(rng, ALNUM + "_-", 35),
@@ -71,8 +75,12 @@ def _private_key(rng: random.Random) -> str:
 
 
 def _password(rng: random.Random) -> str:
-    return _chars(rng, string.ascii_letters, 5) + _chars(rng, string.digits, 3) + rng.choice("!@#%^&*") + _chars(
-        rng, ALNUM, 4)
+    return (
+        _chars(rng, string.ascii_letters, 5)
+        + _chars(rng, string.digits, 3)
+        + rng.choice("!@#%^&*")
+        + _chars(rng, ALNUM, 4)
+    )
 
 
 def _public_ipv4(rng: random.Random) -> str:
@@ -80,12 +88,17 @@ def _public_ipv4(rng: random.Random) -> str:
 
 
 def _public_ipv6(rng: random.Random) -> str:
-    return f"2a0{rng.randint(1, 9)}:{rng.randint(0x1000, 0xffff):x}:{rng.randint(0x100, 0xfff):x}::{rng.randint(1, 0xffff):x}"
+    return f"2a0{rng.randint(1, 9)}:{rng.randint(0x1000, 0xFFFF):x}:{rng.randint(0x100, 0xFFF):x}::{rng.randint(1, 0xFFFF):x}"
 
 
 def _email(rng: random.Random) -> str:
-    first, last = rng.choice(["jane", "omar", "li", "ana", "piotr", "kofi"]), rng.choice(["doe", "smith", "ng", "silva"])
-    return f"{first}.{last}{rng.randint(1, 99)}@{rng.choice(['acme-corp.io', 'mailbox.org', 'univ-lyon.fr', 'gmail.com'])}"
+    first, last = (
+        rng.choice(["jane", "omar", "li", "ana", "piotr", "kofi"]),
+        rng.choice(["doe", "smith", "ng", "silva"]),
+    )
+    return (
+        f"{first}.{last}{rng.randint(1, 99)}@{rng.choice(['acme-corp.io', 'mailbox.org', 'univ-lyon.fr', 'gmail.com'])}"
+    )
 
 
 def labelled_files(count: int = 200, seed: int = 0) -> list[LabelledFile]:
@@ -100,7 +113,7 @@ def labelled_files(count: int = 200, seed: int = 0) -> list[LabelledFile]:
         secret_kind = rng.choice(sorted(makers))
         value = makers[secret_kind]()
         if style == 1:
-            f.add(f"{secret_kind}: \"", value, KEY, secret_kind, '"\n')
+            f.add(f'{secret_kind}: "', value, KEY, secret_kind, '"\n')
         elif style == 2:
             f.add(f"const {secret_kind.upper()} = '", value, KEY, secret_kind, "';\n")
         else:
@@ -115,12 +128,17 @@ def labelled_files(count: int = 200, seed: int = 0) -> list[LabelledFile]:
         else:
             f.add('db_password = "', password, PASSWORD, "password_assignment", '"\n')
         if index % 3 == 0:
-            f.add("DATABASE_URL = \"postgresql://app:", _password(rng).replace("@", "x"), PASSWORD, "url_password",
-                  '@db.internal:5432/app"\n')
+            f.add(
+                'DATABASE_URL = "postgresql://app:',
+                _password(rng).replace("@", "x"),
+                PASSWORD,
+                "url_password",
+                '@db.internal:5432/app"\n',
+            )
         f.add("# maintainer: ", _email(rng), EMAIL, "email")
-        f.add("UPSTREAM = \"", _public_ipv4(rng), IP_ADDRESS, "ipv4", '"  # production server\n')
+        f.add('UPSTREAM = "', _public_ipv4(rng), IP_ADDRESS, "ipv4", '"  # production server\n')
         if index % 2 == 0:
-            f.add("MIRROR_V6 = \"", _public_ipv6(rng), IP_ADDRESS, "ipv6", '"\n')
+            f.add('MIRROR_V6 = "', _public_ipv6(rng), IP_ADDRESS, "ipv6", '"\n')
         _decoys(f, rng)
         files.append(f)
     return files
@@ -136,7 +154,9 @@ def _decoys(f: LabelledFile, rng: random.Random) -> None:
     f.add(f'__version__ = "{rng.randint(1, 3)}.{rng.randint(0, 20)}.{rng.randint(0, 9)}.{rng.randint(0, 9)}"')
     f.add(f'CONTACT = "user{rng.randint(1, 9)}@example.com"  # documentation address')
     f.add(f'DOC_IP = "192.0.2.{rng.randint(1, 254)}"; DOC_IP6 = "2001:db8::{rng.randint(1, 999)}"')
-    f.add(f'LAN = "10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"; HOME = "192.168.1.{rng.randint(2, 254)}"')
+    f.add(
+        f'LAN = "10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"; HOME = "192.168.1.{rng.randint(2, 254)}"'
+    )
     f.add('DNS_SERVERS = ["8.8.8.8", "1.1.1.1"]')
     f.add('API_KEY = os.environ["API_KEY"]\nSECRET = "your-api-key-here"\npassword = "changeme"')
     f.add('token = "${GITHUB_TOKEN}"\npassword = get_password()\nDEFAULT_TIMEOUT_SECONDS_FOR_REQUESTS = 30')

@@ -16,26 +16,83 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from bigcode_release.pii.findings import EMAIL, IP_ADDRESS, Finding
 from bigcode_release.pii import bytescan
+from bigcode_release.pii.findings import EMAIL, IP_ADDRESS, Finding
 
 _EMAIL = re.compile(
     r"(?<![\w.%+-])([A-Za-z0-9][A-Za-z0-9._%+-]{0,63})@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
     r"([A-Za-z]{2,24}))(?![\w-])"
 )
-_RESERVED_DOMAINS = ("example.com", "example.org", "example.net", "example.edu", "test", "example", "invalid",
-                     "localhost", "local", "domain.com", "email.com", "mail.com", "yourdomain.com", "company.com")
-_FILE_SUFFIXES = {"png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico", "py", "js", "ts", "css", "html", "json",
-                  "txt", "md", "map", "min", "tar", "gz", "zip", "whl"}
+_RESERVED_DOMAINS = (
+    "example.com",
+    "example.org",
+    "example.net",
+    "example.edu",
+    "test",
+    "example",
+    "invalid",
+    "localhost",
+    "local",
+    "domain.com",
+    "email.com",
+    "mail.com",
+    "yourdomain.com",
+    "company.com",
+)
+_FILE_SUFFIXES = {
+    "png",
+    "jpg",
+    "jpeg",
+    "gif",
+    "svg",
+    "webp",
+    "bmp",
+    "ico",
+    "py",
+    "js",
+    "ts",
+    "css",
+    "html",
+    "json",
+    "txt",
+    "md",
+    "map",
+    "min",
+    "tar",
+    "gz",
+    "zip",
+    "whl",
+}
 _GIT_HOSTS = ("github.com", "gitlab.com", "bitbucket.org")
 
-DNS_SERVERS = frozenset({
-    "8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9.9.9", "149.112.112.112", "208.67.222.222", "208.67.220.220",
-    "64.6.64.6", "64.6.65.6", "8.26.56.26", "8.20.247.20", "4.2.2.1", "4.2.2.2", "76.76.19.19", "94.140.14.14",
-    "2001:4860:4860::8888", "2001:4860:4860::8844", "2606:4700:4700::1111", "2606:4700:4700::1001",
-})
-_DOCUMENTATION_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
-    "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "233.252.0.0/24"))
+DNS_SERVERS = frozenset(
+    {
+        "8.8.8.8",
+        "8.8.4.4",
+        "1.1.1.1",
+        "1.0.0.1",
+        "9.9.9.9",
+        "149.112.112.112",
+        "208.67.222.222",
+        "208.67.220.220",
+        "64.6.64.6",
+        "64.6.65.6",
+        "8.26.56.26",
+        "8.20.247.20",
+        "4.2.2.1",
+        "4.2.2.2",
+        "76.76.19.19",
+        "94.140.14.14",
+        "2001:4860:4860::8888",
+        "2001:4860:4860::8844",
+        "2606:4700:4700::1111",
+        "2606:4700:4700::1001",
+    }
+)
+_DOCUMENTATION_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "233.252.0.0/24")
+)
 
 _DIGIT_DOT = bytescan.table({1: "0123456789", 2: "."})
 _HEX_FLAG, _COLON_FLAG = 1, 2
@@ -46,8 +103,10 @@ _IPV6 = re.compile(
     r"(?:[0-9A-Fa-f]{1,4}:){1,6}(?::[0-9A-Fa-f]{1,4}){1,6}|::(?:[0-9A-Fa-f]{1,4}:){0,6}[0-9A-Fa-f]{1,4})(?![\w:])"
 )
 _VERSION_CONTEXT = re.compile(r"(?i)(?:(?:version|release)[\w\s\"'=:<>-]{0,16}|(?:\bv|==|>=|<=|~=|\^)[\s\"'=:]{0,4})$")
-_NETWORK_WORDS = re.compile(r"(?i)\b(?:ip|ips|ipv4|host|hosts|server|servers|addr|address|dns|gateway|proxy|"
-                            r"endpoint|connect|ping|nameserver|subnet|cidr|url)\b")
+_NETWORK_WORDS = re.compile(
+    r"(?i)\b(?:ip|ips|ipv4|host|hosts|server|servers|addr|address|dns|gateway|proxy|"
+    r"endpoint|connect|ping|nameserver|subnet|cidr|url)\b"
+)
 _DATE_LIKE = re.compile(r"^(?:\d{1,2}\.\d{1,2}\.(?:19|20)\d\d|(?:19|20)\d\d\.\d{1,2}\.\d{1,2})")
 
 

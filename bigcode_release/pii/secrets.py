@@ -27,10 +27,27 @@ from bigcode_release.pii.findings import KEY, PASSWORD, Finding
 MIN_TOKEN = 16
 
 _PLUGINS = (
-    "ArtifactoryDetector", "AWSKeyDetector", "AzureStorageKeyDetector", "CloudantDetector", "DiscordBotTokenDetector",
-    "GitHubTokenDetector", "GitLabTokenDetector", "IbmCloudIamDetector", "IbmCosHmacDetector", "JwtTokenDetector",
-    "MailchimpDetector", "NpmDetector", "OpenAIDetector", "PypiTokenDetector", "SendGridDetector", "SlackDetector",
-    "SoftlayerDetector", "SquareOAuthDetector", "StripeDetector", "TelegramBotTokenDetector", "TwilioKeyDetector",
+    "ArtifactoryDetector",
+    "AWSKeyDetector",
+    "AzureStorageKeyDetector",
+    "CloudantDetector",
+    "DiscordBotTokenDetector",
+    "GitHubTokenDetector",
+    "GitLabTokenDetector",
+    "IbmCloudIamDetector",
+    "IbmCosHmacDetector",
+    "JwtTokenDetector",
+    "MailchimpDetector",
+    "NpmDetector",
+    "OpenAIDetector",
+    "PypiTokenDetector",
+    "SendGridDetector",
+    "SlackDetector",
+    "SoftlayerDetector",
+    "SquareOAuthDetector",
+    "StripeDetector",
+    "TelegramBotTokenDetector",
+    "TwilioKeyDetector",
 )
 _HIGH_ENTROPY = {"Base64 High Entropy String", "Hex High Entropy String"}
 _HASH_WORDS = re.compile(r"(?i)sha\d*|md5|hash|digest|checksum|integrity|commit|revision|\brev\b|fingerprint|etag|crc")
@@ -43,8 +60,11 @@ _CONFIG_PASSWORD = re.compile(
     r"(?im)^[ \t]*[\w.-]*(?:password|passwd|pwd)[\w.-]*[ \t]*[:=][ \t]*(?P<value>[^\s\"'#;,(){}\[\]][^\s\"';,(){}\[\]]{5,127})[ \t]*$"
 )
 _URL_PASSWORD = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]+:(?P<value>[^\s@/'\"]{4,128})@[\w.-]+")
-_PASSWORD_PATTERNS = ((_PASSWORD_ASSIGNMENT, "password_assignment"), (_CONFIG_PASSWORD, "config_password"),
-                      (_URL_PASSWORD, "url_password"))
+_PASSWORD_PATTERNS = (
+    (_PASSWORD_ASSIGNMENT, "password_assignment"),
+    (_CONFIG_PASSWORD, "config_password"),
+    (_URL_PASSWORD, "url_password"),
+)
 _PRIVATE_KEY = re.compile(
     r"-----BEGIN (?P<kind>(?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?)-----"
     r"[\s\S]{16,}?-----END (?P=kind)-----"
@@ -56,9 +76,30 @@ _PLACEHOLDER_VALUE = re.compile(
     r".*[._-]pass(?:word|wd)?)$"
 )
 _HEX_RUN = re.compile(r"[0-9a-fA-F]{16,}")
-_SECRET_PREFIXES = ("AKIA", "ASIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox", "sk_live_",
-                    "rk_live_", "sk-", "SG.", "AIza", "eyJ", "npm_", "pypi-",
-                    "sq0", "AKC", "AccountKey", "SK")
+_SECRET_PREFIXES = (
+    "AKIA",
+    "ASIA",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "xox",
+    "sk_live_",
+    "rk_live_",
+    "sk-",
+    "SG.",
+    "AIza",
+    "eyJ",
+    "npm_",
+    "pypi-",
+    "sq0",
+    "AKC",
+    "AccountKey",
+    "SK",
+)
 
 
 def shannon_entropy(text: str) -> float:
@@ -99,7 +140,10 @@ def _plugins():
     from detect_secrets.plugins.high_entropy_strings import Base64HighEntropyString, HexHighEntropyString
 
     classes = {cls.__name__: cls for cls in get_mapping_from_secret_type_to_class().values()}
-    return [classes[name]() for name in _PLUGINS] + [Base64HighEntropyString(limit=4.5), HexHighEntropyString(limit=3.0)]
+    return [classes[name]() for name in _PLUGINS] + [
+        Base64HighEntropyString(limit=4.5),
+        HexHighEntropyString(limit=3.0),
+    ]
 
 
 @lru_cache(maxsize=1)
@@ -114,10 +158,15 @@ _PREFIX_STARTS[[ord(p[0]) * 256 + ord(p[1]) for p in _SECRET_PREFIXES]] = True
 
 
 _UPPER, _LOWER, _DIGIT, _NOT_HEX, _OTHER = 1, 2, 4, 8, 16
-_TOKEN_CLASSES = bytescan.table({
-    _UPPER: string.ascii_uppercase, _LOWER: string.ascii_lowercase, _DIGIT: string.digits,
-    _NOT_HEX: "GHIJKLMNOPQRSTUVWXYZghijklmnopqrstuvwxyz+/=_-", _OTHER: "+/=_-",
-})
+_TOKEN_CLASSES = bytescan.table(
+    {
+        _UPPER: string.ascii_uppercase,
+        _LOWER: string.ascii_lowercase,
+        _DIGIT: string.digits,
+        _NOT_HEX: "GHIJKLMNOPQRSTUVWXYZghijklmnopqrstuvwxyz+/=_-",
+        _OTHER: "+/=_-",
+    }
+)
 
 
 def candidate_lines(text: str, raw: bytes | None = None) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -159,8 +208,10 @@ def _token_runs(raw: bytes) -> list[tuple[int, int, bool]]:
     hex_only = (union & _NOT_HEX) == 0
     mixed = (ends - starts >= 20) & ((union & (_UPPER | _LOWER | _DIGIT)) == (_UPPER | _LOWER | _DIGIT))
     shaped = hex_only | mixed
-    first_two = np.frombuffer(raw, dtype=np.uint8)[starts].astype(np.int32) * 256 + np.frombuffer(
-        raw, dtype=np.uint8)[starts + 1]
+    first_two = (
+        np.frombuffer(raw, dtype=np.uint8)[starts].astype(np.int32) * 256
+        + np.frombuffer(raw, dtype=np.uint8)[starts + 1]
+    )
     keep = shaped | _PREFIX_STARTS[first_two]
     return list(zip(starts[keep].tolist(), ends[keep].tolist(), shaped[keep].tolist()))
 
@@ -184,7 +235,11 @@ def _line_of(text: str, position: int) -> tuple[int, int]:
 def _keep_plugin_hit(secret_type: str, value: str, line: str, context: str) -> bool:
     """Whether a detect-secrets hit is a secret; `context` is the line and the two before it."""
     heuristic = _heuristics()
-    if heuristic.is_potential_uuid(value) or heuristic.is_templated_secret(value) or heuristic.is_sequential_string(value):
+    if (
+        heuristic.is_potential_uuid(value)
+        or heuristic.is_templated_secret(value)
+        or heuristic.is_sequential_string(value)
+    ):
         return False
     if secret_type not in _HIGH_ENTROPY:  # a provider's own key format: precise enough
         return True
@@ -221,8 +276,9 @@ def find_secrets(text: str, raw: bytes | None = None) -> Iterator[Finding]:
                     continue
                 position = line.find(value)
                 while position != -1:
-                    yield Finding(line_start + position, line_start + position + len(value), KEY,
-                                  plugin.__class__.__name__)
+                    yield Finding(
+                        line_start + position, line_start + position + len(value), KEY, plugin.__class__.__name__
+                    )
                     position = line.find(value, position + len(value))
     for line_start, line_end in password_lines:
         line = text[line_start:line_end]

@@ -36,14 +36,21 @@ def _error(status: int, message: str, error_type: str) -> JSONResponse:
 
 def _details(generation: Generation, with_prefill: bool) -> dict:
     return {
-        "finish_reason": generation.finish_reason, "generated_tokens": len(generation.tokens),
-        "seed": generation.seed, "prefill": [t.to_dict() for t in generation.prefill] if with_prefill else [],
-        "tokens": [t.to_dict() for t in generation.tokens], "top_tokens": None, "best_of_sequences": None,
+        "finish_reason": generation.finish_reason,
+        "generated_tokens": len(generation.tokens),
+        "seed": generation.seed,
+        "prefill": [t.to_dict() for t in generation.prefill] if with_prefill else [],
+        "tokens": [t.to_dict() for t in generation.tokens],
+        "top_tokens": None,
+        "best_of_sequences": None,
     }
 
 
-def create_app(generator: TextGenerator, payload_limit: int = DEFAULT_PAYLOAD_LIMIT,
-               max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT) -> FastAPI:
+def create_app(
+    generator: TextGenerator,
+    payload_limit: int = DEFAULT_PAYLOAD_LIMIT,
+    max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT,
+) -> FastAPI:
     """The HTTP app around `generator`."""
     app = FastAPI(title="bigcode-release serve", version="1", docs_url="/docs")
     slots = threading.BoundedSemaphore(max_concurrent_requests)
@@ -61,8 +68,9 @@ def create_app(generator: TextGenerator, payload_limit: int = DEFAULT_PAYLOAD_LI
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'body'}: {e.get('msg')}"
-                             for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'body'}: {e.get('msg')}" for e in exc.errors()
+        )
         return _error(422, f"Input validation error: {problems}", "validation")
 
     @app.exception_handler(InvalidRequest)
@@ -105,11 +113,20 @@ def create_app(generator: TextGenerator, payload_limit: int = DEFAULT_PAYLOAD_LI
             try:
                 for index, (token, generation) in enumerate(generator.stream(body.inputs, body.parameters)):
                     final = generation.finish_reason is not None
-                    event = {"index": index, "token": token.to_dict(), "top_tokens": None,
-                             "generated_text": generation.text if final else None,
-                             "details": {"finish_reason": generation.finish_reason,
-                                         "generated_tokens": len(generation.tokens), "seed": generation.seed,
-                                         "input_length": generation.input_tokens} if final else None}
+                    event = {
+                        "index": index,
+                        "token": token.to_dict(),
+                        "top_tokens": None,
+                        "generated_text": generation.text if final else None,
+                        "details": {
+                            "finish_reason": generation.finish_reason,
+                            "generated_tokens": len(generation.tokens),
+                            "seed": generation.seed,
+                            "input_length": generation.input_tokens,
+                        }
+                        if final
+                        else None,
+                    }
                     yield f"data:{json.dumps(event)}\n\n"
             except Exception as exc:  # noqa: BLE001 - reported in the stream, as TGI does
                 yield f"data:{json.dumps({'error': str(exc), 'error_type': 'generation'})}\n\n"
@@ -145,10 +162,17 @@ def create_app(generator: TextGenerator, payload_limit: int = DEFAULT_PAYLOAD_LI
         finally:
             slots.release()
         text = (prompt + generation.text) if body.echo else generation.text
-        return {**head, "choices": [{"index": 0, "text": text, "logprobs": None,
-                                     "finish_reason": _openai_reason(generation.finish_reason)}],
-                "usage": {"prompt_tokens": generation.input_tokens, "completion_tokens": len(generation.tokens),
-                          "total_tokens": generation.input_tokens + len(generation.tokens)}}
+        return {
+            **head,
+            "choices": [
+                {"index": 0, "text": text, "logprobs": None, "finish_reason": _openai_reason(generation.finish_reason)}
+            ],
+            "usage": {
+                "prompt_tokens": generation.input_tokens,
+                "completion_tokens": len(generation.tokens),
+                "total_tokens": generation.input_tokens + len(generation.tokens),
+            },
+        }
 
     return app
 
@@ -157,8 +181,14 @@ def _openai_reason(finish_reason: str | None) -> str:
     return "length" if finish_reason == "length" else "stop"
 
 
-def _completion_stream(generator: TextGenerator, prompt: str, parameters: GenerateParameters, head: dict,
-                       admitted, slots: threading.BoundedSemaphore) -> StreamingResponse:
+def _completion_stream(
+    generator: TextGenerator,
+    prompt: str,
+    parameters: GenerateParameters,
+    head: dict,
+    admitted,
+    slots: threading.BoundedSemaphore,
+) -> StreamingResponse:
     generator.prepare(prompt, parameters)
     admitted()
 
@@ -166,8 +196,12 @@ def _completion_stream(generator: TextGenerator, prompt: str, parameters: Genera
         try:
             for token, generation in generator.stream(prompt, parameters):
                 final = generation.finish_reason is not None
-                choice = {"index": 0, "text": token.text if token.id != generator.eos_token_id else "",
-                          "logprobs": None, "finish_reason": _openai_reason(generation.finish_reason) if final else None}
+                choice = {
+                    "index": 0,
+                    "text": token.text if token.id != generator.eos_token_id else "",
+                    "logprobs": None,
+                    "finish_reason": _openai_reason(generation.finish_reason) if final else None,
+                }
                 yield f"data: {json.dumps({**head, 'choices': [choice]})}\n\n"
             yield "data: [DONE]\n\n"
         finally:

@@ -67,20 +67,28 @@ class CodeCompleter:
         sampling = temperature > 0
         try:
             return self.client.text_generation(
-                prompt, max_new_tokens=max_new_tokens, stream=stream, stop=list(STOP_TOKENS[:4]),
-                do_sample=sampling, temperature=temperature if sampling else None, seed=seed)
+                prompt,
+                max_new_tokens=max_new_tokens,
+                stream=stream,
+                stop=list(STOP_TOKENS[:4]),
+                do_sample=sampling,
+                temperature=temperature if sampling else None,
+                seed=seed,
+            )
         except (HfHubHTTPError, TextGenerationError) as exc:
             raise ServingError(f"endpoint {self.endpoint}: {type(exc).__name__}: {exc}") from None
         except Exception as exc:  # noqa: BLE001 - transport errors
             raise ServingError(f"endpoint {self.endpoint}: unreachable ({type(exc).__name__}: {exc})") from None
 
-    def complete(self, prompt: str, max_new_tokens: int = 128, temperature: float = 0.0,
-                 seed: int | None = None) -> str:
+    def complete(
+        self, prompt: str, max_new_tokens: int = 128, temperature: float = 0.0, seed: int | None = None
+    ) -> str:
         """The continuation of `prompt`, up to the model's stop tokens."""
         return strip_stop_tokens(self._call(prompt, False, max_new_tokens, temperature, seed))
 
-    def stream(self, prompt: str, max_new_tokens: int = 128, temperature: float = 0.0,
-               seed: int | None = None) -> Iterator[str]:
+    def stream(
+        self, prompt: str, max_new_tokens: int = 128, temperature: float = 0.0, seed: int | None = None
+    ) -> Iterator[str]:
         """The continuation piece by piece as the server generates it (stop tokens left out)."""
         pieces = self._call(prompt, True, max_new_tokens, temperature, seed)
         emitted = ""
@@ -89,15 +97,16 @@ class CodeCompleter:
                 combined = emitted + piece
                 text = strip_stop_tokens(combined)
                 if len(text) > len(emitted):
-                    yield text[len(emitted):]
+                    yield text[len(emitted) :]
                 if len(text) < len(combined):  # a stop token began in this piece
                     return
                 emitted = text
         except (HfHubHTTPError, TextGenerationError) as exc:
             raise ServingError(f"endpoint {self.endpoint}: {type(exc).__name__}: {exc}") from None
 
-    def fill_in_the_middle(self, prefix: str, suffix: str, max_new_tokens: int = 128, temperature: float = 0.0,
-                           seed: int | None = None) -> str:
+    def fill_in_the_middle(
+        self, prefix: str, suffix: str, max_new_tokens: int = 128, temperature: float = 0.0, seed: int | None = None
+    ) -> str:
         """The code between `prefix` and `suffix`: the middle only, never the suffix."""
         generated = self._call(fim_prompt(prefix, suffix), False, max_new_tokens, temperature, seed)
         return middle_only(generated, suffix)

@@ -50,8 +50,13 @@ class Generation:
 class TextGenerator:
     """One model on one device; requests run one at a time (`lock`), each with its own RNG."""
 
-    def __init__(self, model_dir: str | Path, adapter_dir: str | Path | None = None, model_id: str | None = None,
-                 max_total_tokens: int | None = None):
+    def __init__(
+        self,
+        model_dir: str | Path,
+        adapter_dir: str | Path | None = None,
+        model_id: str | None = None,
+        max_total_tokens: int | None = None,
+    ):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         model_dir = Path(model_dir)
@@ -79,28 +84,38 @@ class TextGenerator:
     def info(self) -> dict:
         """TGI's `/info` fields."""
         return {
-            "model_id": self.model_id, "model_sha": None, "model_dtype": str(self.model.dtype),
-            "model_device_type": self.device, "model_pipeline_tag": "text-generation",
-            "max_best_of": 1, "max_stop_sequences": 4, "max_input_tokens": self.max_input_tokens,
-            "max_input_length": self.max_input_tokens, "max_total_tokens": self.max_total_tokens,
-            "max_client_batch_size": 1, "router": "bigcode-release serve", "version": "1",
-            "adapter": self.adapter, "eos_token": self.tokenizer.eos_token,
+            "model_id": self.model_id,
+            "model_sha": None,
+            "model_dtype": str(self.model.dtype),
+            "model_device_type": self.device,
+            "model_pipeline_tag": "text-generation",
+            "max_best_of": 1,
+            "max_stop_sequences": 4,
+            "max_input_tokens": self.max_input_tokens,
+            "max_input_length": self.max_input_tokens,
+            "max_total_tokens": self.max_total_tokens,
+            "max_client_batch_size": 1,
+            "router": "bigcode-release serve",
+            "version": "1",
+            "adapter": self.adapter,
+            "eos_token": self.tokenizer.eos_token,
         }
 
     def prepare(self, prompt: str, parameters: GenerateParameters) -> tuple[list[int], int]:
         """The input ids (truncated if asked) and the number of new tokens; refuses what cannot fit."""
         ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
         if parameters.truncate is not None:
-            ids = ids[-parameters.truncate:]
+            ids = ids[-parameters.truncate :]
         if not ids:
             raise InvalidRequest("`inputs` tokenizes to nothing")
         if len(ids) > self.max_input_tokens:
-            raise InvalidRequest(f"`inputs` must have less than {self.max_input_tokens + 1} tokens. "
-                                 f"Given: {len(ids)}")
+            raise InvalidRequest(f"`inputs` must have less than {self.max_input_tokens + 1} tokens. Given: {len(ids)}")
         max_new = parameters.max_new_tokens or min(DEFAULT_MAX_NEW_TOKENS, self.max_total_tokens - len(ids))
         if len(ids) + max_new > self.max_total_tokens:
-            raise InvalidRequest(f"`inputs` tokens + `max_new_tokens` must be <= {self.max_total_tokens}. "
-                                 f"Given: {len(ids)} `inputs` tokens and {max_new} `max_new_tokens`")
+            raise InvalidRequest(
+                f"`inputs` tokens + `max_new_tokens` must be <= {self.max_total_tokens}. "
+                f"Given: {len(ids)} `inputs` tokens and {max_new} `max_new_tokens`"
+            )
         return ids, max_new
 
     def stream(self, prompt: str, parameters: GenerateParameters) -> Iterator[tuple[Token, Generation]]:
@@ -111,12 +126,13 @@ class TextGenerator:
 
     def generate(self, prompt: str, parameters: GenerateParameters) -> Generation:
         generation = None
-        for _, generation in self.stream(prompt, parameters):
+        for _, generation in self.stream(prompt, parameters):  # noqa: B007 - the last one is the answer
             pass
         return generation
 
-    def _decode(self, prompt: str, ids: list[int], max_new: int,
-                parameters: GenerateParameters) -> Iterator[tuple[Token, Generation]]:
+    def _decode(
+        self, prompt: str, ids: list[int], max_new: int, parameters: GenerateParameters
+    ) -> Iterator[tuple[Token, Generation]]:
         seed = parameters.seed if parameters.seed is not None else random.randrange(2**63)
         rng = torch.Generator(device=self.device).manual_seed(seed)
         warpers = _warpers(parameters)
@@ -143,9 +159,8 @@ class TextGenerator:
                 token = Token(next_id, "", float(log_probs[next_id]), True)
                 generation.finish_reason = "eos_token"
             else:
-                text = self.tokenizer.decode(generated, skip_special_tokens=False,
-                                             clean_up_tokenization_spaces=False)
-                piece = "" if text.endswith("\ufffd") else text[len(decoded):]  # wait for a whole character
+                text = self.tokenizer.decode(generated, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+                piece = "" if text.endswith("\ufffd") else text[len(decoded) :]  # wait for a whole character
                 decoded = text if piece else decoded
                 token = Token(next_id, piece, float(log_probs[next_id]), special)
                 generation.text = decoded
@@ -159,16 +174,23 @@ class TextGenerator:
             yield token, generation
             if generation.finish_reason:
                 return
-            output = self.model(input_ids=torch.tensor([[next_id]], device=self.device), past_key_values=past,
-                                use_cache=True)
+            output = self.model(
+                input_ids=torch.tensor([[next_id]], device=self.device), past_key_values=past, use_cache=True
+            )
             past, logits = output.past_key_values, output.logits[0, -1]
 
     def _prefill(self, ids: list[int], logits: torch.Tensor) -> list[Token]:
         log_probs = torch.log_softmax(logits.float(), dim=-1)
         tokens = [Token(ids[0], self.tokenizer.decode([ids[0]]), None, ids[0] in self.special_ids)]
         for position, token_id in enumerate(ids[1:]):
-            tokens.append(Token(token_id, self.tokenizer.decode([token_id]), float(log_probs[position, token_id]),
-                                token_id in self.special_ids))
+            tokens.append(
+                Token(
+                    token_id,
+                    self.tokenizer.decode([token_id]),
+                    float(log_probs[position, token_id]),
+                    token_id in self.special_ids,
+                )
+            )
         return tokens
 
 

@@ -48,9 +48,13 @@ class GenerateParameters(BaseModel):
     @property
     def sampling(self) -> bool:
         """Sample when asked, or when a sampling setting other than its neutral value is given (as TGI)."""
-        return (self.do_sample or (self.temperature is not None and self.temperature != 1.0)
-                or self.top_k is not None or (self.top_p is not None and self.top_p < 1.0)
-                or self.typical_p is not None)
+        return (
+            self.do_sample
+            or (self.temperature is not None and self.temperature != 1.0)
+            or self.top_k is not None
+            or (self.top_p is not None and self.top_p < 1.0)
+            or self.typical_p is not None
+        )
 
 
 class GenerateRequest(BaseModel):
@@ -92,6 +96,12 @@ class CompletionRequest(BaseModel):
         stop = [self.stop] if isinstance(self.stop, str) else list(self.stop or [])
         sampling = self.temperature is not None and self.temperature > 0
         return GenerateParameters(
-            max_new_tokens=self.max_tokens, do_sample=sampling, temperature=self.temperature if sampling else None,
-            top_p=self.top_p if sampling else None, seed=self.seed, stop=stop, return_full_text=self.echo,
-            details=True)
+            max_new_tokens=self.max_tokens,
+            do_sample=sampling,
+            temperature=self.temperature if sampling else None,
+            top_p=self.top_p if sampling else None,
+            seed=self.seed,
+            stop=stop,
+            return_full_text=self.echo,
+            details=True,
+        )

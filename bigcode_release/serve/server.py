@@ -8,10 +8,17 @@ from bigcode_release.serve.app import DEFAULT_MAX_CONCURRENT, DEFAULT_PAYLOAD_LI
 from bigcode_release.serve.generator import TextGenerator
 
 
-def serve(model_dir: str | Path, adapter_dir: str | Path | None = None, host: str = "127.0.0.1", port: int = 8080,
-          model_id: str | None = None, max_total_tokens: int | None = None,
-          max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT, payload_limit: int = DEFAULT_PAYLOAD_LIMIT,
-          on_ready=None) -> None:
+def serve(
+    model_dir: str | Path,
+    adapter_dir: str | Path | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    model_id: str | None = None,
+    max_total_tokens: int | None = None,
+    max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT,
+    payload_limit: int = DEFAULT_PAYLOAD_LIMIT,
+    on_ready=None,
+) -> None:
     """Load the model (merging `adapter_dir` if given) and serve it until interrupted."""
     import uvicorn
 

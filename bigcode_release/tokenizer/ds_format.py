@@ -43,7 +43,9 @@ def read_metadata(ds_path: Path) -> tuple[str, int, int]:
         tokenizer, token_size = lines[0].rsplit("|", 1)
         return tokenizer, int(token_size), int(lines[1])
     except (IndexError, ValueError):
-        raise TokenizedDataError(f"{path}: expected 'tokenizer|token_size' then a token count, got {lines[:2]!r}")
+        raise TokenizedDataError(
+            f"{path}: expected 'tokenizer|token_size' then a token count, got {lines[:2]!r}"
+        ) from None
 
 
 def read_tokens(ds_path: Path, token_size: int) -> np.ndarray:
@@ -107,6 +109,5 @@ def iter_documents(ds_path: str | Path) -> Iterator[np.ndarray]:
     tokens = read_tokens(ds_path, token_size)
     start = 0
     for end in read_document_ends(ds_path):
-        yield np.asarray(tokens[start:int(end)])
+        yield np.asarray(tokens[start : int(end)])
         start = int(end)
-

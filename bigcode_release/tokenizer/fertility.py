@@ -17,8 +17,9 @@ def fertility_by_language(tokenizer: Tokenizer, sample: DocumentSample) -> list[
     chars: dict[str, int] = defaultdict(int)
     tokens: dict[str, int] = defaultdict(int)
     docs: dict[str, int] = defaultdict(int)
-    for text, language, encoding in zip(sample.texts, sample.languages,
-                                        tokenizer.encode_batch(sample.texts, add_special_tokens=False)):
+    for text, language, encoding in zip(
+        sample.texts, sample.languages, tokenizer.encode_batch(sample.texts, add_special_tokens=False)
+    ):
         chars[language] += len(text)
         tokens[language] += len(encoding.ids)
         docs[language] += 1
@@ -28,12 +29,23 @@ def fertility_by_language(tokenizer: Tokenizer, sample: DocumentSample) -> list[
 
 
 def _row(language: str, documents: int, characters: int, tokens: int) -> dict:
-    return {"language": language, "documents": documents, "characters": characters, "tokens": tokens,
-            "chars_per_token": round(characters / tokens, 3) if tokens else 0.0}
+    return {
+        "language": language,
+        "documents": documents,
+        "characters": characters,
+        "tokens": tokens,
+        "chars_per_token": round(characters / tokens, 3) if tokens else 0.0,
+    }
 
 
 def write_fertility_plot(rows: list[dict], path: Path, measured_on: str) -> Path:
     """A bar chart of characters per token by language."""
-    return barh_chart([r["language"] for r in rows], [float(r["chars_per_token"]) for r in rows],
-                      f"Tokenizer fertility ({measured_on})", "characters per token", path, top=25,
-                      float_format=".2f")
+    return barh_chart(
+        [r["language"] for r in rows],
+        [float(r["chars_per_token"]) for r in rows],
+        f"Tokenizer fertility ({measured_on})",
+        "characters per token",
+        path,
+        top=25,
+        float_format=".2f",
+    )

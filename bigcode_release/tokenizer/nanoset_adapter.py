@@ -23,8 +23,15 @@ from datatrove.utils.dataset import DatatroveFolderDataset
 class NanotronFolderDataset(DatatroveFolderDataset):
     """`DatatroveFolderDataset` accepting the keywords nanotron's `Nanoset` passes."""
 
-    def __init__(self, folder_path: str | None = None, seq_len: int | None = None, *,
-                 filename_pattern: str = "*.ds", eos_token_id: int | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        folder_path: str | None = None,
+        seq_len: int | None = None,
+        *,
+        filename_pattern: str = "*.ds",
+        eos_token_id: int | None = None,
+        **kwargs: Any,
+    ):
         data_folder = kwargs.pop("data_folder", folder_path)
         if data_folder is None or seq_len is None:
             raise TypeError("NanotronFolderDataset needs a folder (folder_path or data_folder) and seq_len")

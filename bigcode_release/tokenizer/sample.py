@@ -38,8 +38,9 @@ def _shards(dataset_dir: Path) -> list[Path]:
     return shards
 
 
-def split_sample(dataset_dir: Path, budget_bytes: int, seed: int,
-                 heldout_bytes_per_language: int) -> tuple[DocumentSample, DocumentSample]:
+def split_sample(
+    dataset_dir: Path, budget_bytes: int, seed: int, heldout_bytes_per_language: int
+) -> tuple[DocumentSample, DocumentSample]:
     """A seeded sample of about `budget_bytes` of text, and a held-out sample (documents outside
     the first) of up to `heldout_bytes_per_language` per language.
 
@@ -48,8 +49,9 @@ def split_sample(dataset_dir: Path, budget_bytes: int, seed: int,
     """
     column = text_column(dataset_dir)
     tables = [pq.read_table(path, columns=[column, "language"]) for path in _shards(dataset_dir)]
-    sizes = np.concatenate([pc.binary_length(pc.cast(t[column], "large_binary")).to_numpy(zero_copy_only=False)
-                            for t in tables])
+    sizes = np.concatenate(
+        [pc.binary_length(pc.cast(t[column], "large_binary")).to_numpy(zero_copy_only=False) for t in tables]
+    )
     languages = [lang for t in tables for lang in t["language"].to_pylist()]
     offsets = np.cumsum([0] + [t.num_rows for t in tables])
     order = np.random.default_rng(seed).permutation(len(sizes))

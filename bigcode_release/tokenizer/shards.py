@@ -78,17 +78,28 @@ def _run_job(job: _Job) -> None:
             ParquetReader(job.data_dir, text_key=job.text_key, glob_pattern="*.parquet"),
             SplitSelector(split, job.validation_fraction, job.seed, progress_dir=str(work / "progress" / split)),
             DirectoryTokenizer(
-                str(work / split / "tokenized"), job.tokenizer_dir, metadata_name=job.metadata_name,
-                local_working_dir=str(work / split / "unshuffled"), save_filename=split, eos_token=END_OF_TEXT,
-                seed=job.seed, shuffle_documents=True,
+                str(work / split / "tokenized"),
+                job.tokenizer_dir,
+                metadata_name=job.metadata_name,
+                local_working_dir=str(work / split / "unshuffled"),
+                save_filename=split,
+                eos_token=END_OF_TEXT,
+                seed=job.seed,
+                shuffle_documents=True,
             ),
         ]
-        LocalPipelineExecutor(pipeline, tasks=job.tasks, workers=job.workers,
-                              logging_dir=str(work / "logs" / f"{split}-tokenize")).run()
+        LocalPipelineExecutor(
+            pipeline, tasks=job.tasks, workers=job.workers, logging_dir=str(work / "logs" / f"{split}-tokenize")
+        ).run()
         _require_complete(work / "logs" / f"{split}-tokenize", job.tasks, f"{split} tokenization")
         merger = DocumentTokenizerMerger(
-            str(work / split / "tokenized"), str(Path(job.out_dir) / split), save_filename=split, shuffle=True,
-            seed=job.seed, max_tokens_per_file=job.max_tokens_per_file or int(100e9), progress=False,
+            str(work / split / "tokenized"),
+            str(Path(job.out_dir) / split),
+            save_filename=split,
+            shuffle=True,
+            seed=job.seed,
+            max_tokens_per_file=job.max_tokens_per_file or int(100e9),
+            progress=False,
         )
         LocalPipelineExecutor([merger], tasks=1, workers=1, logging_dir=str(work / "logs" / f"{split}-merge")).run()
         _require_complete(work / "logs" / f"{split}-merge", 1, f"{split} merge")
@@ -103,14 +114,24 @@ def _require_complete(logging_dir: Path, tasks: int, what: str) -> None:
 def _split_counts(logging_dir: Path) -> dict:
     stats = json.loads((logging_dir / "stats.json").read_text(encoding="utf-8"))
     by_name = {step["name"].rsplit(": ", 1)[-1]: step["stats"] for step in stats}
-    return {"documents": by_name[SplitSelector.name].get("kept", 0),
-            "tokens": by_name[DirectoryTokenizer.name]["tokens"]["total"]}
+    return {
+        "documents": by_name[SplitSelector.name].get("kept", 0),
+        "tokens": by_name[DirectoryTokenizer.name]["tokens"]["total"],
+    }
 
 
-def tokenize_dataset(release_dir: str | Path, tokenizer_dir: str | Path | None = None,
-                     out_dir: str | Path | None = None, validation_fraction: float = 0.01, seed: int = 0,
-                     tasks: int | None = None, workers: int = 2, metadata_name: str | None = None,
-                     max_tokens_per_file: int | None = None, show_progress: bool = True) -> TokenizeReport:
+def tokenize_dataset(
+    release_dir: str | Path,
+    tokenizer_dir: str | Path | None = None,
+    out_dir: str | Path | None = None,
+    validation_fraction: float = 0.01,
+    seed: int = 0,
+    tasks: int | None = None,
+    workers: int = 2,
+    metadata_name: str | None = None,
+    max_tokens_per_file: int | None = None,
+    show_progress: bool = True,
+) -> TokenizeReport:
     """Tokenize the release's current dataset version into train and validation shards.
 
     `metadata_name` is the tokenizer name written into `.ds.metadata` (what nanotron loads with
@@ -127,16 +148,28 @@ def tokenize_dataset(release_dir: str | Path, tokenizer_dir: str | Path | None =
     work = out / "work"
     shards = sorted((dataset_dir / "data").glob("*.parquet"))
     job = _Job(
-        data_dir=str(dataset_dir / "data"), text_key=text_column(dataset_dir),
-        tokenizer_dir=str(tokenizer_dir.resolve()), metadata_name=metadata_name or str(tokenizer_dir.resolve()),
-        work_dir=str(work), out_dir=str(out), validation_fraction=validation_fraction, seed=seed,
-        tasks=tasks or len(shards), workers=workers, max_tokens_per_file=max_tokens_per_file,
+        data_dir=str(dataset_dir / "data"),
+        text_key=text_column(dataset_dir),
+        tokenizer_dir=str(tokenizer_dir.resolve()),
+        metadata_name=metadata_name or str(tokenizer_dir.resolve()),
+        work_dir=str(work),
+        out_dir=str(out),
+        validation_fraction=validation_fraction,
+        seed=seed,
+        tasks=tasks or len(shards),
+        workers=workers,
+        max_tokens_per_file=max_tokens_per_file,
     )
     dataset_manifest = read_manifest(dataset_dir) or {}
     total_docs = dataset_manifest.get("counts", {}).get("kept_files")
     start = time.perf_counter()
-    bar = tqdm(total=2 * total_docs if total_docs else None, unit="doc", desc=f"tokenizing {dataset_dir.name}",
-               disable=not show_progress, dynamic_ncols=True)
+    bar = tqdm(
+        total=2 * total_docs if total_docs else None,
+        unit="doc",
+        desc=f"tokenizing {dataset_dir.name}",
+        disable=not show_progress,
+        dynamic_ncols=True,
+    )
 
     def draw() -> None:
         done = sum(read_progress(work / "progress" / split)[0] for split in SPLITS)
@@ -149,8 +182,10 @@ def tokenize_dataset(release_dir: str | Path, tokenizer_dir: str | Path | None =
     finally:
         bar.close()
     if exitcode != 0:
-        raise TokenizedDataError(f"tokenization failed (exit code {exitcode}); log: {work / 'tokenize.log'}\n"
-                                 f"{log_tail(work / 'tokenize.log')}\nRe-run the same command to resume.")
+        raise TokenizedDataError(
+            f"tokenization failed (exit code {exitcode}); log: {work / 'tokenize.log'}\n"
+            f"{log_tail(work / 'tokenize.log')}\nRe-run the same command to resume."
+        )
 
     vocab_size = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json")).get_vocab_size()
     splits = {}
@@ -158,26 +193,47 @@ def tokenize_dataset(release_dir: str | Path, tokenizer_dir: str | Path | None =
         infos = check_folder(out / split, vocab_size)
         counts = _split_counts(work / "logs" / f"{split}-tokenize")
         if counts["tokens"] != sum(i.tokens for i in infos):
-            raise TokenizedDataError(f"{out / split}: tokenizer counted {counts['tokens']} tokens, "
-                                     f"the shards hold {sum(i.tokens for i in infos)}")
+            raise TokenizedDataError(
+                f"{out / split}: tokenizer counted {counts['tokens']} tokens, "
+                f"the shards hold {sum(i.tokens for i in infos)}"
+            )
         splits[split] = {**counts, "shards": len(infos)}
         shutil.rmtree(work / split, ignore_errors=True)
     report = TokenizeReport(
-        output_dir=str(out), dataset_version=dataset_dir.name, tokenizer=job.metadata_name, vocab_size=vocab_size,
-        token_size=infos[0].token_size, splits=splits, wall_seconds=round(time.perf_counter() - start, 1),
+        output_dir=str(out),
+        dataset_version=dataset_dir.name,
+        tokenizer=job.metadata_name,
+        vocab_size=vocab_size,
+        token_size=infos[0].token_size,
+        splits=splits,
+        wall_seconds=round(time.perf_counter() - start, 1),
     )
     tokenizer_manifest = read_manifest(tokenizer_dir) or {}
     outputs = sorted(p for split in SPLITS for p in (out / split).glob("*.ds*"))
-    write_manifest(out, {
-        "kind": "tokenized",
-        "inputs": {"dataset_version": dataset_dir.name,
-                   "dataset_manifest_hash": dataset_manifest.get("manifest_hash", ""),
-                   "tokenizer_manifest_hash": tokenizer_manifest.get("manifest_hash", "")},
-        "parameters": {"validation_fraction": validation_fraction, "seed": seed, "text_column": job.text_key,
-                       "eos_token": END_OF_TEXT, "tokenizer_name": job.metadata_name},
-        "counts": {"vocab_size": vocab_size, "token_size": report.token_size, **{
-            f"{split}_{key}": value for split, counts in splits.items() for key, value in counts.items()}},
-        "outputs": describe_outputs(out, outputs),
-        "tools": tool_versions("datatrove", "tokenizers"),
-    }, run={"wall_seconds": report.wall_seconds})
+    write_manifest(
+        out,
+        {
+            "kind": "tokenized",
+            "inputs": {
+                "dataset_version": dataset_dir.name,
+                "dataset_manifest_hash": dataset_manifest.get("manifest_hash", ""),
+                "tokenizer_manifest_hash": tokenizer_manifest.get("manifest_hash", ""),
+            },
+            "parameters": {
+                "validation_fraction": validation_fraction,
+                "seed": seed,
+                "text_column": job.text_key,
+                "eos_token": END_OF_TEXT,
+                "tokenizer_name": job.metadata_name,
+            },
+            "counts": {
+                "vocab_size": vocab_size,
+                "token_size": report.token_size,
+                **{f"{split}_{key}": value for split, counts in splits.items() for key, value in counts.items()},
+            },
+            "outputs": describe_outputs(out, outputs),
+            "tools": tool_versions("datatrove", "tokenizers"),
+        },
+        run={"wall_seconds": report.wall_seconds},
+    )
     return report

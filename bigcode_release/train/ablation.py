@@ -44,12 +44,20 @@ def variant_folder(recipe: TrainRecipe, variant: str) -> Path:
     for candidate in (Path(variant), recipe.data.release / TOKENIZED_DIR / variant):
         if (candidate / "train").is_dir():
             return candidate.resolve()
-    raise TrainingError(f"variant {variant!r} is neither a tokenized folder nor a tokenized dataset version in "
-                        f"{recipe.data.release / TOKENIZED_DIR}: run `bigcode-release tokenize` on it first")
+    raise TrainingError(
+        f"variant {variant!r} is neither a tokenized folder nor a tokenized dataset version in "
+        f"{recipe.data.release / TOKENIZED_DIR}: run `bigcode-release tokenize` on it first"
+    )
 
 
-def run_ablation(recipe: TrainRecipe, variants: list[str], seeds: int, out_dir: Path, origin: str = "<recipe>",
-                 show_progress: bool = True) -> AblationReport:
+def run_ablation(
+    recipe: TrainRecipe,
+    variants: list[str],
+    seeds: int,
+    out_dir: Path,
+    origin: str = "<recipe>",
+    show_progress: bool = True,
+) -> AblationReport:
     """Train every variant with seeds 0..seeds-1; validation on the first variant's split for all.
 
     `separated` says whether the best variant's mean is below every other's by more than the sum
@@ -62,24 +70,45 @@ def run_ablation(recipe: TrainRecipe, variants: list[str], seeds: int, out_dir: 
     for variant, folder in folders.items():
         losses = []
         for seed in range(seeds):
-            run = recipe.model_copy(update={
-                "name": f"{recipe.name}-{Path(variant).name}-seed{seed}", "seed": seed,
-                "data": recipe.data.model_copy(update={"tokenized": folder, "validation": validation}),
-            })
-            result = train_torch(run, origin=origin, run_dir=out_dir / Path(variant).name / f"seed{seed}",
-                                 show_progress=show_progress)
+            run = recipe.model_copy(
+                update={
+                    "name": f"{recipe.name}-{Path(variant).name}-seed{seed}",
+                    "seed": seed,
+                    "data": recipe.data.model_copy(update={"tokenized": folder, "validation": validation}),
+                }
+            )
+            result = train_torch(
+                run, origin=origin, run_dir=out_dir / Path(variant).name / f"seed{seed}", show_progress=show_progress
+            )
             losses.append(result.final_val_loss)
-        results.append(VariantResult(variant, str(folder), list(range(seeds)), losses, round(statistics.mean(losses), 5),
-                                     round(statistics.stdev(losses), 5) if len(losses) > 1 else 0.0))
+        results.append(
+            VariantResult(
+                variant,
+                str(folder),
+                list(range(seeds)),
+                losses,
+                round(statistics.mean(losses), 5),
+                round(statistics.stdev(losses), 5) if len(losses) > 1 else 0.0,
+            )
+        )
     ranked = sorted(results, key=lambda r: r.mean)
     best, runner_up = ranked[0], ranked[1]
     report = AblationReport(
-        output_dir=str(out_dir), validation=str(validation), variants=results, best=best.variant,
+        output_dir=str(out_dir),
+        validation=str(validation),
+        variants=results,
+        best=best.variant,
         gap=round(runner_up.mean - best.mean, 5),
         separated=all(other.mean - best.mean > other.std + best.std for other in ranked[1:]),
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "ablation.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
-    line_chart({r.variant: (r.seeds, r.val_losses) for r in results}, f"{recipe.name}: validation loss per seed",
-               "seed", "final validation loss", out_dir / "ablation.png", markers=True)
+    line_chart(
+        {r.variant: (r.seeds, r.val_losses) for r in results},
+        f"{recipe.name}: validation loss per seed",
+        "seed",
+        "final validation loss",
+        out_dir / "ablation.png",
+        markers=True,
+    )
     return report

@@ -30,8 +30,9 @@ def list_checkpoints(run_dir: Path) -> list[Path]:
     return sorted(found, key=lambda d: int(d.name.split("-")[1]))
 
 
-def save_checkpoint(run_dir: Path, step: int, model, optimizer, tokenizer_dir: Path, run_state: dict,
-                    keep: int | None = None) -> Path:
+def save_checkpoint(
+    run_dir: Path, step: int, model, optimizer, tokenizer_dir: Path, run_state: dict, keep: int | None = None
+) -> Path:
     """Write the checkpoint of `step` (model, tokenizer, optimizer, run state); prune old ones."""
     final = checkpoint_dir(run_dir, step)
     tmp = final.with_name(f".{final.name}.tmp")

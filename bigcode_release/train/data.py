@@ -26,8 +26,13 @@ class PackedSamples:
         self.folder = Path(folder)
         self.tokenizer_name = infos[0].tokenizer
         self.tokens = sum(info.tokens for info in infos)
-        self.dataset = DatatroveFolderDataset(str(folder), seq_len=sequence_length, filename_pattern="*.ds",
-                                              recursive=False, token_size=infos[0].token_size)
+        self.dataset = DatatroveFolderDataset(
+            str(folder),
+            seq_len=sequence_length,
+            filename_pattern="*.ds",
+            recursive=False,
+            token_size=infos[0].token_size,
+        )
         if len(self.dataset) == 0:
             raise TrainingError(f"{folder} holds {self.tokens} tokens: not one sample of {sequence_length + 1}")
 
@@ -49,7 +54,10 @@ class SampleOrder:
     def __getitem__(self, position: int) -> int:
         epoch, offset = divmod(position, self.n_samples)
         if epoch != self._epoch:
-            self._epoch, self._permutation = epoch, np.random.default_rng([self.seed, epoch]).permutation(self.n_samples)
+            self._epoch, self._permutation = (
+                epoch,
+                np.random.default_rng([self.seed, epoch]).permutation(self.n_samples),
+            )
         return int(self._permutation[offset])
 
 
@@ -85,4 +93,4 @@ class TrainStream:
             window = self.samples[index]
             windows.append(self.fim(window, position) if self.fim else window)
         pad = self.fim.ids.pad if self.fim else None
-        return [make_batch(windows[i:i + self.micro_batch], pad) for i in range(0, len(windows), self.micro_batch)]
+        return [make_batch(windows[i : i + self.micro_batch], pad) for i in range(0, len(windows), self.micro_batch)]

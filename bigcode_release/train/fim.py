@@ -36,11 +36,15 @@ class FimTokenIds:
 
     @classmethod
     def from_tokenizer(cls, tokenizer: Tokenizer) -> FimTokenIds:
-        ids = {token: tokenizer.token_to_id(token) for token in (END_OF_TEXT, FIM_PREFIX, FIM_MIDDLE, FIM_SUFFIX, FIM_PAD)}
+        ids = {
+            token: tokenizer.token_to_id(token) for token in (END_OF_TEXT, FIM_PREFIX, FIM_MIDDLE, FIM_SUFFIX, FIM_PAD)
+        }
         missing = [token for token, value in ids.items() if value is None]
         if missing:
-            raise TokenizerError(f"the tokenizer lacks the FIM token(s) {missing}: train it with "
-                                 "`bigcode-release tokenizer train`, which adds StarCoder's special tokens")
+            raise TokenizerError(
+                f"the tokenizer lacks the FIM token(s) {missing}: train it with "
+                "`bigcode-release tokenizer train`, which adds StarCoder's special tokens"
+            )
         return cls(ids[END_OF_TEXT], ids[FIM_PREFIX], ids[FIM_MIDDLE], ids[FIM_SUFFIX], ids[FIM_PAD])
 
 
@@ -71,7 +75,7 @@ class FimTransform:
                 segment = self.permute(segment, rng)
             pieces.append(segment)
             if boundary < len(tokens):
-                pieces.append(tokens[boundary:boundary + 1])
+                pieces.append(tokens[boundary : boundary + 1])
             start = boundary + 1
         out = np.concatenate(pieces)[: len(tokens)]
         if len(out) < len(tokens):

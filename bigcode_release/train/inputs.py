@@ -43,7 +43,9 @@ def _dataset_version(release: Path, version: str | None) -> str:
 def resolve_inputs(recipe: TrainRecipe) -> TrainInputs:
     """The run's data and tokenizer; raises `TrainingError` naming what is missing and the command to make it."""
     release = recipe.data.release
-    tokenized = recipe.data.tokenized or release / TOKENIZED_DIR / _dataset_version(release, recipe.data.dataset_version)
+    tokenized = recipe.data.tokenized or release / TOKENIZED_DIR / _dataset_version(
+        release, recipe.data.dataset_version
+    )
     train_dir, validation_dir = tokenized / "train", recipe.data.validation or tokenized / "validation"
     for folder in (train_dir, validation_dir):
         if not any(folder.glob("*.ds")):
@@ -52,14 +54,18 @@ def resolve_inputs(recipe: TrainRecipe) -> TrainInputs:
     named = Path(tokenizer_name)
     tokenizer_dir = named if (named / "tokenizer.json").is_file() else release / TOKENIZER_DIR
     if not (tokenizer_dir / "tokenizer.json").is_file():
-        raise TrainingError(f"the shards were tokenized with {tokenizer_name!r}, which is not a local tokenizer "
-                            f"directory, and {release / TOKENIZER_DIR} has none")
+        raise TrainingError(
+            f"the shards were tokenized with {tokenizer_name!r}, which is not a local tokenizer "
+            f"directory, and {release / TOKENIZER_DIR} has none"
+        )
     from tokenizers import Tokenizer
 
     vocab_size = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json")).get_vocab_size()
     if recipe.model.vocab_size not in (-1, vocab_size):
-        raise TrainingError(f"model.vocab_size is {recipe.model.vocab_size} but the tokenizer has {vocab_size} "
-                            "tokens: set it to -1 to adopt the tokenizer's")
+        raise TrainingError(
+            f"model.vocab_size is {recipe.model.vocab_size} but the tokenizer has {vocab_size} "
+            "tokens: set it to -1 to adopt the tokenizer's"
+        )
     return TrainInputs(tokenized, train_dir, validation_dir, tokenizer_dir, tokenizer_name, vocab_size, token_size)
 
 

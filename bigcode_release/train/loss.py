@@ -23,7 +23,7 @@ class _ChunkedLinearCrossEntropy(torch.autograd.Function):
         grad_weight = torch.zeros_like(weight) if want_grad else None
         total = torch.zeros((), dtype=torch.float32)
         for start in range(0, hidden.shape[0], chunk):
-            h, y = hidden[start:start + chunk], labels[start:start + chunk]
+            h, y = hidden[start : start + chunk], labels[start : start + chunk]
             logits = h @ weight.t()
             valid = y != IGNORE_INDEX
             target = y.clamp(min=0).unsqueeze(1)
@@ -34,7 +34,7 @@ class _ChunkedLinearCrossEntropy(torch.autograd.Function):
             probs = logits.sub_(lse.unsqueeze(1)).exp_()  # softmax, in place
             probs.scatter_add_(1, target, torch.full_like(target, -1, dtype=probs.dtype))
             probs.mul_(valid.unsqueeze(1))
-            grad_hidden[start:start + chunk] = probs @ weight
+            grad_hidden[start : start + chunk] = probs @ weight
             grad_weight.addmm_(probs.t(), h)
         ctx.save_for_backward(grad_hidden, grad_weight)
         ctx.wants = (ctx.needs_input_grad[0], ctx.needs_input_grad[1])
@@ -45,12 +45,17 @@ class _ChunkedLinearCrossEntropy(torch.autograd.Function):
     def backward(ctx, grad_output: torch.Tensor):
         grad_hidden, grad_weight = ctx.saved_tensors
         want_hidden, want_weight = ctx.wants
-        return (grad_hidden * grad_output if want_hidden else None,
-                grad_weight * grad_output if want_weight else None, None, None)
+        return (
+            grad_hidden * grad_output if want_hidden else None,
+            grad_weight * grad_output if want_weight else None,
+            None,
+            None,
+        )
 
 
-def chunked_lm_loss(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor,
-                    chunk: int = 1024) -> torch.Tensor:
+def chunked_lm_loss(
+    hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, chunk: int = 1024
+) -> torch.Tensor:
     """Sum over target tokens of cross-entropy(hidden @ weight.T, labels); `IGNORE_INDEX` labels
     count for nothing. `hidden` is `[tokens, hidden_size]`, `labels` `[tokens]`. Computed in float32."""
     return _ChunkedLinearCrossEntropy.apply(hidden.reshape(-1, hidden.shape[-1]), weight, labels.reshape(-1), chunk)

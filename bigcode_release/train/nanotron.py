@@ -29,37 +29,125 @@ from bigcode_release.train.recipe import TrainRecipe
 
 # Keys nanotron's dataclasses accept, per section (src/nanotron/config/*.py at NANOTRON_COMMIT).
 KNOWN_KEYS: dict[str, set[str]] = {
-    "": {"general", "parallelism", "model", "tokenizer", "checkpoints", "logging", "metrics_logging", "tokens",
-         "optimizer", "data_stages", "profiler", "lighteval", "s3_upload"},
-    "general": {"project", "run", "seed", "step", "consumed_train_samples", "benchmark_csv_path",
-                "ignore_sanity_checks"},
-    "parallelism": {"dp", "pp", "tp", "pp_engine", "tp_mode", "tp_linear_async_communication", "recompute_layer",
-                    "tp_recompute_allgather", "expert_parallel_size", "context_parallel_size"},
+    "": {
+        "general",
+        "parallelism",
+        "model",
+        "tokenizer",
+        "checkpoints",
+        "logging",
+        "metrics_logging",
+        "tokens",
+        "optimizer",
+        "data_stages",
+        "profiler",
+        "lighteval",
+        "s3_upload",
+    },
+    "general": {
+        "project",
+        "run",
+        "seed",
+        "step",
+        "consumed_train_samples",
+        "benchmark_csv_path",
+        "ignore_sanity_checks",
+    },
+    "parallelism": {
+        "dp",
+        "pp",
+        "tp",
+        "pp_engine",
+        "tp_mode",
+        "tp_linear_async_communication",
+        "recompute_layer",
+        "tp_recompute_allgather",
+        "expert_parallel_size",
+        "context_parallel_size",
+    },
     "model": {"model_config", "init_method", "dtype", "make_vocab_size_divisible_by", "ddp_bucket_cap_mb"},
-    "model.model_config": {"bos_token_id", "eos_token_id", "hidden_act", "hidden_size", "initializer_range",
-                           "intermediate_size", "is_llama_config", "max_position_embeddings", "num_attention_heads",
-                           "num_hidden_layers", "num_key_value_heads", "attention_bias", "pad_token_id",
-                           "pretraining_tp", "rms_norm_eps", "rope_scaling", "rope_theta", "rope_interleaved",
-                           "tie_word_embeddings", "use_cache", "vocab_size", "_attn_implementation",
-                           "z_loss_enabled", "z_loss_coefficient"},
+    "model.model_config": {
+        "bos_token_id",
+        "eos_token_id",
+        "hidden_act",
+        "hidden_size",
+        "initializer_range",
+        "intermediate_size",
+        "is_llama_config",
+        "max_position_embeddings",
+        "num_attention_heads",
+        "num_hidden_layers",
+        "num_key_value_heads",
+        "attention_bias",
+        "pad_token_id",
+        "pretraining_tp",
+        "rms_norm_eps",
+        "rope_scaling",
+        "rope_theta",
+        "rope_interleaved",
+        "tie_word_embeddings",
+        "use_cache",
+        "vocab_size",
+        "_attn_implementation",
+        "z_loss_enabled",
+        "z_loss_coefficient",
+    },
     "tokenizer": {"tokenizer_name_or_path", "tokenizer_revision", "tokenizer_max_length"},
-    "checkpoints": {"checkpoints_path", "checkpoint_interval", "save_initial_state", "save_final_state",
-                    "resume_checkpoint_path", "load_lr_scheduler", "load_optimizer",
-                    "checkpoints_path_is_shared_file_system"},
+    "checkpoints": {
+        "checkpoints_path",
+        "checkpoint_interval",
+        "save_initial_state",
+        "save_final_state",
+        "resume_checkpoint_path",
+        "load_lr_scheduler",
+        "load_optimizer",
+        "checkpoints_path_is_shared_file_system",
+    },
     "logging": {"log_level", "log_level_replica", "iteration_step_info_interval"},
-    "tokens": {"sequence_length", "train_steps", "micro_batch_size", "batch_accumulation_per_replica",
-               "val_check_interval", "limit_val_batches", "limit_test_batches"},
-    "optimizer": {"optimizer_factory", "zero_stage", "weight_decay", "clip_grad", "accumulate_grad_in_fp32",
-                  "learning_rate_scheduler", "weight_decay_exclude_named_params"},
-    "optimizer.learning_rate_scheduler": {"learning_rate", "lr_warmup_steps", "lr_warmup_style", "lr_decay_style",
-                                          "lr_decay_steps", "lr_decay_starting_step", "min_decay_lr"},
+    "tokens": {
+        "sequence_length",
+        "train_steps",
+        "micro_batch_size",
+        "batch_accumulation_per_replica",
+        "val_check_interval",
+        "limit_val_batches",
+        "limit_test_batches",
+    },
+    "optimizer": {
+        "optimizer_factory",
+        "zero_stage",
+        "weight_decay",
+        "clip_grad",
+        "accumulate_grad_in_fp32",
+        "learning_rate_scheduler",
+        "weight_decay_exclude_named_params",
+    },
+    "optimizer.learning_rate_scheduler": {
+        "learning_rate",
+        "lr_warmup_steps",
+        "lr_warmup_style",
+        "lr_decay_style",
+        "lr_decay_steps",
+        "lr_decay_starting_step",
+        "min_decay_lr",
+    },
     "optimizer.optimizer_factory": {"name", "adam_eps", "adam_beta1", "adam_beta2", "torch_adam_is_fused"},
     "data_stage": {"name", "start_training_step", "data", "sequence_length"},
     "data_stage.data": {"dataset", "seed", "num_loading_workers"},
-    "data_stage.data.dataset": {"dataset_folder", "dataset_weights", "dataset_read_path", "tokenizer_name",
-                                "vocab_size", "token_size_in_bytes", "return_positions", "skip_in_stream",
-                                "pad_samples_to_global_batch_size", "dataset_max_tokens", "shuffle_files",
-                                "use_old_brrr_dataloader"},
+    "data_stage.data.dataset": {
+        "dataset_folder",
+        "dataset_weights",
+        "dataset_read_path",
+        "tokenizer_name",
+        "vocab_size",
+        "token_size_in_bytes",
+        "return_positions",
+        "skip_in_stream",
+        "pad_samples_to_global_batch_size",
+        "dataset_max_tokens",
+        "shuffle_files",
+        "use_old_brrr_dataloader",
+    },
 }
 REQUIRED_SECTIONS = ("general", "parallelism", "model")
 
@@ -87,10 +175,15 @@ def batch_math(recipe: TrainRecipe) -> BatchMath:
     """nanotron's batch arithmetic: gbs = mbs * accumulation * dp; tokens = gbs * seq per step."""
     world = recipe.parallelism.world_size
     return BatchMath(
-        micro_batch_size=recipe.batch.micro_batch_size, gradient_accumulation=recipe.batch.gradient_accumulation,
-        dp=recipe.parallelism.dp, global_batch_size=recipe.global_batch_size,
-        sequence_length=recipe.batch.sequence_length, tokens_per_step=recipe.tokens_per_step,
-        train_steps=recipe.train_steps, total_tokens=recipe.train_steps * recipe.tokens_per_step, world_size=world,
+        micro_batch_size=recipe.batch.micro_batch_size,
+        gradient_accumulation=recipe.batch.gradient_accumulation,
+        dp=recipe.parallelism.dp,
+        global_batch_size=recipe.global_batch_size,
+        sequence_length=recipe.batch.sequence_length,
+        tokens_per_step=recipe.tokens_per_step,
+        train_steps=recipe.train_steps,
+        total_tokens=recipe.train_steps * recipe.tokens_per_step,
+        world_size=world,
         nodes=-(-world // recipe.nanotron.gpus_per_node),
     )
 
@@ -100,56 +193,116 @@ def nanotron_config(recipe: TrainRecipe, inputs: TrainInputs, eos_id: int, run_d
     checkpoints go under `run_dir` unless `nanotron.checkpoints_path` is absolute."""
     model, par, opt = recipe.model, recipe.parallelism, recipe.optimizer
     return {
-        "general": {"project": "bigcode-release", "run": recipe.name, "seed": recipe.seed, "step": None,
-                    "consumed_train_samples": None, "benchmark_csv_path": None, "ignore_sanity_checks": True},
-        "parallelism": {"dp": par.dp, "tp": par.tp, "pp": par.pp, "pp_engine": par.pp_engine, "tp_mode": par.tp_mode,
-                        "tp_linear_async_communication": par.tp_linear_async_communication,
-                        "recompute_layer": par.recompute_layer, "expert_parallel_size": 1,
-                        "context_parallel_size": 1},
+        "general": {
+            "project": "bigcode-release",
+            "run": recipe.name,
+            "seed": recipe.seed,
+            "step": None,
+            "consumed_train_samples": None,
+            "benchmark_csv_path": None,
+            "ignore_sanity_checks": True,
+        },
+        "parallelism": {
+            "dp": par.dp,
+            "tp": par.tp,
+            "pp": par.pp,
+            "pp_engine": par.pp_engine,
+            "tp_mode": par.tp_mode,
+            "tp_linear_async_communication": par.tp_linear_async_communication,
+            "recompute_layer": par.recompute_layer,
+            "expert_parallel_size": 1,
+            "context_parallel_size": 1,
+        },
         "model": {
-            "ddp_bucket_cap_mb": 25, "dtype": recipe.nanotron.dtype, "make_vocab_size_divisible_by": 1,
+            "ddp_bucket_cap_mb": 25,
+            "dtype": recipe.nanotron.dtype,
+            "make_vocab_size_divisible_by": 1,
             "init_method": {"std": model.initializer_range},
             "model_config": {
-                "is_llama_config": True, "bos_token_id": eos_id, "eos_token_id": eos_id, "pad_token_id": None,
-                "hidden_act": "silu", "hidden_size": model.hidden_size, "intermediate_size": model.intermediate_size,
-                "num_hidden_layers": model.num_hidden_layers, "num_attention_heads": model.num_attention_heads,
-                "num_key_value_heads": model.num_key_value_heads, "max_position_embeddings":
-                    model.max_position_embeddings, "initializer_range": model.initializer_range,
-                "rms_norm_eps": model.rms_norm_eps, "rope_scaling": None, "rope_theta": model.rope_theta,
-                "tie_word_embeddings": model.tie_word_embeddings, "use_cache": True, "pretraining_tp": 1,
+                "is_llama_config": True,
+                "bos_token_id": eos_id,
+                "eos_token_id": eos_id,
+                "pad_token_id": None,
+                "hidden_act": "silu",
+                "hidden_size": model.hidden_size,
+                "intermediate_size": model.intermediate_size,
+                "num_hidden_layers": model.num_hidden_layers,
+                "num_attention_heads": model.num_attention_heads,
+                "num_key_value_heads": model.num_key_value_heads,
+                "max_position_embeddings": model.max_position_embeddings,
+                "initializer_range": model.initializer_range,
+                "rms_norm_eps": model.rms_norm_eps,
+                "rope_scaling": None,
+                "rope_theta": model.rope_theta,
+                "tie_word_embeddings": model.tie_word_embeddings,
+                "use_cache": True,
+                "pretraining_tp": 1,
                 "vocab_size": inputs.vocab_size,
             },
         },
-        "tokenizer": {"tokenizer_name_or_path": inputs.tokenizer_name, "tokenizer_revision": None,
-                      "tokenizer_max_length": None},
-        "checkpoints": {"checkpoints_path": str(Path(run_dir).resolve() / recipe.nanotron.checkpoints_path),
-                        "checkpoint_interval": recipe.checkpoints.interval, "save_initial_state": False,
-                        "save_final_state": True, "resume_checkpoint_path": None,
-                        "checkpoints_path_is_shared_file_system": False},
+        "tokenizer": {
+            "tokenizer_name_or_path": inputs.tokenizer_name,
+            "tokenizer_revision": None,
+            "tokenizer_max_length": None,
+        },
+        "checkpoints": {
+            "checkpoints_path": str(Path(run_dir).resolve() / recipe.nanotron.checkpoints_path),
+            "checkpoint_interval": recipe.checkpoints.interval,
+            "save_initial_state": False,
+            "save_final_state": True,
+            "resume_checkpoint_path": None,
+            "checkpoints_path_is_shared_file_system": False,
+        },
         "logging": {"log_level": "info", "log_level_replica": "info", "iteration_step_info_interval": 1},
-        "tokens": {"sequence_length": recipe.batch.sequence_length, "train_steps": recipe.train_steps,
-                   "micro_batch_size": recipe.batch.micro_batch_size,
-                   "batch_accumulation_per_replica": recipe.batch.gradient_accumulation,
-                   "val_check_interval": -1, "limit_val_batches": 0, "limit_test_batches": 0},
+        "tokens": {
+            "sequence_length": recipe.batch.sequence_length,
+            "train_steps": recipe.train_steps,
+            "micro_batch_size": recipe.batch.micro_batch_size,
+            "batch_accumulation_per_replica": recipe.batch.gradient_accumulation,
+            "val_check_interval": -1,
+            "limit_val_batches": 0,
+            "limit_test_batches": 0,
+        },
         "optimizer": {
-            "zero_stage": opt.zero_stage, "weight_decay": opt.weight_decay, "clip_grad": opt.clip_grad,
+            "zero_stage": opt.zero_stage,
+            "weight_decay": opt.weight_decay,
+            "clip_grad": opt.clip_grad,
             "accumulate_grad_in_fp32": True,
-            "optimizer_factory": {"name": "adamW", "adam_beta1": opt.adam_beta1, "adam_beta2": opt.adam_beta2,
-                                  "adam_eps": opt.adam_eps, "torch_adam_is_fused": True},
+            "optimizer_factory": {
+                "name": "adamW",
+                "adam_beta1": opt.adam_beta1,
+                "adam_beta2": opt.adam_beta2,
+                "adam_eps": opt.adam_eps,
+                "torch_adam_is_fused": True,
+            },
             "learning_rate_scheduler": {
-                "learning_rate": opt.learning_rate, "lr_warmup_steps": opt.warmup_steps, "lr_warmup_style": "linear",
-                "lr_decay_style": opt.decay_style, "lr_decay_steps": recipe.train_steps - opt.warmup_steps,
-                "lr_decay_starting_step": None, "min_decay_lr": opt.min_learning_rate,
+                "learning_rate": opt.learning_rate,
+                "lr_warmup_steps": opt.warmup_steps,
+                "lr_warmup_style": "linear",
+                "lr_decay_style": opt.decay_style,
+                "lr_decay_steps": recipe.train_steps - opt.warmup_steps,
+                "lr_decay_starting_step": None,
+                "min_decay_lr": opt.min_learning_rate,
             },
         },
-        "data_stages": [{
-            "name": "pretraining", "start_training_step": 1,
-            "data": {"seed": recipe.seed, "num_loading_workers": 1, "dataset": {
-                "dataset_folder": [str(inputs.train_dir)], "dataset_weights": [1.0],
-                "tokenizer_name": inputs.tokenizer_name, "vocab_size": inputs.vocab_size,
-                "token_size_in_bytes": inputs.token_size, "return_positions": True,
-            }},
-        }],
+        "data_stages": [
+            {
+                "name": "pretraining",
+                "start_training_step": 1,
+                "data": {
+                    "seed": recipe.seed,
+                    "num_loading_workers": 1,
+                    "dataset": {
+                        "dataset_folder": [str(inputs.train_dir)],
+                        "dataset_weights": [1.0],
+                        "tokenizer_name": inputs.tokenizer_name,
+                        "vocab_size": inputs.vocab_size,
+                        "token_size_in_bytes": inputs.token_size,
+                        "return_positions": True,
+                    },
+                },
+            }
+        ],
     }
 
 
@@ -158,8 +311,13 @@ def _unknown_keys(section: str, mapping: object, problems: list) -> None:
         problems.append((section or "<root>", f"must be a mapping, got {type(mapping).__name__}", "fix the YAML"))
         return
     for key in sorted(set(mapping) - KNOWN_KEYS[section]):
-        problems.append((f"{section}.{key}".lstrip("."), "unknown key: nanotron's loader (dacite, strict) refuses it",
-                         "remove it or check the spelling against nanotron's config dataclasses"))
+        problems.append(
+            (
+                f"{section}.{key}".lstrip("."),
+                "unknown key: nanotron's loader (dacite, strict) refuses it",
+                "remove it or check the spelling against nanotron's config dataclasses",
+            )
+        )
 
 
 def _metadata_of(folder: str) -> tuple[str, int] | None:
@@ -176,7 +334,9 @@ def _data_stage_problems(config: dict, problems: list) -> None:
     names = [s.get("name") for s in stages]
     starts = [s.get("start_training_step") for s in stages]
     if stages and 1 not in starts:
-        problems.append(("data_stages", "no stage starts at training step 1", "set start_training_step: 1 on the first"))
+        problems.append(
+            ("data_stages", "no stage starts at training step 1", "set start_training_step: 1 on the first")
+        )
     if len(set(names)) < len(names):
         problems.append(("data_stages", f"stage names repeat: {names}", "give each stage its own name"))
     if len(set(starts)) < len(starts):
@@ -198,28 +358,58 @@ def _data_stage_problems(config: dict, problems: list) -> None:
         key = f"data_stages[{index}].data.dataset"
         for name in ("dataset_weights", "dataset_read_path"):
             if dataset.get(name) is not None and len(dataset[name]) != len(folders):
-                problems.append((f"{key}.{name}", f"{len(dataset[name])} entries for {len(folders)} folders",
-                                 "give one entry per dataset folder"))
+                problems.append(
+                    (
+                        f"{key}.{name}",
+                        f"{len(dataset[name])} entries for {len(folders)} folders",
+                        "give one entry per dataset folder",
+                    )
+                )
         found = {folder: _metadata_of(folder) for folder in folders}
         for folder, meta in found.items():
             if meta is None:
-                problems.append((f"{key}.dataset_folder", f"{folder} has no .metadata file",
-                                 "point it at a folder written by `bigcode-release tokenize`"))
+                problems.append(
+                    (
+                        f"{key}.dataset_folder",
+                        f"{folder} has no .metadata file",
+                        "point it at a folder written by `bigcode-release tokenize`",
+                    )
+                )
         metas = {meta for meta in found.values() if meta}
         if len(metas) > 1:
-            problems.append((f"{key}.dataset_folder", f"folders disagree on tokenizer/token size: {sorted(metas)}",
-                             "tokenize every folder with the same tokenizer"))
+            problems.append(
+                (
+                    f"{key}.dataset_folder",
+                    f"folders disagree on tokenizer/token size: {sorted(metas)}",
+                    "tokenize every folder with the same tokenizer",
+                )
+            )
         for name, size in metas:
             if tokenizer is not None and tokenizer != name:
-                problems.append(("tokenizer.tokenizer_name_or_path", f"{tokenizer!r} but the shards were tokenized "
-                                 f"with {name!r}", "use the name in the shards' .metadata"))
+                problems.append(
+                    (
+                        "tokenizer.tokenizer_name_or_path",
+                        f"{tokenizer!r} but the shards were tokenized with {name!r}",
+                        "use the name in the shards' .metadata",
+                    )
+                )
             if dataset.get("token_size_in_bytes") not in (None, size):
-                problems.append((f"{key}.token_size_in_bytes", f"{dataset['token_size_in_bytes']} but the shards "
-                                 f"hold {size}-byte tokens", f"set it to {size}"))
+                problems.append(
+                    (
+                        f"{key}.token_size_in_bytes",
+                        f"{dataset['token_size_in_bytes']} but the shards hold {size}-byte tokens",
+                        f"set it to {size}",
+                    )
+                )
         vocab = dataset.get("vocab_size")
         if vocab is not None and model_config.get("vocab_size") not in (-1, vocab):
-            problems.append(("model.model_config.vocab_size", f"{model_config.get('vocab_size')} but the dataset's "
-                             f"tokenizer has {vocab} tokens", f"set it to {vocab} (or -1 to adopt it)"))
+            problems.append(
+                (
+                    "model.model_config.vocab_size",
+                    f"{model_config.get('vocab_size')} but the dataset's tokenizer has {vocab} tokens",
+                    f"set it to {vocab} (or -1 to adopt it)",
+                )
+            )
 
 
 def check_nanotron_config(config: dict, world_size: int | None = None) -> list[tuple[str, str, str]]:
@@ -245,8 +435,14 @@ def check_nanotron_config(config: dict, world_size: int | None = None) -> list[t
     par, mc = config.get("parallelism") or {}, model.get("model_config") or {}
     if par and mc:
         heads = mc.get("num_attention_heads", 0)
-        problems += model_problems(heads, mc.get("num_key_value_heads") or heads, mc.get("hidden_size", 0),
-                                   mc.get("num_hidden_layers", 0), par.get("tp", 1), par.get("pp", 1))
+        problems += model_problems(
+            heads,
+            mc.get("num_key_value_heads") or heads,
+            mc.get("hidden_size", 0),
+            mc.get("num_hidden_layers", 0),
+            par.get("tp", 1),
+            par.get("pp", 1),
+        )
         problems += world_size_problems(par.get("dp", 1), par.get("tp", 1), par.get("pp", 1), world_size)
     return problems
 
@@ -265,12 +461,15 @@ def launch_commands(recipe: TrainRecipe, config_path: Path, nanotron_repo: str =
     """`torchrun` (one node) and an `sbatch` script (nodes as needed) running nanotron on the config."""
     math = batch_math(recipe)
     per_node = min(recipe.nanotron.gpus_per_node, math.world_size)
-    entry = (f"-m bigcode_release.train.nanotron_entry --nanotron-repo {nanotron_repo} "
-             f"--config-file {shlex.quote(str(config_path))}")
+    entry = (
+        f"-m bigcode_release.train.nanotron_entry --nanotron-repo {nanotron_repo} "
+        f"--config-file {shlex.quote(str(config_path))}"
+    )
     torchrun = f"CUDA_DEVICE_MAX_CONNECTIONS=1 torchrun --nproc_per_node={per_node} {entry}"
     slurm = recipe.nanotron.slurm
-    extra = "".join(f"#SBATCH --{name}={value}\n" for name, value in (("account", slurm.account), ("qos", slurm.qos))
-                    if value)
+    extra = "".join(
+        f"#SBATCH --{name}={value}\n" for name, value in (("account", slurm.account), ("qos", slurm.qos)) if value
+    )
     sbatch = f"""#!/bin/bash
 #SBATCH --job-name=nanotron-{recipe.name}
 #SBATCH --nodes={math.nodes}

@@ -81,7 +81,9 @@ class OptimizerConfig(Strict):
     @model_validator(mode="after")
     def _lr_ordered(self) -> OptimizerConfig:
         if self.min_learning_rate > self.learning_rate:
-            raise ValueError(f"min_learning_rate ({self.min_learning_rate}) is above learning_rate ({self.learning_rate})")
+            raise ValueError(
+                f"min_learning_rate ({self.min_learning_rate}) is above learning_rate ({self.learning_rate})"
+            )
         return self
 
 
@@ -173,9 +175,11 @@ def load_train_recipe(path: str | Path) -> TrainRecipe:
     path = Path(path)
     recipe = load_model_file(TrainRecipe, path)
     base = path.resolve().parent
-    data = recipe.data.model_copy(update={
-        "release": (base / recipe.data.release).resolve(),
-        "tokenized": (base / recipe.data.tokenized).resolve() if recipe.data.tokenized else None,
-        "validation": (base / recipe.data.validation).resolve() if recipe.data.validation else None,
-    })
+    data = recipe.data.model_copy(
+        update={
+            "release": (base / recipe.data.release).resolve(),
+            "tokenized": (base / recipe.data.tokenized).resolve() if recipe.data.tokenized else None,
+            "validation": (base / recipe.data.validation).resolve() if recipe.data.validation else None,
+        }
+    )
     return recipe.model_copy(update={"data": data})

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 
 
-def learning_rate(step: int, peak: float, floor: float, warmup_steps: int, total_steps: int,
-                  decay_style: str = "cosine") -> float:
+def learning_rate(
+    step: int, peak: float, floor: float, warmup_steps: int, total_steps: int, decay_style: str = "cosine"
+) -> float:
     """Learning rate for optimizer step `step` (0-based)."""
     if warmup_steps and step < warmup_steps:
         return peak * (step + 1) / warmup_steps

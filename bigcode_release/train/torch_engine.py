@@ -90,7 +90,9 @@ def _optimizer(model: torch.nn.Module, recipe: TrainRecipe) -> torch.optim.Optim
     opt = recipe.optimizer
     return torch.optim.AdamW(
         [{"params": decay, "weight_decay": opt.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=opt.learning_rate, betas=(opt.adam_beta1, opt.adam_beta2), eps=opt.adam_eps,
+        lr=opt.learning_rate,
+        betas=(opt.adam_beta1, opt.adam_beta2),
+        eps=opt.adam_eps,
     )
 
 
@@ -109,8 +111,9 @@ def _autocast(recipe: TrainRecipe):
     return torch.autocast("cpu", dtype=torch.bfloat16)
 
 
-def _token_loss_sum(loss_model: CausalLMLoss, inputs: torch.Tensor, labels: torch.Tensor,
-                    recipe: TrainRecipe) -> torch.Tensor:
+def _token_loss_sum(
+    loss_model: CausalLMLoss, inputs: torch.Tensor, labels: torch.Tensor, recipe: TrainRecipe
+) -> torch.Tensor:
     with _autocast(recipe):
         return loss_model(inputs, labels)
 
@@ -125,7 +128,7 @@ def validation_loss(model: CausalLMLoss, samples: PackedSamples, recipe: TrainRe
     loss = tokens = 0.0
     mbs = recipe.batch.micro_batch_size
     for start in range(0, len(mine), mbs):
-        inputs, labels = make_batch([samples[i] for i in mine[start:start + mbs]], None)
+        inputs, labels = make_batch([samples[i] for i in mine[start : start + mbs]], None)
         loss += float(_token_loss_sum(model, inputs, labels, recipe))
         tokens += float((labels != IGNORE_INDEX).sum())
     model.train()
@@ -143,8 +146,13 @@ def _build_model(recipe: TrainRecipe, inputs: TrainInputs):
     return model, tokenizer
 
 
-def train_torch(recipe: TrainRecipe, origin: str = "<recipe>", run_dir: str | Path | None = None,
-                stop_after: int | None = None, show_progress: bool = True) -> TrainResult:
+def train_torch(
+    recipe: TrainRecipe,
+    origin: str = "<recipe>",
+    run_dir: str | Path | None = None,
+    stop_after: int | None = None,
+    show_progress: bool = True,
+) -> TrainResult:
     """Train (or resume) the recipe's run with the torch engine.
 
     `stop_after` ends the process's work after that many steps of this invocation (a checkpoint
@@ -152,14 +160,21 @@ def train_torch(recipe: TrainRecipe, origin: str = "<recipe>", run_dir: str | Pa
     """
     ddp = _Distributed(recipe.torch.backend)
     try:
-        return _train(recipe, origin, Path(run_dir) if run_dir else default_run_dir(recipe), ddp, stop_after,
-                      show_progress and ddp.rank == 0)
+        return _train(
+            recipe,
+            origin,
+            Path(run_dir) if run_dir else default_run_dir(recipe),
+            ddp,
+            stop_after,
+            show_progress and ddp.rank == 0,
+        )
     finally:
         ddp.close()
 
 
-def _train(recipe: TrainRecipe, origin: str, run_dir: Path, ddp: _Distributed, stop_after: int | None,
-           show: bool) -> TrainResult:
+def _train(
+    recipe: TrainRecipe, origin: str, run_dir: Path, ddp: _Distributed, stop_after: int | None, show: bool
+) -> TrainResult:
     check_recipe(recipe, "torch", origin, world_size=ddp.world_size)
     torch.set_num_threads(recipe.torch.threads or max(1, (os.cpu_count() or 1) // ddp.world_size))
     inputs = resolve_inputs(recipe)
@@ -175,11 +190,15 @@ def _train(recipe: TrainRecipe, origin: str, run_dir: Path, ddp: _Distributed, s
     if checkpoints:
         state = load_training_state(checkpoints[-1], model, optimizer)
         if state.get("recipe_hash") != _recipe_hash(recipe):
-            raise TrainingError(f"{checkpoints[-1]} was written by another recipe; use a new run name or delete {run_dir}")
+            raise TrainingError(
+                f"{checkpoints[-1]} was written by another recipe; use a new run name or delete {run_dir}"
+            )
         start_step, first_val = state["step"], state.get("first_val_loss")
         train_loss, val_loss = state.get("train_loss", float("nan")), state.get("val_loss")
     fim = FimTransform(tokenizer, recipe.fim.rate, recipe.fim.spm_rate, recipe.seed) if recipe.fim.rate > 0 else None
-    stream = TrainStream(train_samples, SampleOrder(len(train_samples), recipe.seed), fim, recipe.batch.micro_batch_size)
+    stream = TrainStream(
+        train_samples, SampleOrder(len(train_samples), recipe.seed), fim, recipe.batch.micro_batch_size
+    )
     loss_model = CausalLMLoss(model)
     wrapped = loss_model
     if ddp.world_size > 1:
@@ -192,14 +211,26 @@ def _train(recipe: TrainRecipe, origin: str, run_dir: Path, ddp: _Distributed, s
         if log:
             log.append(step=0, tokens=0, val_loss=f"{first_val:.5f}")
 
-    bar = tqdm(total=total_steps, initial=start_step, unit="step", desc=f"training {recipe.name}",
-               disable=not show, dynamic_ncols=True)
+    bar = tqdm(
+        total=total_steps,
+        initial=start_step,
+        unit="step",
+        desc=f"training {recipe.name}",
+        disable=not show,
+        dynamic_ncols=True,
+    )
     if start_step and show:
         bar.write(f"resuming from {checkpoints[-1]} (step {start_step})")
     start_time, tokens_done = time.perf_counter(), 0
     for step in range(start_step, end_step):
-        lr = learning_rate(step, recipe.optimizer.learning_rate, recipe.optimizer.min_learning_rate,
-                           recipe.optimizer.warmup_steps, total_steps, recipe.optimizer.decay_style)
+        lr = learning_rate(
+            step,
+            recipe.optimizer.learning_rate,
+            recipe.optimizer.min_learning_rate,
+            recipe.optimizer.warmup_steps,
+            total_steps,
+            recipe.optimizer.decay_style,
+        )
         for group in optimizer.param_groups:
             group["lr"] = lr
         micro = stream.micro_batches(rank_positions(step, gbs, ddp.rank, ddp.world_size))
@@ -222,17 +253,35 @@ def _train(recipe: TrainRecipe, origin: str, run_dir: Path, ddp: _Distributed, s
             val_loss = validation_loss(loss_model, val_samples, recipe, ddp)
         elapsed = time.perf_counter() - start_time
         if log:
-            log.append(step=done, tokens=done * gbs * seq, learning_rate=f"{lr:.6g}", train_loss=f"{train_loss:.5f}",
-                       val_loss=f"{val_loss:.5f}" if val_loss is not None else "", grad_norm=f"{grad_norm:.4f}",
-                       tokens_per_second=f"{tokens_done / elapsed:.1f}", elapsed_s=f"{elapsed:.1f}")
+            log.append(
+                step=done,
+                tokens=done * gbs * seq,
+                learning_rate=f"{lr:.6g}",
+                train_loss=f"{train_loss:.5f}",
+                val_loss=f"{val_loss:.5f}" if val_loss is not None else "",
+                grad_norm=f"{grad_norm:.4f}",
+                tokens_per_second=f"{tokens_done / elapsed:.1f}",
+                elapsed_s=f"{elapsed:.1f}",
+            )
         bar.update(1)
         bar.set_postfix_str(f"loss {train_loss:.3f}, {tokens_done / elapsed:,.0f} tok/s", refresh=False)
         if done % recipe.checkpoints.interval == 0 or done == end_step:
             if ddp.rank == 0:
-                save_checkpoint(run_dir, done, model, optimizer, inputs.tokenizer_dir,
-                                {"recipe_hash": _recipe_hash(recipe), "first_val_loss": first_val,
-                                 "val_loss": val_loss, "train_loss": train_loss, "tokens": done * gbs * seq},
-                                keep=recipe.checkpoints.keep)
+                save_checkpoint(
+                    run_dir,
+                    done,
+                    model,
+                    optimizer,
+                    inputs.tokenizer_dir,
+                    {
+                        "recipe_hash": _recipe_hash(recipe),
+                        "first_val_loss": first_val,
+                        "val_loss": val_loss,
+                        "train_loss": train_loss,
+                        "tokens": done * gbs * seq,
+                    },
+                    keep=recipe.checkpoints.keep,
+                )
             ddp.barrier()
     bar.close()
     wall = time.perf_counter() - start_time
@@ -240,10 +289,16 @@ def _train(recipe: TrainRecipe, origin: str, run_dir: Path, ddp: _Distributed, s
     final_step = max(end_step, start_step)
     parameters = count_parameters(model)
     result = TrainResult(
-        run_dir=str(run_dir), steps=final_step, resumed_from=start_step, tokens=final_step * gbs * seq,
-        parameters=parameters, world_size=ddp.world_size, final_train_loss=round(train_loss, 5),
+        run_dir=str(run_dir),
+        steps=final_step,
+        resumed_from=start_step,
+        tokens=final_step * gbs * seq,
+        parameters=parameters,
+        world_size=ddp.world_size,
+        final_train_loss=round(train_loss, 5),
         first_val_loss=round(first_val, 5) if first_val is not None else None,
-        final_val_loss=round(val_loss, 5) if val_loss is not None else None, wall_seconds=round(wall, 1),
+        final_val_loss=round(val_loss, 5) if val_loss is not None else None,
+        wall_seconds=round(wall, 1),
         tokens_per_second=round(tokens_done / wall, 1) if wall > 0 else 0.0,
         flops=training_flops(parameters, final_step * gbs * seq),
         last_checkpoint=str(last[-1]) if last else None,
@@ -258,28 +313,43 @@ def _recipe_hash(recipe: TrainRecipe) -> str:
     return content_hash(recipe.model_dump(mode="json", exclude={"data", "nanotron"}))
 
 
-def _write_run_manifest(run_dir: Path, recipe: TrainRecipe, inputs: TrainInputs, result: TrainResult,
-                        available_tokens: int) -> None:
+def _write_run_manifest(
+    run_dir: Path, recipe: TrainRecipe, inputs: TrainInputs, result: TrainResult, available_tokens: int
+) -> None:
     tokenized = read_manifest(inputs.tokenized_dir) or {}
-    write_manifest(run_dir, {
-        "kind": "training-run",
-        "engine": "torch",
-        "compute_dtype": compute_dtype(recipe.torch.dtype),
-        "recipe": recipe.model_dump(mode="json", exclude={"data"}),
-        "recipe_hash": _recipe_hash(recipe),
-        "inputs": {"tokenized_manifest_hash": tokenized.get("manifest_hash", ""),
-                   "dataset_version": tokenized.get("inputs", {}).get("dataset_version", ""),
-                   "dataset_manifest_hash": tokenized.get("inputs", {}).get("dataset_manifest_hash", ""),
-                   "tokenizer": inputs.tokenizer_name},
-        "counts": {"steps": result.steps, "tokens": result.tokens, "parameters": result.parameters,
-                   "global_batch_size": recipe.global_batch_size, "sequence_length": recipe.batch.sequence_length,
-                   "train_tokens_available": available_tokens,
-                   "epochs": round(result.tokens / available_tokens, 4)},
-        "tools": tool_versions("torch", "transformers", "tokenizers"),
-    }, run={**{k: v for k, v in result.to_dict().items() if k not in ("run_dir",)},
-            "hardware": _hardware()})
+    write_manifest(
+        run_dir,
+        {
+            "kind": "training-run",
+            "engine": "torch",
+            "compute_dtype": compute_dtype(recipe.torch.dtype),
+            "recipe": recipe.model_dump(mode="json", exclude={"data"}),
+            "recipe_hash": _recipe_hash(recipe),
+            "inputs": {
+                "tokenized_manifest_hash": tokenized.get("manifest_hash", ""),
+                "dataset_version": tokenized.get("inputs", {}).get("dataset_version", ""),
+                "dataset_manifest_hash": tokenized.get("inputs", {}).get("dataset_manifest_hash", ""),
+                "tokenizer": inputs.tokenizer_name,
+            },
+            "counts": {
+                "steps": result.steps,
+                "tokens": result.tokens,
+                "parameters": result.parameters,
+                "global_batch_size": recipe.global_batch_size,
+                "sequence_length": recipe.batch.sequence_length,
+                "train_tokens_available": available_tokens,
+                "epochs": round(result.tokens / available_tokens, 4),
+            },
+            "tools": tool_versions("torch", "transformers", "tokenizers"),
+        },
+        run={**{k: v for k, v in result.to_dict().items() if k not in ("run_dir",)}, "hardware": _hardware()},
+    )
 
 
 def _hardware() -> dict:
-    return {"device": "cpu", "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()}
+    return {
+        "device": "cpu",
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+    }

@@ -31,14 +31,21 @@ def data_size(ev: Evidence) -> Found:
     files, a = ev.value("stats", "totals.kept_files")
     size, b = ev.value("stats", "totals.kept_bytes")
     tokens, c = ev.value("tokenized", "counts.train_tokens")
-    return f"{one_significant(files)} files, {one_significant(size)} bytes, {one_significant(tokens)} training tokens", [a, b, c]
+    return (
+        f"{one_significant(files)} files, {one_significant(size)} bytes, {one_significant(tokens)} training tokens",
+        [a, b, c],
+    )
 
 
 @check
 def data_sources(ev: Evidence) -> Found:
     repos, a = ev.value("stats", "repos.included")
     source, b = ev.value("dataset", "inputs.source")
-    return f"{repos} repositories from source '{source}', listed one by one in repos.parquet", [a, b, str(ev.path("repos").name)]
+    return f"{repos} repositories from source '{source}', listed one by one in repos.parquet", [
+        a,
+        b,
+        str(ev.path("repos").name),
+    ]
 
 
 @check
@@ -50,15 +57,19 @@ def data_creators(ev: Evidence) -> Found:
         raise Missing(f"{path} is missing: run bigcode-release dataset build")
     table = pq.read_table(path, columns=["owner", "included"]).to_pydict()
     owners = {o for o, kept in zip(table["owner"], table["included"]) if kept}
-    return f"code written by the {len(owners)} accounts owning the included repositories", [f"{path.name}: owner, included"]
+    return f"code written by the {len(owners)} accounts owning the included repositories", [
+        f"{path.name}: owner, included"
+    ]
 
 
 @check
 def source_selection(ev: Evidence) -> Found:
     languages, a = ev.value("dataset", "recipe.languages.select")
     extra, b = ev.value("dataset", "recipe.license.extra_allow")
-    return (f"languages: {languages}; permissive licenses only (shipped allow-list + {extra or 'nothing'}); "
-            "opt-outs removed"), [a, b]
+    return (
+        f"languages: {languages}; permissive licenses only (shipped allow-list + {extra or 'nothing'}); "
+        "opt-outs removed"
+    ), [a, b]
 
 
 @check
@@ -72,23 +83,29 @@ def data_curation(ev: Evidence) -> Found:
 def data_augmentation(ev: Evidence) -> Found:
     prefixes, a = ev.value("dataset", "recipe.format.metadata")
     fim, b = ev.value("run", "recipe.fim.rate")
-    return (f"no synthetic data; metadata prefixes with probabilities {prefixes}; fill-in-the-middle at rate {fim} "
-            "during training"), [a, b]
+    return (
+        f"no synthetic data; metadata prefixes with probabilities {prefixes}; fill-in-the-middle at rate {fim} "
+        "during training"
+    ), [a, b]
 
 
 @check
 def harmful_filtration(ev: Evidence) -> Found:
     steps, a = ev.value("stats", "steps")
-    return ("no harmful-content filter is run (source code); the steps run are " +
-            ", ".join(s["step"] for s in steps if "kept" in s)), [a]
+    return (
+        "no harmful-content filter is run (source code); the steps run are "
+        + ", ".join(s["step"] for s in steps if "kept" in s)
+    ), [a]
 
 
 @check
 def copyright_status(ev: Evidence) -> Found:
     licenses, a = ev.value("stats", "per_license")
     kept = [row for row in licenses if row["kept_files"]]
-    return (f"all files copyrighted by their authors and licensed under {len(kept)} permissive licenses, per file "
-            "(license column)"), [a]
+    return (
+        f"all files copyrighted by their authors and licensed under {len(kept)} permissive licenses, per file "
+        "(license column)"
+    ), [a]
 
 
 @check
@@ -96,7 +113,9 @@ def data_license(ev: Evidence) -> Found:
     licenses, a = ev.value("stats", "per_license")
     total = sum(r["kept_bytes"] for r in licenses) or 1
     top = sorted(licenses, key=lambda r: -r["kept_bytes"])[:3]
-    return "; ".join(f"{r['license']} {r['kept_bytes'] / total:.0%}" for r in top) + " (shares of bytes; full table on the card)", [a]
+    return "; ".join(
+        f"{r['license']} {r['kept_bytes'] / total:.0%}" for r in top
+    ) + " (shares of bytes; full table on the card)", [a]
 
 
 @check
@@ -116,7 +135,9 @@ def queryable_access(ev: Evidence) -> Found:
 @check
 def direct_access(ev: Evidence) -> Found:
     repo = _repos(ev, "dataset")[-1]
-    return f"the dataset is published on the Hub ({'gated: ' + repo.gate if repo.gate else 'ungated'})", ["release plan: dataset"]
+    return f"the dataset is published on the Hub ({'gated: ' + repo.gate if repo.gate else 'ungated'})", [
+        "release plan: dataset"
+    ]
 
 
 @check
@@ -194,8 +215,10 @@ def copyright_mitigations(ev: Evidence) -> Found:
     steps, a = ev.value("stats", "steps")
     dropped = {s["step"]: sum(s.get("dropped", {}).values()) for s in steps if "kept" in s}
     optout, b = ev.value("stats", "optout.removed_files")
-    return (f"permissive licenses only ({dropped.get('license', 0)} files dropped by license), opt-out honoured "
-            f"({optout} files removed), provenance kept per file"), [a, b]
+    return (
+        f"permissive licenses only ({dropped.get('license', 0)} files dropped by license), opt-out honoured "
+        f"({optout} files removed), provenance kept per file"
+    ), [a, b]
 
 
 # -- model ------------------------------------------------------------------------------------------
@@ -215,8 +238,10 @@ def output_modality(ev: Evidence) -> Found:
 def model_components(ev: Evidence) -> Found:
     model, a = ev.value("run", "recipe.model")
     tied = "tied" if model.get("tie_word_embeddings") else "separate"
-    return (f"token embeddings, {model['num_hidden_layers']} decoder layers (attention + MLP), RMSNorm, LM head "
-            f"({tied} with the embeddings), tokenizer"), [a]
+    return (
+        f"token embeddings, {model['num_hidden_layers']} decoder layers (attention + MLP), RMSNorm, LM head "
+        f"({tied} with the embeddings), tokenizer"
+    ), [a]
 
 
 @check
@@ -228,15 +253,19 @@ def model_size(ev: Evidence) -> Found:
 @check
 def model_architecture(ev: Evidence) -> Found:
     model, a = ev.value("run", "recipe.model")
-    return (f"Llama decoder: hidden {model['hidden_size']}, {model['num_hidden_layers']} layers, "
-            f"{model['num_attention_heads']} heads / {model['num_key_value_heads']} KV heads (GQA), "
-            f"MLP {model['intermediate_size']}, RoPE theta {model['rope_theta']}"), [a]
+    return (
+        f"Llama decoder: hidden {model['hidden_size']}, {model['num_hidden_layers']} layers, "
+        f"{model['num_attention_heads']} heads / {model['num_key_value_heads']} KV heads (GQA), "
+        f"MLP {model['intermediate_size']}, RoPE theta {model['rope_theta']}"
+    ), [a]
 
 
 @check
 def model_documentation(ev: Evidence) -> Found:
     _repos(ev, "model")
-    return "a model card rendered from the run's manifest and evaluation (model_cards/model_card.md)", ["release plan: model"]
+    return "a model card rendered from the run's manifest and evaluation (model_cards/model_card.md)", [
+        "release plan: model"
+    ]
 
 
 @check
@@ -249,13 +278,17 @@ def access_protocol(ev: Evidence) -> Found:
 @check
 def blackbox_access(ev: Evidence) -> Found:
     _repos(ev, "model")
-    return "anyone with access can serve it over TGI's protocol (bigcode-release serve, TGI, vLLM)", ["release plan: model"]
+    return "anyone with access can serve it over TGI's protocol (bigcode-release serve, TGI, vLLM)", [
+        "release plan: model"
+    ]
 
 
 @check
 def full_access(ev: Evidence) -> Found:
     repo = _repos(ev, "model")[-1]
-    return f"weights, config and tokenizer published ({repo.repo_id.split('/')[1]}, tag {repo.tag})", ["release plan: model"]
+    return f"weights, config and tokenizer published ({repo.repo_id.split('/')[1]}, tag {repo.tag})", [
+        "release plan: model"
+    ]
 
 
 @check
@@ -268,16 +301,25 @@ def capabilities_demonstration(ev: Evidence) -> Found:
 @check
 def capabilities_evaluation(ev: Evidence) -> Found:
     scores, a = ev.value("eval", "scores")
-    parts = [f"{task}: " + ", ".join(f"{k} {v:.3f}" for k, v in score.items() if k.startswith("pass@") and
-                                      not k.endswith("_stderr") and v is not None) for task, score in scores.items()]
+    parts = [
+        f"{task}: "
+        + ", ".join(
+            f"{k} {v:.3f}"
+            for k, v in score.items()
+            if k.startswith("pass@") and not k.endswith("_stderr") and v is not None
+        )
+        for task, score in scores.items()
+    ]
     return "; ".join(parts), [a]
 
 
 @check
 def capabilities_reproducibility(ev: Evidence) -> Found:
     settings, a = ev.value("eval", "settings")
-    return (f"n={settings['n']}, k={settings['k']}, temperature {settings['temperature']}, max_new_tokens "
-            f"{settings['max_new_tokens']}, seed {settings['seed']}, sandbox limits recorded; rerun with bigcode-release eval"), [a]
+    return (
+        f"n={settings['n']}, k={settings['k']}, temperature {settings['temperature']}, max_new_tokens "
+        f"{settings['max_new_tokens']}, seed {settings['seed']}, sandbox limits recorded; rerun with bigcode-release eval"
+    ), [a]
 
 
 @check
@@ -323,8 +365,11 @@ def release_process(ev: Evidence) -> Found:
 @check
 def distribution_channels(ev: Evidence) -> Found:
     repos = ev.plan()
-    return ("Hugging Face Hub: " + ", ".join(f"{p.repo_type} {p.repo_id.split('/')[1]}" for p in repos) +
-            " (URLs of the last push in hub-release.json)"), ["release plan"]
+    return (
+        "Hugging Face Hub: "
+        + ", ".join(f"{p.repo_type} {p.repo_id.split('/')[1]}" for p in repos)
+        + " (URLs of the last push in hub-release.json)"
+    ), ["release plan"]
 
 
 @check
@@ -356,20 +401,27 @@ def versioning_protocol(ev: Evidence) -> Found:
 def change_log(ev: Evidence) -> Found:
     optout, a = ev.value("stats", "optout")
     version, b = ev.value("dataset", "version")
-    return (f"each version's manifest and stats record what changed (version {version}: "
-            f"{optout.get('removed_files', 0)} files removed by opt-out)"), [a, b]
+    return (
+        f"each version's manifest and stats record what changed (version {version}: "
+        f"{optout.get('removed_files', 0)} files removed by opt-out)"
+    ), [a, b]
 
 
 @check
 def feedback_mechanism(ev: Evidence) -> Found:
     spaces = _repos(ev, "space")
-    return f"opt-out requests through the Space(s) {', '.join(s.repo_id.split('/')[1] for s in spaces)} and the CLI", ["release plan: space"]
+    return f"opt-out requests through the Space(s) {', '.join(s.repo_id.split('/')[1] for s in spaces)} and the CLI", [
+        "release plan: space"
+    ]
 
 
 @check
 def feedback_summary(ev: Evidence) -> Found:
     optout, a = ev.value("stats", "optout")
-    return f"{len(optout.get('request_ids') or [])} opt-out requests honoured, {optout.get('removed_files', 0)} files removed", [a]
+    return (
+        f"{len(optout.get('request_ids') or [])} opt-out requests honoured, {optout.get('removed_files', 0)} files removed",
+        [a],
+    )
 
 
 @check

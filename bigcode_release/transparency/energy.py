@@ -12,8 +12,10 @@ WATTS_PER_CPU_CORE = 12.0
 WATTS_PER_GPU = 300.0
 PUE = 1.0
 KG_CO2E_PER_KWH = 0.475
-METHOD = (f"estimate: {WATTS_PER_CPU_CORE:g} W per CPU core or {WATTS_PER_GPU:g} W per GPU x wall time x PUE "
-          f"{PUE:g}; carbon at {KG_CO2E_PER_KWH} kg CO2e/kWh (IEA 2019 world average); no power meter read")
+METHOD = (
+    f"estimate: {WATTS_PER_CPU_CORE:g} W per CPU core or {WATTS_PER_GPU:g} W per GPU x wall time x PUE "
+    f"{PUE:g}; carbon at {KG_CO2E_PER_KWH} kg CO2e/kWh (IEA 2019 world average); no power meter read"
+)
 
 
 def energy_kwh(hardware: dict, wall_seconds: float, world_size: int = 1) -> float:

@@ -55,8 +55,9 @@ class Evidence:
             versions = built_versions(release)
             if not versions:
                 raise Missing(f"no dataset version: run {PRODUCERS['dataset']}", produced=False)
-            name = {"dataset": "manifest.json", "stats": "stats.json", "card": "README.md",
-                    "repos": "repos.parquet"}[kind]
+            name = {"dataset": "manifest.json", "stats": "stats.json", "card": "README.md", "repos": "repos.parquet"}[
+                kind
+            ]
             return versions[-1] / name
         if kind == "tokenized":
             found = sorted(release.glob("tokenized/*/manifest.json"))
@@ -74,7 +75,9 @@ class Evidence:
             folder = run / "eval" / Path(last).name
             target = folder / ("results.json" if kind == "eval" else "samples.jsonl")
             if not target.is_file():
-                raise Missing(f"no evaluation of the released checkpoint ({folder}): run {PRODUCERS['eval']}", produced=False)
+                raise Missing(
+                    f"no evaluation of the released checkpoint ({folder}): run {PRODUCERS['eval']}", produced=False
+                )
             return target
         if kind == "index":
             found = sorted(release.glob("index/*/manifest.json"), key=lambda p: p.stat().st_mtime)

@@ -65,8 +65,14 @@ class TransparencyReport:
         return [r for r in self.results if r.status == MISSING]
 
     def to_dict(self) -> dict:
-        return {"release": self.release, "score": self.score, "out_of": len(self.results), "counts": self.counts(),
-                "source": self.source, "indicators": [asdict(r) for r in self.results]}
+        return {
+            "release": self.release,
+            "score": self.score,
+            "out_of": len(self.results),
+            "counts": self.counts(),
+            "source": self.source,
+            "indicators": [asdict(r) for r in self.results],
+        }
 
 
 def load_indicators(path: Path = TABLE) -> tuple[str, list[Indicator]]:
@@ -98,8 +104,14 @@ def transparency_report(release: str | Path, settings=None) -> TransparencyRepor
         if indicator.check == "human":
             entry = statements.get(indicator.number) or {}
             confirmed = bool(entry.get("confirmed")) and bool(str(entry.get("statement", "")).strip())
-            results.append(IndicatorResult(*head, CONFIRMED if confirmed else TEMPLATE, str(entry.get("statement", "")),
-                                           [f"{STATEMENTS}: statements.{indicator.number}"]))
+            results.append(
+                IndicatorResult(
+                    *head,
+                    CONFIRMED if confirmed else TEMPLATE,
+                    str(entry.get("statement", "")),
+                    [f"{STATEMENTS}: statements.{indicator.number}"],
+                )
+            )
             continue
         try:
             value, sources = CHECKS[indicator.check](evidence)
@@ -112,12 +124,17 @@ def transparency_report(release: str | Path, settings=None) -> TransparencyRepor
 def write_markdown(report: TransparencyReport, release: str | Path) -> Path:
     """`<release>/transparency/report.md`: the score, then every indicator with its evidence."""
     counts = report.counts()
-    lines = [f"# Transparency report", "",
-             f"Score: **{report.score} / 100** indicators satisfied ({counts.get(MEASURED, 0)} filled from measurement, "
-             f"{counts.get(CONFIRMED, 0)} by confirmed statements); {counts.get(TEMPLATE, 0)} left to a human "
-             f"(`{STATEMENTS}`), {counts.get(NOT_PRODUCED, 0)} not produced, {counts.get(MISSING, 0)} missing.", "",
-             f"Indicators: {report.source}. Sizes, compute and energy are given to one significant figure and cover "
-             "the final run only.", ""]
+    lines = [
+        "# Transparency report",
+        "",
+        f"Score: **{report.score} / 100** indicators satisfied ({counts.get(MEASURED, 0)} filled from measurement, "
+        f"{counts.get(CONFIRMED, 0)} by confirmed statements); {counts.get(TEMPLATE, 0)} left to a human "
+        f"(`{STATEMENTS}`), {counts.get(NOT_PRODUCED, 0)} not produced, {counts.get(MISSING, 0)} missing.",
+        "",
+        f"Indicators: {report.source}. Sizes, compute and energy are given to one significant figure and cover "
+        "the final run only.",
+        "",
+    ]
     domain = subdomain = None
     for result in report.results:
         if result.domain != domain:
@@ -125,8 +142,12 @@ def write_markdown(report: TransparencyReport, release: str | Path) -> Path:
             lines += [f"## {domain}", ""]
         if result.subdomain != subdomain:
             subdomain = result.subdomain
-            lines += [f"### {subdomain}", "", "| # | indicator | status | what the release says | evidence |",
-                      "|---:|---|---|---|---|"]
+            lines += [
+                f"### {subdomain}",
+                "",
+                "| # | indicator | status | what the release says | evidence |",
+                "|---:|---|---|---|---|",
+            ]
         value = result.value.replace("|", "\\|").replace("\n", " ")
         lines.append(f"| {result.number} | {result.name} | {result.status} | {value} | {'; '.join(result.evidence)} |")
         if result is report.results[-1] or report.results[report.results.index(result) + 1].subdomain != subdomain:

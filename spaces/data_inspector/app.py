@@ -30,20 +30,29 @@ def build_app(release_dir: str) -> gr.Blocks:
         return meta, text
 
     with gr.Blocks(title="Data inspector") as app:
-        gr.Markdown(f"# Data inspector\nSearch dataset **{inspector.version}** (BM25; identifiers match in any "
-                    'style; "quotes" for an exact phrase), open a file, or browse at random.')
+        gr.Markdown(
+            f"# Data inspector\nSearch dataset **{inspector.version}** (BM25; identifiers match in any "
+            'style; "quotes" for an exact phrase), open a file, or browse at random.'
+        )
         with gr.Row():
-            query = gr.Textbox(label="Search", placeholder='load_dataset or "def load_dataset("', scale=3, max_length=2000)
+            query = gr.Textbox(
+                label="Search", placeholder='load_dataset or "def load_dataset("', scale=3, max_length=2000
+            )
             language = gr.Dropdown([ANY, *inspector.languages], value=ANY, label="Language")
             license_ = gr.Dropdown([ANY, *inspector.licenses], value=ANY, label="License")
         search_button = gr.Button("Search", variant="primary")
         message = gr.Markdown()
-        results = gr.Dataframe(headers=RESULT_HEADERS, label="Results (click a row to open the file)", interactive=False)
+        results = gr.Dataframe(
+            headers=RESULT_HEADERS, label="Results (click a row to open the file)", interactive=False
+        )
         with gr.Row():
             document = gr.Number(label="File #", precision=0)
             open_button = gr.Button("Open file")
-            browse_language = gr.Dropdown(inspector.languages, value=inspector.languages[0] if inspector.languages else None,
-                                          label="Browse a random file in")
+            browse_language = gr.Dropdown(
+                inspector.languages,
+                value=inspector.languages[0] if inspector.languages else None,
+                label="Browse a random file in",
+            )
             browse_button = gr.Button("Random file")
         metadata = gr.Markdown()
         content = gr.Code(label="File", interactive=False)

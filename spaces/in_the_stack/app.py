@@ -52,4 +52,6 @@ def build_app(release_dir: str, registry_path: str, submissions_per_minute: int 
 
 
 if __name__ == "__main__":
-    build_app(os.environ.get("RELEASE_DIR", "release"), os.environ.get("OPTOUT_REGISTRY", "release/optout.sqlite")).launch()
+    build_app(
+        os.environ.get("RELEASE_DIR", "release"), os.environ.get("OPTOUT_REGISTRY", "release/optout.sqlite")
+    ).launch()

@@ -18,8 +18,10 @@ def build_app(release_dir: str) -> gr.Blocks:
     test = MembershipTest(release_dir)
 
     with gr.Blocks(title="Membership test") as app:
-        gr.Markdown(f"# Is this code in the data?\nPaste code (for example what a model just generated). Spans of at "
-                    f"least the chosen size found verbatim in dataset **{test.index.dataset_version}** are highlighted.")
+        gr.Markdown(
+            f"# Is this code in the data?\nPaste code (for example what a model just generated). Spans of at "
+            f"least the chosen size found verbatim in dataset **{test.index.dataset_version}** are highlighted."
+        )
         code = gr.Textbox(label="Code", lines=12, max_length=200_000)
         min_bytes = gr.Slider(16, 512, value=64, step=8, label="Shortest span (bytes)")
         check_button = gr.Button("Check", variant="primary")

@@ -62,8 +62,17 @@ class KeyRecorder:
     def add(self, index: int, doc: Document, shingles: int, contamination: str | None) -> None:
         meta = doc.metadata
         high, low = content_hash(doc.text)
-        row = (index, high, low, self.license_rank(meta.get("license_expression")),
-               meta.get("stars") or 0, meta.get("forks") or 0, doc.id, shingles, contamination)
+        row = (
+            index,
+            high,
+            low,
+            self.license_rank(meta.get("license_expression")),
+            meta.get("stars") or 0,
+            meta.get("forks") or 0,
+            doc.id,
+            shingles,
+            contamination,
+        )
         for name, value in zip(KEYS_SCHEMA.names, row):
             self.columns[name].append(value)
 

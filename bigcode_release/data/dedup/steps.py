@@ -38,8 +38,12 @@ from bigcode_release.recipe import DecontaminationConfig, NearDedupConfig
 ROW_KEY = "_row"  # a document's index in its stage-1 shard, set by the stage-4 reader
 EXACT, NEAR = "exact_duplicate", "near_duplicate"
 REMOVE_SCHEMA = pa.schema(
-    [pa.field("doc", pa.uint32()), pa.field("reason", pa.string()), pa.field("duplicate_of", pa.string()),
-     pa.field("cluster", pa.int64())]
+    [
+        pa.field("doc", pa.uint32()),
+        pa.field("reason", pa.string()),
+        pa.field("duplicate_of", pa.string()),
+        pa.field("cluster", pa.int64()),
+    ]
 )
 
 
@@ -83,8 +87,13 @@ class Fingerprints(MinhashDedupSignature):
 
     name = "🎯 fingerprints: dedup keys, MinHash, benchmark n-grams"
 
-    def __init__(self, layout: DedupLayout, allowlist: frozenset[str], near: NearDedupConfig | None,
-                 decontamination: DecontaminationConfig | None):
+    def __init__(
+        self,
+        layout: DedupLayout,
+        allowlist: frozenset[str],
+        near: NearDedupConfig | None,
+        decontamination: DecontaminationConfig | None,
+    ):
         config = minhash_config(near or NearDedupConfig())
         super().__init__(str(layout.buckets), config=config, language=CodeWordTokenizer(), skip_existing_sigs=True)
         self.layout = layout
@@ -105,8 +114,14 @@ class Fingerprints(MinhashDedupSignature):
         keys = KeyRecorder(self.allowlist)
         benchmarks = self._benchmark_index()
         minhash = OnePermutationMinHash(self.num_hashes, self.config.seed) if self.near else None
-        buckets = [self.output_folder.open(f"bucket_{b:03d}/{rank:05d}.minhash.sig", mode="wb")
-                   for b in range(self.config.num_buckets)] if self.near else []
+        buckets = (
+            [
+                self.output_folder.open(f"bucket_{b:03d}/{rank:05d}.minhash.sig", mode="wb")
+                for b in range(self.config.num_buckets)
+            ]
+            if self.near
+            else []
+        )
         signatures = []
         record = struct.Struct(f"<{self.config.hashes_per_bucket}II")
         for index, doc in enumerate(data):
@@ -241,8 +256,16 @@ class DedupResolver(PipelineStep):
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> None:
         with self.track_time():
             keys, offsets = self._load_keys()
-            report = {"documents": 0, "exact_groups": 0, "exact_removed": 0, "near_candidate_pairs": 0,
-                      "near_verified_pairs": 0, "near_clusters": 0, "near_clustered_documents": 0, "near_removed": 0}
+            report = {
+                "documents": 0,
+                "exact_groups": 0,
+                "exact_removed": 0,
+                "near_candidate_pairs": 0,
+                "near_verified_pairs": 0,
+                "near_clusters": 0,
+                "near_clustered_documents": 0,
+                "near_removed": 0,
+            }
             reason = np.full(keys.num_rows, "", dtype=object)
             kept_as = np.arange(len(reason))
             cluster = np.full(len(reason), -1, dtype=np.int64)
@@ -271,8 +294,9 @@ class DedupResolver(PipelineStep):
                     starts = np.flatnonzero(np.diff(roots[order], prepend=-1))
                     for cluster_id, group in enumerate(np.split(members[order], starts[1:])):
                         cluster[group] = cluster_id
-                        for duplicate, original in keep_best_copies(group, signatures,
-                                                                     self.near.jaccard_threshold).items():
+                        for duplicate, original in keep_best_copies(
+                            group, signatures, self.near.jaccard_threshold
+                        ).items():
                             reason[duplicate] = NEAR
                             kept_as[duplicate] = original
                     report["near_clusters"] = int(starts.size)
@@ -292,8 +316,12 @@ class DedupResolver(PipelineStep):
             rows = np.arange(offsets[rank], offsets[rank + 1])
             rows = rows[reason[rows] != ""]
             table = pa.table(
-                {"doc": docs[rows], "reason": reason[rows].tolist(), "duplicate_of": ids[kept_as[rows]].tolist(),
-                 "cluster": cluster[rows]},
+                {
+                    "doc": docs[rows],
+                    "reason": reason[rows].tolist(),
+                    "duplicate_of": ids[kept_as[rows]].tolist(),
+                    "cluster": cluster[rows],
+                },
                 schema=REMOVE_SCHEMA,
             )
             pq.write_table(table, self.layout.remove_file(rank))

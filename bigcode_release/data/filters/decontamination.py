@@ -7,6 +7,7 @@ import json
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
 from bigcode_release.data.dedup.steps import DedupLayout, RowDecisionFilter
 
 
@@ -27,5 +28,7 @@ class DecontaminationFilter(RowDecisionFilter):
         if not path.is_file():
             return {}
         table = pq.read_table(path, columns=["doc", "contamination"]).filter(pc.field("contamination").is_valid())
-        return {row: json.loads(match) for row, match in zip(table.column("doc").to_pylist(),
-                                                            table.column("contamination").to_pylist())}
+        return {
+            row: json.loads(match)
+            for row, match in zip(table.column("doc").to_pylist(), table.column("contamination").to_pylist())
+        }

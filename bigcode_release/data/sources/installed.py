@@ -112,7 +112,9 @@ def plan_installed(config: InstalledSource, table: LanguageTable, selected_langu
     total = 0
     for repo_name in sorted(by_repo, key=str.lower):
         spec = _repo_spec(repo_name, by_repo[repo_name])
-        wanted = sum(f.size for f in spec.files if f.language and (not selected_languages or f.language in selected_languages))
+        wanted = sum(
+            f.size for f in spec.files if f.language and (not selected_languages or f.language in selected_languages)
+        )
         if cap is not None and total + wanted > cap:
             plan.skipped["over_size_cap"] = plan.skipped.get("over_size_cap", 0) + 1
             continue

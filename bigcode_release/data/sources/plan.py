@@ -57,7 +57,7 @@ class ReadPlan:
         Path(path).write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
 
     @classmethod
-    def load(cls, path: Path) -> "ReadPlan":
+    def load(cls, path: Path) -> ReadPlan:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         repos = [
             RepoSpec(**{**r, "licenses": tuple(r["licenses"]), "files": tuple(RepoFile(**f) for f in r["files"])})
