@@ -22,8 +22,9 @@ import xxhash
 
 from bigcode_release.index import bm25, portrait
 from bigcode_release.index.attribution import MembershipIndex
-from bigcode_release.index.build import build_indexes, index_dir
+from bigcode_release.index.build import build_indexes
 from bigcode_release.index.documents import iter_documents
+from bigcode_release.layout import ReleaseLayout
 
 
 def percentiles(values: list[float]) -> tuple[float, float]:
@@ -73,7 +74,7 @@ def main() -> None:
     release = Path(args.release)
     version_dir = Path(os.path.realpath(release / "dataset"))
     if args.rebuild:
-        shutil.rmtree(index_dir(release, version_dir.name), ignore_errors=True)
+        shutil.rmtree(ReleaseLayout.at(release).index_dir(version_dir.name), ignore_errors=True)
     built = build_indexes(release, show_progress=False)
     manifest = json.loads((Path(built.folder) / "manifest.json").read_text())
     build_seconds = manifest["run"]["seconds"]

@@ -149,7 +149,7 @@ def dataset_stats(
     as_json: JsonFlag = False,
 ) -> None:
     """What a built version kept and why the rest was dropped (tables; plots are next to the data)."""
-    from bigcode_release.data.build import resolve_dataset_dir
+    from bigcode_release.layout import resolve_dataset_dir
 
     try:
         folder = resolve_dataset_dir(path)

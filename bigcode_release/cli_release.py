@@ -205,7 +205,8 @@ def transparency(release: ReleaseDir, settings: Settings = None, as_json: JsonFl
     """Check the release against the Foundation Model Transparency Index's 100 indicators: filled
     from measurement, by a confirmed statement, left to a human, or missing. Writes transparency/report.md."""
     from bigcode_release.hub.settings import load_release_settings
-    from bigcode_release.transparency.report import STATEMENTS, transparency_report, write_markdown
+    from bigcode_release.layout import ReleaseLayout
+    from bigcode_release.transparency.report import transparency_report, write_markdown
 
     try:
         report = transparency_report(release, load_release_settings(settings))
@@ -222,7 +223,7 @@ def transparency(release: ReleaseDir, settings: Settings = None, as_json: JsonFl
     meanings = {
         "measured": "filled from a measured file and field",
         "confirmed": "a statement a person confirmed",
-        "template": f"a draft statement a person must complete ({release / STATEMENTS})",
+        "template": f"a draft statement a person must complete ({ReleaseLayout.at(release).statements})",
         "not produced": "its stage has not run",
         "missing": "its stage ran but the input is gone (blocks a push)",
     }

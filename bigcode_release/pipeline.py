@@ -16,6 +16,7 @@ import yaml
 from pydantic import Field
 
 from bigcode_release.errors import BigcodeReleaseError, PipelineError
+from bigcode_release.layout import ReleaseLayout
 from bigcode_release.recipe import Strict, load_model_file
 
 
@@ -99,7 +100,8 @@ class Pipeline:
         self.release = Path(release).resolve()
         self.show = show_progress
         self.say = say
-        self.work = self.release / "pipeline"
+        self.layout = ReleaseLayout(self.release)
+        self.work = self.layout.pipeline_dir
 
     # -- stages ------------------------------------------------------------------------------------
     def optout(self) -> dict:
@@ -107,20 +109,21 @@ class Pipeline:
         from bigcode_release.optout.registry import OptOutRegistry
 
         sample = self.recipe.sample_optout
-        with OptOutRegistry(self.release / "optout.sqlite") as registry:
+        with OptOutRegistry(self.layout.registry) as registry:
             honoured = registry.requests(status="approved") + registry.requests(status="applied")
             if sample and not any(r.username.lower() == sample.owner.lower() for r in honoured):
                 request = registry.submit(sample.owner, message=sample.message, client="release run")
                 registry.approve(request.id, by="release run (sample)")
-            exported = export_optouts(registry, self.release / "optout")
+            exported = export_optouts(registry, self.layout.optout_dir)
         return {"requests": exported.requests, "entries": exported.entries, "list": str(exported.jsonl)}
 
     def dataset(self) -> dict:
         from bigcode_release.data.build import build_dataset
+        from bigcode_release.optout.export import exported_list
 
         recipe = yaml.safe_load(self.recipe.dataset_recipe.read_text(encoding="utf-8"))
         recipe["version"] = self.recipe.dataset_version
-        recipe["optout"] = {"list": str(self.release / "optout" / "optout-list.jsonl")}
+        recipe["optout"] = {"list": str(exported_list(self.layout.optout_dir))}
         if recipe.get("source", {}).get("kind") == "folder":
             recipe["source"]["path"] = str((self.recipe.dataset_recipe.parent / recipe["source"]["path"]).resolve())
         self.work.mkdir(parents=True, exist_ok=True)
@@ -147,8 +150,8 @@ class Pipeline:
         from bigcode_release.tokenizer.training import train_tokenizer
 
         settings = self.recipe.tokenizer
-        folder = self.release / "tokenizer"
-        dataset = read_manifest(self.release / "dataset") or {}
+        folder = self.layout.tokenizer_dir
+        dataset = read_manifest(self.layout.dataset_dir()) or {}
         existing = read_manifest(folder) or {}
         if (
             existing.get("inputs", {}).get("dataset_manifest_hash") == dataset.get("manifest_hash")
@@ -194,7 +197,7 @@ class Pipeline:
         from bigcode_release.evaluate.tasks import resolve_tasks
 
         settings = self.recipe.eval
-        run = self.release / "train" / self.recipe.train_overrides.get("name", "tiny")
+        run = self.layout.run_dir(self.recipe.train_overrides.get("name", "tiny"))
         series = evaluate_series(
             run,
             EvalSettings(

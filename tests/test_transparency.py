@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bigcode_release.layout import ReleaseLayout
 from bigcode_release.transparency.checks import CHECKS
 from bigcode_release.transparency.evidence import one_significant
-from bigcode_release.transparency.report import STATEMENTS, load_indicators, transparency_report
+from bigcode_release.transparency.report import load_indicators, transparency_report
 from tests.conftest import CLI, REPO_ROOT, run_cli
 from tests.hub_server import FakeHub, RunningHub
 
@@ -71,14 +72,14 @@ def test_the_release_fills_at_least_40_indicators_from_measurement(publishable_r
 def test_a_confirmed_statement_counts_and_a_draft_does_not(publishable_release, tmp_path):
     release = copy_release(publishable_release, tmp_path)
     before = transparency_report(release)
-    statements = yaml.safe_load((release / STATEMENTS).read_text())
+    statements = yaml.safe_load(ReleaseLayout.at(release).statements.read_text())
     statements["statements"][11] = {
         "statement": "No data labor: selection and filtering are automatic.",
         "confirmed": True,
     }
     statements["statements"][12]["statement"] = ""
     statements["statements"][12]["confirmed"] = True  # confirmed but empty: still a template
-    (release / STATEMENTS).write_text(yaml.safe_dump(statements))
+    ReleaseLayout.at(release).statements.write_text(yaml.safe_dump(statements))
     after = transparency_report(release)
     status = {r.number: r.status for r in after.results}
     assert status[11] == "confirmed" and status[12] == "template" and after.score == before.score + 1

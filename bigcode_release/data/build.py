@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
 import time
 from collections import Counter
@@ -59,11 +58,11 @@ from bigcode_release.data.stats import (
 )
 from bigcode_release.decontamination import load_benchmark_texts
 from bigcode_release.decontamination.benchmarks import humaneval_path
-from bigcode_release.errors import BuildError, ReleaseDirectoryError, VersionExistsError
+from bigcode_release.errors import BuildError, VersionExistsError
+from bigcode_release.layout import ReleaseLayout
 from bigcode_release.manifest import describe_outputs, read_manifest, sha256_file, tool_versions, write_manifest
 from bigcode_release.optout.export_format import read_optout_list, write_optout_list
 from bigcode_release.recipe import FolderSource, InstalledSource, Recipe, load_recipe
-from bigcode_release.release_dir import CURRENT_LINK, VERSIONS_DIR, version_key
 
 BUILD_STATE = "build.json"
 
@@ -378,20 +377,6 @@ def finalize(recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None) -> tupl
     return stats, content
 
 
-def _point_current(out_dir: Path) -> None:
-    """Make `out/dataset` point at the newest complete version."""
-    versions = [d for d in (out_dir / VERSIONS_DIR).iterdir() if read_manifest(d) is not None]
-    newest = max(versions, key=lambda d: version_key(d.name))
-    link = out_dir / CURRENT_LINK
-    if link.exists() and not link.is_symlink():
-        raise ReleaseDirectoryError(f"{link} exists and is not a link to a dataset version; move it away")
-    tmp = out_dir / f".{CURRENT_LINK}.tmp"
-    if tmp.is_symlink():
-        tmp.unlink()
-    tmp.symlink_to(Path(VERSIONS_DIR) / newest.name)
-    os.replace(tmp, link)
-
-
 def build_dataset(recipe_path: str | Path, out_dir: str | Path, *, show_progress: bool = True) -> BuildResult:
     """Build (or resume, or find already built) the dataset version a recipe describes.
 
@@ -407,11 +392,11 @@ def build_dataset(recipe_path: str | Path, out_dir: str | Path, *, show_progress
     if recipe.decontamination.enabled:
         load_benchmark_texts(recipe.decontamination)  # a broken benchmark file is refused before any work
     optouts = read_optout_list(recipe.optout.list) if recipe.optout.list else None
-    out_dir = Path(out_dir).resolve()
-    layout = BuildLayout(out_dir / VERSIONS_DIR / recipe.version)
+    release = ReleaseLayout.at(out_dir)
+    layout = BuildLayout(release.version_dir(recipe.version))
     existing = _claim_version(recipe, layout)
     if existing is not None:
-        _point_current(out_dir)
+        release.point_current()
         stats = json.loads((layout.version_dir / "stats.json").read_text(encoding="utf-8"))
         return BuildResult(layout.version_dir, existing, stats, True, time.monotonic() - started)
     if optouts is not None and not layout.optout_copy.is_file():
@@ -428,14 +413,5 @@ def build_dataset(recipe_path: str | Path, out_dir: str | Path, *, show_progress
     wall = time.monotonic() - started
     manifest = write_manifest(layout.version_dir, content, {"wall_seconds": round(wall, 1), "built_at": time.time()})
     _remove_intermediates(layout)
-    _point_current(out_dir)
+    release.point_current()
     return BuildResult(layout.version_dir, manifest, stats, False, wall)
-
-
-def resolve_dataset_dir(path: str | Path) -> Path:
-    """A dataset version folder from a version folder, the `dataset` link, or a release root."""
-    path = Path(path)
-    for candidate in (path, path / CURRENT_LINK):
-        if (candidate / "stats.json").is_file():
-            return candidate.resolve()
-    raise ReleaseDirectoryError(f"{path} is not a built dataset version (no stats.json); run `dataset build` first")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bigcode_release.errors import ReleaseError
 from bigcode_release.hub.settings import Gate, ReleaseSettings
-from bigcode_release.release_dir import built_versions
+from bigcode_release.layout import ReleaseLayout
 from bigcode_release.train.checkpoint import list_checkpoints
 
 PROJECT_SPACES = Path(__file__).resolve().parents[2] / "spaces"
@@ -76,7 +76,7 @@ def _gate(gate: Gate | None, fallback: str | None) -> str | None:
 def dataset_repos(release: Path, org: str, settings: ReleaseSettings) -> list[RepoPlan]:
     """One plan per dataset version, oldest first (each becomes a tagged revision of one repo)."""
     plans = []
-    for version_dir in built_versions(release):
+    for version_dir in ReleaseLayout.at(release).built_versions():
         manifest = json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
         recipe = manifest["recipe"]
         files = _files(version_dir, [o["path"] for o in manifest["outputs"]] + ["manifest.json"])
@@ -98,7 +98,7 @@ def dataset_repos(release: Path, org: str, settings: ReleaseSettings) -> list[Re
 def optout_repo(
     release: Path, org: str, settings: ReleaseSettings, dataset_name: str, dataset_gate: str | None
 ) -> RepoPlan | None:
-    folder = release / "optout"
+    folder = ReleaseLayout.at(release).optout_dir
     if not (folder / "README.md").is_file():
         return None
     names = [p.name for p in folder.iterdir() if p.is_file() and (p.name == "README.md" or p.stem == "optout-list")]
@@ -116,8 +116,8 @@ def optout_repo(
 def model_repos(release: Path, org: str, settings: ReleaseSettings) -> list[RepoPlan]:
     """The last complete checkpoint of every training run, with its log, curve and eval results."""
     plans = []
-    for manifest_path in sorted((release / "train").glob("*/manifest.json")):
-        run = manifest_path.parent
+    for run in ReleaseLayout.at(release).runs():
+        manifest_path = run / "manifest.json"
         checkpoints = list_checkpoints(run)
         if not checkpoints:
             continue
@@ -154,7 +154,7 @@ def model_repos(release: Path, org: str, settings: ReleaseSettings) -> list[Repo
 
 def adapter_repos(release: Path, org: str, settings: ReleaseSettings) -> list[RepoPlan]:
     plans = []
-    for report_path in sorted((release / "finetune").glob("*/finetune.json")):
+    for report_path in sorted(ReleaseLayout.at(release).finetune_root.glob("*/finetune.json")):
         adapter = report_path.parent / "adapter"
         if not (adapter / "adapter_config.json").is_file():
             continue
@@ -183,7 +183,7 @@ def space_repos(
         if not (folder / "app.py").is_file() or not (folder / "README.md").is_file():
             raise ReleaseError(f"spaces.include: {folder} has no app.py and README.md")
         files = _files(folder, [p.name for p in folder.iterdir() if p.is_file() and p.suffix in (".py", ".md", ".txt")])
-        for version_dir in built_versions(release):
+        for version_dir in ReleaseLayout.at(release).built_versions():
             repos = version_dir / "repos.parquet"
             if repos.is_file():
                 files.append(

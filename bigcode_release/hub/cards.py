@@ -16,9 +16,9 @@ from bigcode_release import __version__
 from bigcode_release.errors import ReleaseError
 from bigcode_release.hub.artifacts import RepoFile, RepoPlan
 from bigcode_release.hub.settings import ReleaseSettings
+from bigcode_release.layout import ReleaseLayout
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-GENERATED = Path("hub") / "generated"
 # (heading, what must follow it) a dataset card needs before it may be published
 REQUIRED_DATASET_SECTIONS = (
     ("## Licenses", "a table of licenses and their shares"),
@@ -157,7 +157,7 @@ def add_generated_files(plans: list[RepoPlan], release: Path, settings: ReleaseS
     to the plans. Generated files are deterministic, so a re-run finds them unchanged."""
     measured = [row for row in report.results if row.status == "measured"]
     for plan in plans:
-        folder = Path(release) / GENERATED / plan.repo_type / plan.repo_id
+        folder = ReleaseLayout.at(release).hub_generated / plan.repo_type / plan.repo_id
         generated: dict[str, str] = {}
         if plan.kind == "model" and plan.card() is None:
             generated["README.md"] = render_model_card(plan, settings, measured)

@@ -27,8 +27,8 @@ from bigcode_release.errors import ReleaseError
 from bigcode_release.hub.artifacts import RepoFile, RepoPlan
 from bigcode_release.hub.auth import scrub, writer_identity
 from bigcode_release.hub.settings import CommitSettings
+from bigcode_release.layout import ReleaseLayout
 
-RELEASE_MANIFEST = "hub-release.json"
 KEEP_REMOTE = {".gitattributes"}
 
 
@@ -200,7 +200,9 @@ def push_release(
         org=org, user=user, endpoint=api.endpoint, repos=results, seconds=round(time.monotonic() - started, 1)
     )
     manifest = {**result.to_dict(), "pushed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    (Path(release) / RELEASE_MANIFEST).write_text(scrub(json.dumps(manifest, indent=2), token) + "\n", encoding="utf-8")
+    ReleaseLayout.at(release).hub_release_record.write_text(
+        scrub(json.dumps(manifest, indent=2), token) + "\n", encoding="utf-8"
+    )
     return result
 
 

@@ -15,14 +15,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from bigcode_release.data.build import resolve_dataset_dir
-from bigcode_release.errors import DataIndexError
+from bigcode_release.errors import DataIndexError, ReleaseDirectoryError
 from bigcode_release.index import bm25, portrait
 from bigcode_release.index.documents import iter_documents
 from bigcode_release.index.suffix import MAX_SHARD_BYTES, ShardWriter
+from bigcode_release.layout import ReleaseLayout
 from bigcode_release.manifest import describe_outputs, read_manifest, tool_versions, write_manifest
 
-INDEX_DIR = "index"
 KINDS = ["bm25", "suffix-array", "portrait"]
 
 
@@ -40,10 +39,6 @@ class IndexBuildResult:
         return dict(self.__dict__)
 
 
-def index_dir(release: Path, version: str) -> Path:
-    return Path(release) / INDEX_DIR / version
-
-
 def _folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
@@ -53,12 +48,12 @@ def build_indexes(
 ) -> IndexBuildResult:
     """Build (or find up to date) the three indexes of a dataset version under `<release>/index/<v>/`."""
     started = time.monotonic()
-    release = Path(release)
-    version_dir = resolve_dataset_dir(release / "dataset-versions" / version if version else release)
+    layout = ReleaseLayout.at(release)
+    version_dir = layout.dataset_dir(version)
     dataset = read_manifest(version_dir)
     if dataset is None:
         raise DataIndexError(f"{version_dir}: no dataset manifest; run `bigcode-release dataset build` first")
-    folder = index_dir(release, dataset["version"])
+    folder = layout.index_dir(dataset["version"])
     existing = read_manifest(folder)
     if existing and existing.get("inputs", {}).get("dataset_manifest_hash") == dataset["manifest_hash"]:
         return IndexBuildResult(
@@ -132,13 +127,13 @@ def build_indexes(
 
 
 def current_index(release: str | Path, version: str | None = None) -> tuple[Path, str]:
-    """The index folder of `version` (default: the newest indexed version) and that version."""
-    root = Path(release) / INDEX_DIR
-    if version:
-        folder = root / version
-    else:
-        found = sorted(root.glob("*/manifest.json"), key=lambda p: p.stat().st_mtime)
-        folder = found[-1].parent if found else root / "-"
-    if not (folder / "manifest.json").is_file():
-        raise DataIndexError(f"{folder}: no data index; run `bigcode-release index build {release}` first")
+    """The index folder of `version` (default: the newest indexed version) and that version.
+
+    Raises:
+        DataIndexError: there is no such index.
+    """
+    try:
+        folder = ReleaseLayout.at(release).current_index(version)
+    except ReleaseDirectoryError as exc:
+        raise DataIndexError(str(exc)) from None
     return folder, folder.name

@@ -12,6 +12,7 @@ from bigcode_release.errors import BigcodeReleaseError
 from bigcode_release.index import bm25
 from bigcode_release.index.attribution import MembershipIndex, source_url
 from bigcode_release.index.build import current_index
+from bigcode_release.layout import ReleaseLayout
 
 RESULT_HEADERS = ["doc", "score", "repository", "path", "license", "language"]
 SOURCE_HEADERS = ["span", "characters", "files", "repository", "path", "license"]
@@ -37,7 +38,7 @@ class DataInspector:
             self.by_language.setdefault(language, []).append(number)
 
     def plots(self) -> list[str]:
-        version_dir = self.release / "dataset-versions" / self.version
+        version_dir = ReleaseLayout.at(self.release).version_dir(self.version)
         return [str(version_dir / name) for name in ("licenses.png", "languages.png") if (version_dir / name).is_file()]
 
     def search(self, query: str, language: str, license_: str) -> tuple[str, list[list]]:

@@ -35,6 +35,11 @@ To ask for removal, use the "Am I in The Stack?" Space or `bigcode-release optou
 """
 
 
+def exported_list(out_dir: str | Path) -> Path:
+    """The JSONL list `export_optouts` writes into `out_dir` (what a dataset recipe's `optout.list` names)."""
+    return Path(out_dir) / f"{LIST_NAME}.jsonl"
+
+
 @dataclass
 class ExportResult:
     requests: int
@@ -50,7 +55,7 @@ def export_optouts(registry: OptOutRegistry, out_dir: str | Path) -> ExportResul
     out_dir.mkdir(parents=True, exist_ok=True)
     honoured = registry.requests(status="approved") + registry.requests(status="applied")
     entries: list[OptOutEntry] = [entry for request in honoured for entry in request.entries()]
-    jsonl = write_optout_list(entries, out_dir / f"{LIST_NAME}.jsonl")
+    jsonl = write_optout_list(entries, exported_list(out_dir))
     parquet = out_dir / f"{LIST_NAME}.parquet"
     columns = {name: [getattr(e, name) for e in entries] for name in FIELDS}
     pq.write_table(pa.table(columns, schema=pa.schema([(name, pa.string()) for name in FIELDS])), parquet)

@@ -20,10 +20,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from bigcode_release.errors import ReleaseDirectoryError
+from bigcode_release.layout import VERSIONS_DIR, ReleaseLayout
 from bigcode_release.optout.identity import check_username
-from bigcode_release.release_dir import VERSIONS_DIR, built_versions
 
-INDEX_NAME = "lookup-index.parquet"
 INDEX_ROW_GROUP = 10_000
 _COLUMNS = (
     "repo_name",
@@ -55,7 +54,7 @@ class VersionLookup:
 
 def dataset_versions(release_dir: str | Path) -> list[Path]:
     """Built versions of a release directory that have a repos table, oldest first."""
-    versions = [d for d in built_versions(release_dir) if (d / "repos.parquet").is_file()]
+    versions = [d for d in ReleaseLayout.at(release_dir).built_versions() if (d / "repos.parquet").is_file()]
     if not versions:
         raise ReleaseDirectoryError(f"{release_dir} holds no built dataset version (no {VERSIONS_DIR}/*/repos.parquet)")
     return versions
@@ -68,10 +67,10 @@ def _fingerprint(versions: list[Path]) -> list[list[str]]:
 
 def build_lookup_index(release_dir: str | Path) -> Path:
     """(Re)build `lookup-index.parquet` from every built version; returns its path."""
-    release_dir = Path(release_dir)
+    layout = ReleaseLayout.at(release_dir)
     versions = dataset_versions(release_dir)
-    index = release_dir / INDEX_NAME
-    tmp = release_dir / f".{INDEX_NAME}.tmp"
+    index = layout.lookup_index
+    tmp = index.with_name(f".{index.name}.tmp")
     union = " UNION ALL ".join(
         f"SELECT ? AS version, owner_key, {', '.join(_COLUMNS)} FROM read_parquet(?)" for _ in versions
     )
@@ -83,7 +82,7 @@ def build_lookup_index(release_dir: str | Path) -> Path:
         params,
     )
     os.replace(tmp, index)
-    (release_dir / f"{INDEX_NAME}.json").write_text(json.dumps(_fingerprint(versions)) + "\n", encoding="utf-8")
+    index.with_name(f"{index.name}.json").write_text(json.dumps(_fingerprint(versions)) + "\n", encoding="utf-8")
     return index
 
 
@@ -91,10 +90,10 @@ class RepoLookup:
     """Case-insensitive lookups of accounts across a release's dataset versions."""
 
     def __init__(self, release_dir: str | Path):
-        release_dir = Path(release_dir)
         versions = dataset_versions(release_dir)
         self.versions = {d.name: d / "repos.parquet" for d in versions}
-        index, stamp = release_dir / INDEX_NAME, release_dir / f"{INDEX_NAME}.json"
+        index = ReleaseLayout.at(release_dir).lookup_index
+        stamp = index.with_name(f"{index.name}.json")
         fresh = index.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == _fingerprint(versions)
         self.file = pq.ParquetFile(index if fresh else build_lookup_index(release_dir))
         metadata, column = self.file.metadata, self.file.schema_arrow.get_field_index("owner_key")

@@ -26,17 +26,14 @@ from tokenizers import Tokenizer
 from tqdm import tqdm
 
 from bigcode_release.child_process import log_tail, run_logged
-from bigcode_release.data.build import resolve_dataset_dir
 from bigcode_release.data.progress import read_progress
 from bigcode_release.errors import TokenizedDataError, TokenizerError
+from bigcode_release.layout import ReleaseLayout
 from bigcode_release.manifest import describe_outputs, read_manifest, tool_versions, write_manifest
 from bigcode_release.tokenizer.ds_format import check_folder
 from bigcode_release.tokenizer.sample import text_column
 from bigcode_release.tokenizer.special_tokens import END_OF_TEXT
 from bigcode_release.tokenizer.steps import SPLITS, DirectoryTokenizer, SplitSelector
-from bigcode_release.tokenizer.training import TOKENIZER_DIR
-
-TOKENIZED_DIR = "tokenized"
 
 
 @dataclass(frozen=True)
@@ -140,11 +137,12 @@ def tokenize_dataset(
     """
     if not 0 < validation_fraction < 1:
         raise TokenizerError(f"--validation-fraction must be between 0 and 1, got {validation_fraction}")
-    dataset_dir = resolve_dataset_dir(release_dir)
-    tokenizer_dir = Path(tokenizer_dir) if tokenizer_dir else Path(release_dir) / TOKENIZER_DIR
+    layout = ReleaseLayout.at(release_dir)
+    dataset_dir = layout.dataset_dir()
+    tokenizer_dir = Path(tokenizer_dir) if tokenizer_dir else layout.tokenizer_dir
     if not (tokenizer_dir / "tokenizer.json").is_file():
         raise TokenizerError(f"{tokenizer_dir} has no tokenizer.json: run `bigcode-release tokenizer train` first")
-    out = Path(out_dir) if out_dir else Path(release_dir) / TOKENIZED_DIR / dataset_dir.name
+    out = Path(out_dir) if out_dir else layout.tokenized_dir(dataset_dir.name)
     work = out / "work"
     shards = sorted((dataset_dir / "data").glob("*.parquet"))
     job = _Job(

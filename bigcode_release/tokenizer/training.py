@@ -10,14 +10,13 @@ from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
-from bigcode_release.data.build import resolve_dataset_dir
 from bigcode_release.errors import TokenizerError
+from bigcode_release.layout import ReleaseLayout
 from bigcode_release.manifest import describe_outputs, read_manifest, tool_versions, write_manifest
 from bigcode_release.tokenizer.fertility import fertility_by_language, write_fertility_plot
 from bigcode_release.tokenizer.sample import split_sample
 from bigcode_release.tokenizer.special_tokens import END_OF_TEXT, SPECIAL_TOKENS
 
-TOKENIZER_DIR = "tokenizer"
 MIN_VOCAB_SIZE = 256 + len(SPECIAL_TOKENS)
 
 
@@ -108,9 +107,10 @@ def train_tokenizer(
         )
     if sample_mb <= 0:
         raise TokenizerError(f"--sample-mb must be positive, got {sample_mb}")
-    dataset_dir = resolve_dataset_dir(release_dir)
+    layout = ReleaseLayout.at(release_dir)
+    dataset_dir = layout.dataset_dir()
     dataset_manifest = read_manifest(dataset_dir) or {}
-    out = Path(out_dir) if out_dir else Path(release_dir) / TOKENIZER_DIR
+    out = Path(out_dir) if out_dir else layout.tokenizer_dir
     out.mkdir(parents=True, exist_ok=True)
 
     sample, heldout = split_sample(dataset_dir, int(sample_mb * 2**20), seed, int(heldout_mb_per_language * 2**20))

@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bigcode_release.errors import TrainingError
+from bigcode_release.layout import ReleaseLayout
 from bigcode_release.plotting import line_chart
-from bigcode_release.tokenizer.shards import TOKENIZED_DIR
 from bigcode_release.train.recipe import TrainRecipe
 from bigcode_release.train.torch_engine import train_torch
 
@@ -41,12 +41,13 @@ class AblationReport:
 
 def variant_folder(recipe: TrainRecipe, variant: str) -> Path:
     """A variant is a dataset version of the release (tokenized under `tokenized/<version>`) or a path."""
-    for candidate in (Path(variant), recipe.data.release / TOKENIZED_DIR / variant):
+    tokenized = ReleaseLayout.at(recipe.data.release).tokenized_root
+    for candidate in (Path(variant), tokenized / variant):
         if (candidate / "train").is_dir():
             return candidate.resolve()
     raise TrainingError(
         f"variant {variant!r} is neither a tokenized folder nor a tokenized dataset version in "
-        f"{recipe.data.release / TOKENIZED_DIR}: run `bigcode-release tokenize` on it first"
+        f"{tokenized}: run `bigcode-release tokenize` on it first"
     )
 
 

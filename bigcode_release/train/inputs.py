@@ -6,13 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bigcode_release.errors import TrainingError
-from bigcode_release.release_dir import CURRENT_LINK, built_versions
+from bigcode_release.layout import ReleaseLayout
+from bigcode_release.manifest import read_manifest
 from bigcode_release.tokenizer.ds_format import read_metadata
-from bigcode_release.tokenizer.shards import TOKENIZED_DIR
-from bigcode_release.tokenizer.training import TOKENIZER_DIR
 from bigcode_release.train.recipe import TrainRecipe
-
-TRAIN_DIR = "train"
 
 
 @dataclass(frozen=True)
@@ -28,36 +25,41 @@ class TrainInputs:
     token_size: int
 
 
-def _dataset_version(release: Path, version: str | None) -> str:
-    if version:
-        return version
-    link = release / CURRENT_LINK
-    if link.exists():
-        return link.resolve().name
-    versions = built_versions(release)
-    if not versions:
-        raise TrainingError(f"{release} holds no dataset version: run `bigcode-release dataset build` first")
-    return versions[-1].name
+def _tokenizer_dir(layout: ReleaseLayout, tokenizer_name: str, tokenized: Path) -> Path:
+    """The tokenizer the shards were made with: the release's own when its manifest is the one the
+    tokenized manifest names (a moved or copied release still uses its own), else the directory
+    named in `.ds.metadata`."""
+    wanted = (read_manifest(tokenized) or {}).get("inputs", {}).get("tokenizer_manifest_hash")
+    candidates = [layout.tokenizer_dir, Path(tokenizer_name)]
+    for candidate in candidates:
+        if (candidate / "tokenizer.json").is_file() and (
+            not wanted or (read_manifest(candidate) or {}).get("manifest_hash") == wanted
+        ):
+            return candidate
+    raise TrainingError(
+        f"the shards were tokenized with {tokenizer_name!r}, which is not a local tokenizer "
+        f"directory, and {layout.tokenizer_dir} holds no matching tokenizer"
+    )
 
 
 def resolve_inputs(recipe: TrainRecipe) -> TrainInputs:
     """The run's data and tokenizer; raises `TrainingError` naming what is missing and the command to make it."""
-    release = recipe.data.release
-    tokenized = recipe.data.tokenized or release / TOKENIZED_DIR / _dataset_version(
-        release, recipe.data.dataset_version
-    )
+    layout = ReleaseLayout.at(recipe.data.release)
+    if recipe.data.tokenized:
+        tokenized = recipe.data.tokenized
+    else:
+        version = recipe.data.dataset_version or layout.current_version()
+        if version is None:
+            raise TrainingError(f"{layout.root} holds no dataset version: run `bigcode-release dataset build` first")
+        tokenized = layout.tokenized_dir(version)
     train_dir, validation_dir = tokenized / "train", recipe.data.validation or tokenized / "validation"
     for folder in (train_dir, validation_dir):
         if not any(folder.glob("*.ds")):
-            raise TrainingError(f"{folder} holds no tokenized shards: run `bigcode-release tokenize {release}` first")
+            raise TrainingError(
+                f"{folder} holds no tokenized shards: run `bigcode-release tokenize {layout.root}` first"
+            )
     tokenizer_name, token_size, _ = read_metadata(sorted(train_dir.glob("*.ds"))[0])
-    named = Path(tokenizer_name)
-    tokenizer_dir = named if (named / "tokenizer.json").is_file() else release / TOKENIZER_DIR
-    if not (tokenizer_dir / "tokenizer.json").is_file():
-        raise TrainingError(
-            f"the shards were tokenized with {tokenizer_name!r}, which is not a local tokenizer "
-            f"directory, and {release / TOKENIZER_DIR} has none"
-        )
+    tokenizer_dir = _tokenizer_dir(layout, tokenizer_name, tokenized)
     from tokenizers import Tokenizer
 
     vocab_size = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json")).get_vocab_size()
@@ -71,4 +73,4 @@ def resolve_inputs(recipe: TrainRecipe) -> TrainInputs:
 
 def default_run_dir(recipe: TrainRecipe) -> Path:
     """`<release>/train/<recipe name>`."""
-    return recipe.data.release / TRAIN_DIR / recipe.name
+    return ReleaseLayout.at(recipe.data.release).run_dir(recipe.name)

@@ -8,7 +8,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from bigcode_release.release_dir import built_versions
+from bigcode_release.layout import ReleaseLayout
+from bigcode_release.manifest import read_manifest
 
 
 class Missing(Exception):
@@ -44,15 +45,16 @@ class Evidence:
     """Lazy readers over one release directory; `value(kind, dotted.field)` returns (value, source)."""
 
     def __init__(self, release: str | Path, settings=None):
-        self.release = Path(release)
+        self.layout = ReleaseLayout.at(release)
+        self.release = self.layout.root
         self.settings = settings
         self._cache: dict[str, Any] = {}
 
     # -- files ---------------------------------------------------------------------------------------
     def path(self, kind: str) -> Path:
-        release = self.release
+        layout = self.layout
         if kind in ("dataset", "stats", "card", "repos"):
-            versions = built_versions(release)
+            versions = layout.built_versions()
             if not versions:
                 raise Missing(f"no dataset version: run {PRODUCERS['dataset']}", produced=False)
             name = {"dataset": "manifest.json", "stats": "stats.json", "card": "README.md", "repos": "repos.parquet"}[
@@ -60,15 +62,9 @@ class Evidence:
             ]
             return versions[-1] / name
         if kind == "tokenized":
-            found = sorted(release.glob("tokenized/*/manifest.json"))
-            if not found:
-                raise Missing(f"no tokenized shards: run {PRODUCERS['tokenized']}", produced=False)
-            return found[-1]
+            return self._of_current_version(layout.tokenized_dir, "tokenized shards", "tokenized")
         if kind == "run":
-            found = sorted(release.glob("train/*/manifest.json"), key=lambda p: p.stat().st_mtime)
-            if not found:
-                raise Missing(f"no training run: run {PRODUCERS['run']}", produced=False)
-            return found[-1]
+            return self._released_run()
         if kind in ("eval", "samples"):
             run = self.path("run").parent
             last = json.loads((run / "manifest.json").read_text(encoding="utf-8"))["run"].get("last_checkpoint", "")
@@ -80,11 +76,29 @@ class Evidence:
                 )
             return target
         if kind == "index":
-            found = sorted(release.glob("index/*/manifest.json"), key=lambda p: p.stat().st_mtime)
-            if not found:
-                raise Missing(f"no data index: run {PRODUCERS['index']}", produced=False)
-            return found[-1]
+            return self._of_current_version(layout.index_dir, "data index", "index")
         raise KeyError(kind)
+
+    def _of_current_version(self, folder_of, what: str, producer: str) -> Path:
+        """The manifest of a stage's folder for the current dataset version."""
+        version = self.layout.current_version()
+        manifest = folder_of(version) / "manifest.json" if version else None
+        if manifest is None or not manifest.is_file():
+            raise Missing(f"no {what} of the current dataset version: run {PRODUCERS[producer]}", produced=False)
+        return manifest
+
+    def _released_run(self) -> Path:
+        """The manifest of the newest training run on the current dataset version (the one a push
+        publishes); runs on older versions are not this release's."""
+        dataset_hash = self.json("dataset")["manifest_hash"]
+        runs = [
+            run / "manifest.json"
+            for run in self.layout.runs()
+            if (read_manifest(run) or {}).get("inputs", {}).get("dataset_manifest_hash") == dataset_hash
+        ]
+        if not runs:
+            raise Missing(f"no training run on the current dataset version: run {PRODUCERS['run']}", produced=False)
+        return max(runs, key=lambda p: p.stat().st_mtime)
 
     def json(self, kind: str) -> dict:
         if kind not in self._cache:

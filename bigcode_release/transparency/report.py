@@ -11,13 +11,12 @@ from pathlib import Path
 
 import yaml
 
+from bigcode_release.layout import ReleaseLayout
 from bigcode_release.transparency.checks import CHECKS
 from bigcode_release.transparency.evidence import Evidence, Missing
 
 TABLE = Path(__file__).resolve().parents[1] / "tables" / "fmti_indicators.yaml"
 STATEMENTS_TEMPLATE = Path(__file__).resolve().parents[2] / "model_cards" / "transparency_statements.yaml"
-STATEMENTS = Path("transparency") / "statements.yaml"
-REPORT = Path("transparency") / "report.md"
 
 MEASURED, CONFIRMED, TEMPLATE, NOT_PRODUCED, MISSING = "measured", "confirmed", "template", "not produced", "missing"
 
@@ -84,8 +83,8 @@ def load_indicators(path: Path = TABLE) -> tuple[str, list[Indicator]]:
     return data["source"], indicators
 
 
-def _statements(release: Path) -> dict:
-    path = release / STATEMENTS
+def _statements(layout: ReleaseLayout) -> dict:
+    path = layout.statements
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(STATEMENTS_TEMPLATE, path)
@@ -94,10 +93,11 @@ def _statements(release: Path) -> dict:
 
 def transparency_report(release: str | Path, settings=None) -> TransparencyReport:
     """Evaluate every indicator on `release` (copies the statements template there on first use)."""
-    release = Path(release)
+    layout = ReleaseLayout.at(release)
     source, indicators = load_indicators()
     evidence = Evidence(release, settings)
-    statements = _statements(release)
+    statements = _statements(layout)
+    statements_name = layout.statements.relative_to(layout.root).as_posix()
     results = []
     for indicator in indicators:
         head = (indicator.number, indicator.domain, indicator.subdomain, indicator.name)
@@ -109,7 +109,7 @@ def transparency_report(release: str | Path, settings=None) -> TransparencyRepor
                     *head,
                     CONFIRMED if confirmed else TEMPLATE,
                     str(entry.get("statement", "")),
-                    [f"{STATEMENTS}: statements.{indicator.number}"],
+                    [f"{statements_name}: statements.{indicator.number}"],
                 )
             )
             continue
@@ -118,18 +118,19 @@ def transparency_report(release: str | Path, settings=None) -> TransparencyRepor
             results.append(IndicatorResult(*head, MEASURED, value, sources))
         except Missing as exc:
             results.append(IndicatorResult(*head, MISSING if exc.produced else NOT_PRODUCED, str(exc), []))
-    return TransparencyReport(str(release), source, results)
+    return TransparencyReport(str(layout.root), source, results)
 
 
 def write_markdown(report: TransparencyReport, release: str | Path) -> Path:
     """`<release>/transparency/report.md`: the score, then every indicator with its evidence."""
+    layout = ReleaseLayout.at(release)
     counts = report.counts()
     lines = [
         "# Transparency report",
         "",
         f"Score: **{report.score} / 100** indicators satisfied ({counts.get(MEASURED, 0)} filled from measurement, "
         f"{counts.get(CONFIRMED, 0)} by confirmed statements); {counts.get(TEMPLATE, 0)} left to a human "
-        f"(`{STATEMENTS}`), {counts.get(NOT_PRODUCED, 0)} not produced, {counts.get(MISSING, 0)} missing.",
+        f"(`{layout.statements.relative_to(layout.root).as_posix()}`), {counts.get(NOT_PRODUCED, 0)} not produced, {counts.get(MISSING, 0)} missing.",
         "",
         f"Indicators: {report.source}. Sizes, compute and energy are given to one significant figure and cover "
         "the final run only.",
@@ -152,7 +153,7 @@ def write_markdown(report: TransparencyReport, release: str | Path) -> Path:
         lines.append(f"| {result.number} | {result.name} | {result.status} | {value} | {'; '.join(result.evidence)} |")
         if result is report.results[-1] or report.results[report.results.index(result) + 1].subdomain != subdomain:
             lines.append("")
-    path = Path(release) / REPORT
+    path = layout.transparency_report
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
