@@ -23,7 +23,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from gradio_client import Client  # noqa: E402
 
-from bigcode_release.cli import load_space  # noqa: E402
+from bigcode_release.shipped import load_space  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

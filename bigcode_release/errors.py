@@ -99,9 +99,33 @@ class ReleaseError(BigcodeReleaseError):
     """A release cannot be planned or pushed: missing artifacts, cards not ready, no token, no rights."""
 
 
+class GenerationRequestError(ServingError):
+    """A generation request the model cannot serve (too long, nothing to generate): answered with
+    HTTP 422 as TGI does."""
+
+
+class ServerOverloadedError(ServingError):
+    """More requests at once than the server admits: answered with HTTP 429 as TGI does."""
+
+
 class DataIndexError(BigcodeReleaseError):
     """A data index cannot be built or queried: no index, an empty or unusable query or text."""
 
 
+class MissingEvidence(BigcodeReleaseError):
+    """An input the transparency report measures from is absent; the message says which and what
+    produces it. `produced` is False when the whole stage has not run (the indicator is "not
+    produced"), True when the stage ran but a file or field it writes is gone ("missing")."""
+
+    def __init__(self, message: str, produced: bool = True):
+        super().__init__(message)
+        self.produced = produced
+
+
 class PipelineError(BigcodeReleaseError):
     """A stage of the one-command release failed; the message names it."""
+
+
+class InvalidArgumentError(BigcodeReleaseError):
+    """A command-line argument is unusable (a missing file, an unknown name, a value out of range);
+    the message names the argument and what is wrong."""

@@ -31,6 +31,7 @@ from pydantic import (
 from pydantic.functional_validators import AfterValidator
 
 from bigcode_release.errors import RecipeError
+from bigcode_release.shipped import recipe_base_dir
 
 
 def _resolve(value: Path, info: ValidationInfo) -> Path:
@@ -371,7 +372,7 @@ def load_model_file(model: type[M], path: str | Path) -> M:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise RecipeError(str(path), [("<file>", f"not valid YAML: {exc}")]) from None
-    return validate_model(model, data, base_dir=path.resolve().parent, origin=str(path))
+    return validate_model(model, data, base_dir=recipe_base_dir(path), origin=str(path))
 
 
 def parse_recipe(data: Any, *, base_dir: Path, origin: str = "<recipe>") -> Recipe:

@@ -196,9 +196,9 @@ def test_the_overlap_endpoint_answers_like_the_vscode_extension_expects(release)
 
 
 def test_transparency_counts_the_index(release):
-    from bigcode_release.transparency.report import transparency_report
+    from bigcode_release.release.plan import release_transparency
 
-    status = {r.number: r.status for r in transparency_report(release).results}
+    status = {r.number: r.status for r in release_transparency(release).results}
     assert status[18] == status[52] == status[53] == status[70] == "measured"
 
 

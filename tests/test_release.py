@@ -96,8 +96,8 @@ def test_plan_lists_what_would_be_published_and_sends_nothing(release, tmp_path)
 def test_cards_validate_with_huggingface_hub(release):
     from huggingface_hub import DatasetCard, ModelCard, SpaceCard
 
-    from bigcode_release.hub.plan import make_plan
-    from bigcode_release.hub.settings import load_release_settings
+    from bigcode_release.release.plan import make_plan
+    from bigcode_release.release.settings import load_release_settings
 
     plans = {p.kind: p for p in make_plan(release, "bigcode", load_release_settings())}
     dataset = DatasetCard.load(plans["dataset"].card().local)
@@ -219,8 +219,8 @@ def test_bad_tokens_foreign_orgs_and_incomplete_cards_are_refused_before_anythin
 
 
 def test_never_public_ungated_unless_written(release, tmp_path):
-    from bigcode_release.hub.plan import make_plan
-    from bigcode_release.hub.settings import load_release_settings
+    from bigcode_release.release.plan import make_plan
+    from bigcode_release.release.settings import load_release_settings
 
     default = {p.kind: p.gate for p in make_plan(release, "bigcode", load_release_settings())}
     assert default["dataset"] == default["model"] == default["optout-list"] == "auto"

@@ -21,7 +21,7 @@ def built(tmp_path_factory):
 def _launch(tmp):
     from gradio_client import Client
 
-    from bigcode_release.cli import load_space
+    from bigcode_release.shipped import load_space
 
     demo = load_space("in-the-stack").build_app(str(tmp / "release"), str(tmp / "registry.sqlite"))
     demo.queue(default_concurrency_limit=4)
@@ -183,7 +183,7 @@ def test_fifty_malformed_submissions_each_get_a_clear_error_and_nothing_is_store
     try:
         from gradio_client import Client
 
-        from bigcode_release.cli import load_space
+        from bigcode_release.shipped import load_space
 
         demo = load_space("in-the-stack").build_app(
             str(built / "release"), str(built / "malformed.sqlite"), submissions_per_minute=10_000

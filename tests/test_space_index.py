@@ -31,7 +31,7 @@ BROWSER_ARGS = [
 def launch(name: str, release_dir: Path):
     from gradio_client import Client
 
-    from bigcode_release.cli import load_space
+    from bigcode_release.shipped import load_space
 
     demo = load_space(name).build_app(str(release_dir))
     demo.queue(default_concurrency_limit=4)

@@ -14,9 +14,10 @@ import pytest
 import yaml
 
 from bigcode_release.layout import ReleaseLayout
-from bigcode_release.transparency.checks import CHECKS
-from bigcode_release.transparency.evidence import one_significant
-from bigcode_release.transparency.report import load_indicators, transparency_report
+from bigcode_release.release.plan import release_transparency
+from bigcode_release.release.transparency.checks import CHECKS
+from bigcode_release.release.transparency.evidence import one_significant
+from bigcode_release.release.transparency.report import load_indicators
 from tests.conftest import CLI, REPO_ROOT, run_cli
 from tests.hub_server import FakeHub, RunningHub
 
@@ -71,7 +72,7 @@ def test_the_release_fills_at_least_40_indicators_from_measurement(publishable_r
 
 def test_a_confirmed_statement_counts_and_a_draft_does_not(publishable_release, tmp_path):
     release = copy_release(publishable_release, tmp_path)
-    before = transparency_report(release)
+    before = release_transparency(release)
     statements = yaml.safe_load(ReleaseLayout.at(release).statements.read_text())
     statements["statements"][11] = {
         "statement": "No data labor: selection and filtering are automatic.",
@@ -80,7 +81,7 @@ def test_a_confirmed_statement_counts_and_a_draft_does_not(publishable_release, 
     statements["statements"][12]["statement"] = ""
     statements["statements"][12]["confirmed"] = True  # confirmed but empty: still a template
     ReleaseLayout.at(release).statements.write_text(yaml.safe_dump(statements))
-    after = transparency_report(release)
+    after = release_transparency(release)
     status = {r.number: r.status for r in after.results}
     assert status[11] == "confirmed" and status[12] == "template" and after.score == before.score + 1
 
@@ -88,8 +89,8 @@ def test_a_confirmed_statement_counts_and_a_draft_does_not(publishable_release, 
 def test_the_model_card_carries_the_measured_indicators(publishable_release, tmp_path):
     from huggingface_hub import ModelCard
 
-    from bigcode_release.hub.plan import make_plan
-    from bigcode_release.hub.settings import load_release_settings
+    from bigcode_release.release.plan import make_plan
+    from bigcode_release.release.settings import load_release_settings
 
     release = copy_release(publishable_release, tmp_path)
     model = next(p for p in make_plan(release, "bigcode", load_release_settings()) if p.kind == "model")
@@ -101,7 +102,7 @@ def test_the_model_card_carries_the_measured_indicators(publishable_release, tmp
 def test_removing_the_dataset_stats_turns_its_indicators_missing_and_refuses_the_push(publishable_release, tmp_path):
     release = copy_release(publishable_release, tmp_path)
     (Path(os.path.realpath(release / "dataset")) / "stats.json").unlink()
-    report = transparency_report(release)
+    report = release_transparency(release)
     missing = {r.number for r in report.results if r.status == "missing"}
     assert STATS_INDICATORS <= missing
     assert all("stats.json is missing" in r.value for r in report.results if r.number in STATS_INDICATORS)
@@ -127,7 +128,7 @@ def test_removing_the_dataset_stats_turns_its_indicators_missing_and_refuses_the
 
 def test_a_release_without_a_model_is_not_blocked_and_says_not_produced(tokenized_release, tmp_path):
     release = copy_release(tokenized_release, tmp_path)
-    report = transparency_report(release)
+    report = release_transparency(release)
     status = {r.number: r.status for r in report.results}
     assert status[36] == "not produced" and status[20] == "not produced" and not report.blocking()
     assert status[1] == "measured"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from bigcode_release.recipe import Recipe
+from bigcode_release.shipped import card_template
 
 
 def _size_category(files: int) -> str:
@@ -30,7 +29,7 @@ def render_dataset_card(recipe: Recipe, stats: dict, source_description: str) ->
         extra_gated_fields=dict(gate.fields),
         dataset_version=recipe.version,
     )
-    template = Path(__file__).resolve().parents[1] / "templates" / "dataset_card.md"
+    template = card_template("dataset_card.md")
     return DatasetCard.from_template(
         card_data,
         template_path=str(template),

@@ -14,8 +14,9 @@ import yaml
 
 from bigcode_release.data.build import build_dataset
 from bigcode_release.errors import FinetuneError
+from bigcode_release.shipped import shipped_recipe
 
-DEFAULT_RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "the-stack-local.yaml"
+DEFAULT_RECIPE = shipped_recipe("the-stack-local")
 
 
 @dataclass(frozen=True)

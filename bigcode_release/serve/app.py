@@ -19,15 +19,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from bigcode_release.serve.generator import Generation, InvalidRequest, TextGenerator
+from bigcode_release.errors import GenerationRequestError, ServerOverloadedError
+from bigcode_release.serve.generator import Generation, TextGenerator
 from bigcode_release.serve.protocol import CompletionRequest, GenerateParameters, GenerateRequest
 
 DEFAULT_PAYLOAD_LIMIT = 2_000_000  # TGI's --payload-limit default
 DEFAULT_MAX_CONCURRENT = 32
-
-
-class Overloaded(RuntimeError):
-    pass
 
 
 def _error(status: int, message: str, error_type: str) -> JSONResponse:
@@ -57,7 +54,7 @@ def create_app(
 
     def admitted() -> None:
         if not slots.acquire(blocking=False):
-            raise Overloaded(f"Model is overloaded: more than {max_concurrent_requests} requests in flight")
+            raise ServerOverloadedError(f"Model is overloaded: more than {max_concurrent_requests} requests in flight")
 
     @app.middleware("http")
     async def payload_limit_guard(request: Request, call_next):
@@ -73,12 +70,12 @@ def create_app(
         )
         return _error(422, f"Input validation error: {problems}", "validation")
 
-    @app.exception_handler(InvalidRequest)
-    async def invalid_input(request: Request, exc: InvalidRequest) -> JSONResponse:
+    @app.exception_handler(GenerationRequestError)
+    async def invalid_input(request: Request, exc: GenerationRequestError) -> JSONResponse:
         return _error(422, f"Input validation error: {exc}", "validation")
 
-    @app.exception_handler(Overloaded)
-    async def overloaded(request: Request, exc: Overloaded) -> JSONResponse:
+    @app.exception_handler(ServerOverloadedError)
+    async def overloaded(request: Request, exc: ServerOverloadedError) -> JSONResponse:
         return _error(429, str(exc), "overloaded")
 
     @app.exception_handler(Exception)

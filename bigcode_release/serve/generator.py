@@ -12,12 +12,8 @@ from pathlib import Path
 
 import torch
 
-from bigcode_release.errors import ServingError
+from bigcode_release.errors import GenerationRequestError, ServingError
 from bigcode_release.serve.protocol import DEFAULT_MAX_NEW_TOKENS, GenerateParameters
-
-
-class InvalidRequest(ValueError):
-    """A request the model cannot serve (too long, nothing to generate): TGI answers 422."""
 
 
 @dataclass
@@ -107,12 +103,14 @@ class TextGenerator:
         if parameters.truncate is not None:
             ids = ids[-parameters.truncate :]
         if not ids:
-            raise InvalidRequest("`inputs` tokenizes to nothing")
+            raise GenerationRequestError("`inputs` tokenizes to nothing")
         if len(ids) > self.max_input_tokens:
-            raise InvalidRequest(f"`inputs` must have less than {self.max_input_tokens + 1} tokens. Given: {len(ids)}")
+            raise GenerationRequestError(
+                f"`inputs` must have less than {self.max_input_tokens + 1} tokens. Given: {len(ids)}"
+            )
         max_new = parameters.max_new_tokens or min(DEFAULT_MAX_NEW_TOKENS, self.max_total_tokens - len(ids))
         if len(ids) + max_new > self.max_total_tokens:
-            raise InvalidRequest(
+            raise GenerationRequestError(
                 f"`inputs` tokens + `max_new_tokens` must be <= {self.max_total_tokens}. "
                 f"Given: {len(ids)} `inputs` tokens and {max_new} `max_new_tokens`"
             )

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import torch
 
+from bigcode_release.errors import TrainingError
+
 CHECKPOINTS_DIR = "checkpoints"
 STATE_FILE = "training_state.pt"
 RUN_STATE_FILE = "trainer_state.json"
@@ -59,7 +61,9 @@ def load_training_state(checkpoint: Path, model, optimizer) -> dict:
     missing, unexpected = model.load_state_dict(weights, strict=False)
     tied = {"lm_head.weight"} if getattr(model.config, "tie_word_embeddings", False) else set()
     if set(missing) - tied or unexpected:
-        raise RuntimeError(f"{checkpoint}: weights do not match the model (missing {missing}, unexpected {unexpected})")
+        raise TrainingError(
+            f"{checkpoint}: weights do not match the model (missing {missing}, unexpected {unexpected})"
+        )
     if getattr(model.config, "tie_word_embeddings", False):
         model.tie_weights()
     state = torch.load(Path(checkpoint) / STATE_FILE, weights_only=False)

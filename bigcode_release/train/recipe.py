@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from bigcode_release.recipe import Strict, load_model_file
+from bigcode_release.shipped import recipe_base_dir
 
 NANOTRON_COMMIT = "2411b022a75fb7f7561a1bb4166706da5e1b76de"
 
@@ -174,7 +175,7 @@ def load_train_recipe(path: str | Path) -> TrainRecipe:
     """
     path = Path(path)
     recipe = load_model_file(TrainRecipe, path)
-    base = path.resolve().parent
+    base = recipe_base_dir(path)
     data = recipe.data.model_copy(
         update={
             "release": (base / recipe.data.release).resolve(),

@@ -24,10 +24,10 @@ from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
 from bigcode_release.errors import ReleaseError
-from bigcode_release.hub.artifacts import RepoFile, RepoPlan
-from bigcode_release.hub.auth import scrub, writer_identity
-from bigcode_release.hub.settings import CommitSettings
 from bigcode_release.layout import ReleaseLayout
+from bigcode_release.release.artifacts import RepoFile, RepoPlan
+from bigcode_release.release.auth import scrub, writer_identity
+from bigcode_release.release.settings import CommitSettings
 
 KEEP_REMOTE = {".gitattributes"}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,8 +10,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from bigcode_release.cli_common import JsonFlag, ProgressFlag, console, fail
-from bigcode_release.errors import BigcodeReleaseError
+from bigcode_release.cli.output import JsonFlag, ProgressFlag, console, emit
+from bigcode_release.errors import InvalidArgumentError
 
 index_app = typer.Typer(no_args_is_help=True, help="Build the data indexes (BM25, suffix arrays, portrait).")
 membership_app = typer.Typer(no_args_is_help=True, help="Is this text in the data? Spans, sources, licenses.")
@@ -28,7 +27,7 @@ def _read(source: str) -> str:
         return decode_text(sys.stdin.buffer.read(), "standard input")
     path = Path(source)
     if not path.is_file():
-        raise BigcodeReleaseError(f"{source}: no such file (give a file, or - for standard input)")
+        raise InvalidArgumentError(f"{source}: no such file (give a file, or - for standard input)")
     return decode_text(path.read_bytes(), source)
 
 
@@ -42,19 +41,17 @@ def index_build(
     """Build the BM25 index, the suffix arrays and the portrait of a dataset version."""
     from bigcode_release.index.build import build_indexes
 
-    try:
-        result = build_indexes(release, version, show_progress=progress and not as_json)
-    except BigcodeReleaseError as exc:
-        fail(exc)
-    if as_json:
-        print(json.dumps(result.to_dict()))
-        return
-    state = "up to date" if result.reused else f"built in {result.seconds:.0f} s"
-    console.print(
-        f"{result.folder}: {state}; {result.documents:,} documents, {result.text_bytes / 2**20:,.1f} MiB of text"
-    )
-    for kind, size in result.sizes.items():
-        console.print(f"  {kind}: {size / 2**20:,.1f} MiB")
+    result = build_indexes(release, version, show_progress=progress and not as_json)
+
+    def human() -> None:
+        state = "up to date" if result.reused else f"built in {result.seconds:.0f} s"
+        console.print(
+            f"{result.folder}: {state}; {result.documents:,} documents, {result.text_bytes / 2**20:,.1f} MiB of text"
+        )
+        for kind, size in result.sizes.items():
+            console.print(f"  {kind}: {size / 2**20:,.1f} MiB")
+
+    emit(result.to_dict(), as_json, human)
 
 
 def search(
@@ -71,22 +68,20 @@ def search(
     from bigcode_release.index import bm25
     from bigcode_release.index.build import current_index
 
-    try:
-        folder, found_version = current_index(release, version)
-        hits = bm25.search(folder / "bm25", query, top=top, language=language, license_=license_, snippets=snippets)
-    except BigcodeReleaseError as exc:
-        fail(exc)
-    if as_json:
-        print(json.dumps({"query": query, "dataset_version": found_version, "hits": [h.to_dict() for h in hits]}))
-        return
-    table = Table(title=f"{len(hits)} results for {query!r} in {found_version}")
-    for column in ("score", "repository", "path", "license", "language"):
-        table.add_column(column)
-    for hit in hits:
-        table.add_row(f"{hit.score:.2f}", hit.repo, hit.path, hit.license, hit.language)
-    console.print(table)
-    for hit in hits if snippets else []:
-        console.print(f"[bold]{escape(hit.repo)}/{escape(hit.path)}[/]\n{escape(hit.snippet)}")
+    folder, found_version = current_index(release, version)
+    hits = bm25.search(folder / "bm25", query, top=top, language=language, license_=license_, snippets=snippets)
+
+    def human() -> None:
+        table = Table(title=f"{len(hits)} results for {query!r} in {found_version}")
+        for column in ("score", "repository", "path", "license", "language"):
+            table.add_column(column)
+        for hit in hits:
+            table.add_row(f"{hit.score:.2f}", hit.repo, hit.path, hit.license, hit.language)
+        console.print(table)
+        for hit in hits if snippets else []:
+            console.print(f"[bold]{escape(hit.repo)}/{escape(hit.path)}[/]\n{escape(hit.snippet)}")
+
+    emit({"query": query, "dataset_version": found_version, "hits": [h.to_dict() for h in hits]}, as_json, human)
 
 
 @membership_app.command("query")
@@ -102,27 +97,25 @@ def membership_query(
     from bigcode_release.index.attribution import MembershipIndex
     from bigcode_release.index.build import current_index
 
-    try:
-        text = _read(source)
-        folder, found_version = current_index(release, version)
-        result = MembershipIndex(folder, found_version).attribute(text, min_bytes, max_sources).to_dict()
-    except BigcodeReleaseError as exc:
-        fail(exc)
-    if as_json:
-        print(json.dumps(result))
-        return
-    console.print(
-        f"{len(result['spans'])} span(s) of at least {min_bytes} bytes found in {found_version}; "
-        f"{result['coverage']:.0%} of the text covered; licenses: {result['licenses'] or 'none'}"
-    )
-    for span in result["spans"]:
+    text = _read(source)
+    folder, found_version = current_index(release, version)
+    result = MembershipIndex(folder, found_version).attribute(text, min_bytes, max_sources).to_dict()
+
+    def human() -> None:
         console.print(
-            f"  [{span['start']}, {span['end']}) in {span['documents']:,} file(s), e.g. "
-            + ", ".join(f"{s['repo']}/{s['path']} ({s['license']})" for s in span["sources"][:3]),
-            markup=False,
+            f"{len(result['spans'])} span(s) of at least {min_bytes} bytes found in {found_version}; "
+            f"{result['coverage']:.0%} of the text covered; licenses: {result['licenses'] or 'none'}"
         )
-    if result["notice"]:
-        console.print(escape(result["notice"]))
+        for span in result["spans"]:
+            console.print(
+                f"  [{span['start']}, {span['end']}) in {span['documents']:,} file(s), e.g. "
+                + ", ".join(f"{s['repo']}/{s['path']} ({s['license']})" for s in span["sources"][:3]),
+                markup=False,
+            )
+        if result["notice"]:
+            console.print(escape(result["notice"]))
+
+    emit(result, as_json, human)
 
 
 @membership_app.command("portrait-query")
@@ -138,23 +131,21 @@ def portrait_query(
     from bigcode_release.index import portrait
     from bigcode_release.index.build import current_index
 
-    try:
-        text = _read(source)
-        path = portrait_path or current_index(release)[0] / "portrait.bloom"
-        if not Path(path).is_file():
-            raise BigcodeReleaseError(f"{path}: no such portrait file")
-        answer = portrait.query(Path(path), text)
-    except BigcodeReleaseError as exc:
-        fail(exc)
-    if as_json:
-        print(json.dumps(answer.to_dict()))
-        return
-    verdict = "probably in the data" if answer.member else "not found in the data"
-    console.print(
-        f"{verdict}: longest chain of {answer.longest_chain} aligned 50-character chunks "
-        f"(badness {answer.badness}); a yes can be a false positive (1% per chunk), a no is certain for "
-        "aligned text of 100+ characters"
-    )
+    text = _read(source)
+    path = portrait_path or current_index(release)[0] / "portrait.bloom"
+    if not Path(path).is_file():
+        raise InvalidArgumentError(f"{path}: no such portrait file")
+    answer = portrait.query(Path(path), text)
+
+    def human() -> None:
+        verdict = "probably in the data" if answer.member else "not found in the data"
+        console.print(
+            f"{verdict}: longest chain of {answer.longest_chain} aligned 50-character chunks "
+            f"(badness {answer.badness}); a yes can be a false positive (1% per chunk), a no is certain for "
+            "aligned text of 100+ characters"
+        )
+
+    emit(answer.to_dict(), as_json, human)
 
 
 @membership_app.command("serve")
@@ -171,16 +162,7 @@ def membership_serve(
     from bigcode_release.index.build import current_index
     from bigcode_release.index.overlap_app import create_overlap_app
 
-    try:
-        folder, found_version = current_index(release, version)
-        app = create_overlap_app(MembershipIndex(folder, found_version))
-    except BigcodeReleaseError as exc:
-        fail(exc)
+    folder, found_version = current_index(release, version)
+    app = create_overlap_app(MembershipIndex(folder, found_version))
     console.print(f"attribution for {found_version} on http://{host}:{port}/overlap")
     uvicorn.run(app, host=host, port=port, log_level="warning")
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(index_app, name="index")
-    app.add_typer(membership_app, name="membership")
-    app.command("search")(search)

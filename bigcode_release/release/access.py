@@ -6,7 +6,7 @@ from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
 from bigcode_release.errors import ReleaseError
-from bigcode_release.hub.auth import scrub
+from bigcode_release.release.auth import scrub
 
 STATUSES = ("pending", "accepted", "rejected")
 

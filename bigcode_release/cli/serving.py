@@ -4,15 +4,14 @@ against any TGI-protocol endpoint)."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from bigcode_release.cli_common import JsonFlag, ProgressFlag, console, fail
-from bigcode_release.errors import BigcodeReleaseError, FinetuneError, ServingError
+from bigcode_release.cli.output import JsonFlag, ProgressFlag, console, emit
+from bigcode_release.errors import FinetuneError, ServingError
 
 
 def finetune(
@@ -55,53 +54,51 @@ def finetune(
 
     show = progress and not as_json
     modules = target_modules if target_modules in (None, "all-linear") else [m for m in target_modules.split(",") if m]
-    try:
-        settings = load_settings(
-            recipe,
-            {
-                "r": r,
-                "alpha": alpha,
-                "dropout": dropout,
-                "target_modules": modules,
-                "sequence_length": sequence_length,
-                "micro_batch_size": micro_batch_size,
-                "epochs": epochs,
-                "max_steps": max_steps,
-                "learning_rate": learning_rate,
-                "fim_rate": fim_rate,
-                "seed": seed,
-                "load_in_4bit": four_bit or None,
-            },
+    settings = load_settings(
+        recipe,
+        {
+            "r": r,
+            "alpha": alpha,
+            "dropout": dropout,
+            "target_modules": modules,
+            "sequence_length": sequence_length,
+            "micro_batch_size": micro_batch_size,
+            "epochs": epochs,
+            "max_steps": max_steps,
+            "learning_rate": learning_rate,
+            "fim_rate": fim_rate,
+            "seed": seed,
+            "load_in_4bit": four_bit or None,
+        },
+    )
+    if not (base / "config.json").is_file():
+        raise FinetuneError(f"--base {base}: not a transformers model folder (no config.json)")
+    corpus = build_corpus(
+        code,
+        out / "corpus",
+        private=private,
+        languages=[x for x in languages.split(",") if x] if languages else None,
+        show_progress=show,
+    )
+    report = train_lora(base, corpus, out, settings, merge=merge, show_progress=show)
+
+    def human() -> None:
+        val = (
+            f"; validation {report.first_val_loss:.4f} -> {report.last_val_loss:.4f}"
+            if report.last_val_loss is not None
+            else ""
         )
-        if not (base / "config.json").is_file():
-            raise FinetuneError(f"--base {base}: not a transformers model folder (no config.json)")
-        corpus = build_corpus(
-            code,
-            out / "corpus",
-            private=private,
-            languages=[x for x in languages.split(",") if x] if languages else None,
-            show_progress=show,
+        console.print(
+            f"{corpus.files_kept} files ({corpus.bytes_kept:,} bytes), {report.train_windows} training windows; "
+            f"{report.steps} steps, loss {report.first_train_loss:.4f} -> {report.last_train_loss:.4f}{val}; "
+            f"{report.trainable_parameters:,} trainable parameters"
         )
-        report = train_lora(base, corpus, out, settings, merge=merge, show_progress=show)
-    except BigcodeReleaseError as exc:
-        fail(exc)
-    if as_json:
-        print(json.dumps(report.to_dict()))
-        return
-    val = (
-        f"; validation {report.first_val_loss:.4f} -> {report.last_val_loss:.4f}"
-        if report.last_val_loss is not None
-        else ""
-    )
-    console.print(
-        f"{corpus.files_kept} files ({corpus.bytes_kept:,} bytes), {report.train_windows} training windows; "
-        f"{report.steps} steps, loss {report.first_train_loss:.4f} -> {report.last_train_loss:.4f}{val}; "
-        f"{report.trainable_parameters:,} trainable parameters"
-    )
-    console.print(
-        f"adapter: {report.adapter_dir} (README.md card, loss.png)"
-        + (f"; merged model: {report.merged_dir}" if report.merged_dir else "")
-    )
+        console.print(
+            f"adapter: {report.adapter_dir} (README.md card, loss.png)"
+            + (f"; merged model: {report.merged_dir}" if report.merged_dir else "")
+        )
+
+    emit(report.to_dict(), as_json, human)
 
 
 def serve(
@@ -139,10 +136,8 @@ def serve(
             max_concurrent_requests=max_concurrent_requests,
             on_ready=ready,
         )
-    except BigcodeReleaseError as exc:
-        fail(exc)
     except OSError as exc:
-        fail(ServingError(f"cannot load or serve {model_dir}: {exc}"))
+        raise ServingError(f"cannot load or serve {model_dir}: {exc}") from None
 
 
 def complete(
@@ -159,32 +154,21 @@ def complete(
     from bigcode_release.serve.client import CodeCompleter
 
     text = sys.stdin.read() if prompt == "-" else prompt
-    try:
-        completer = CodeCompleter(endpoint)
-        if suffix is not None:
-            if stream:
-                raise ServingError("--stream is for plain completion; a fill-in-the-middle answer comes whole")
-            result = completer.fill_in_the_middle(text, suffix, max_new_tokens, temperature, seed)
-        elif stream and not as_json:
-            for piece in completer.stream(text, max_new_tokens, temperature, seed):
-                sys.stdout.write(piece)
-                sys.stdout.flush()
-            sys.stdout.write("\n")
-            return
-        else:
-            result = completer.complete(text, max_new_tokens, temperature, seed)
-    except BigcodeReleaseError as exc:
-        fail(exc)
-    if as_json:
-        print(
-            json.dumps({"endpoint": endpoint, "mode": "fim" if suffix is not None else "plain", "completion": result})
-        )
+    completer = CodeCompleter(endpoint)
+    if suffix is not None:
+        if stream:
+            raise ServingError("--stream is for plain completion; a fill-in-the-middle answer comes whole")
+        result = completer.fill_in_the_middle(text, suffix, max_new_tokens, temperature, seed)
+    elif stream and not as_json:
+        for piece in completer.stream(text, max_new_tokens, temperature, seed):
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+        sys.stdout.write("\n")
+        return
     else:
-        sys.stdout.write(result + "\n")
-
-
-def register(app: typer.Typer) -> None:
-    """Add the serving commands to the main CLI."""
-    app.command("finetune")(finetune)
-    app.command("serve")(serve)
-    app.command("complete")(complete)
+        result = completer.complete(text, max_new_tokens, temperature, seed)
+    emit(
+        {"endpoint": endpoint, "mode": "fim" if suffix is not None else "plain", "completion": result},
+        as_json,
+        lambda: sys.stdout.write(result + "\n"),
+    )

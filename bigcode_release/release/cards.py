@@ -14,11 +14,11 @@ from jinja2 import Environment, StrictUndefined
 
 from bigcode_release import __version__
 from bigcode_release.errors import ReleaseError
-from bigcode_release.hub.artifacts import RepoFile, RepoPlan
-from bigcode_release.hub.settings import ReleaseSettings
 from bigcode_release.layout import ReleaseLayout
+from bigcode_release.release.artifacts import RepoFile, RepoPlan
+from bigcode_release.release.settings import ReleaseSettings
+from bigcode_release.shipped import card_template
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 # (heading, what must follow it) a dataset card needs before it may be published
 REQUIRED_DATASET_SECTIONS = (
     ("## Licenses", "a table of licenses and their shares"),
@@ -114,7 +114,7 @@ def render_model_card(plan: RepoPlan, settings: ReleaseSettings, transparency: l
         ]
     run, counts, recipe = manifest["run"], manifest["counts"], manifest["recipe"]
     template = Environment(undefined=StrictUndefined, keep_trailing_newline=True).from_string(
-        (TEMPLATES / "model_card.md").read_text(encoding="utf-8")
+        card_template("model_card.md").read_text(encoding="utf-8")
     )
     text = template.render(
         card_data=data.to_yaml(),

@@ -15,8 +15,9 @@ from pydantic import Field
 
 from bigcode_release.errors import RecipeError
 from bigcode_release.recipe import Strict, validate_model
+from bigcode_release.shipped import shipped_recipe
 
-DEFAULT_RELEASE_RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "release.yaml"
+DEFAULT_RELEASE_RECIPE = shipped_recipe("release")
 GateMode = Literal["auto", "manual", "none"]
 
 

@@ -3,15 +3,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from bigcode_release.cli_common import JsonFlag, ProgressFlag, console, fail
-from bigcode_release.errors import BigcodeReleaseError, EvaluationError
+from bigcode_release.cli.output import JsonFlag, ProgressFlag, console, emit
+from bigcode_release.errors import EvaluationError
 
 AllowExecution = Annotated[
     bool,
@@ -25,14 +24,14 @@ def _ks(text: str) -> tuple[int, ...]:
     try:
         return tuple(sorted({int(value) for value in text.split(",") if value.strip()}))
     except ValueError:
-        fail(EvaluationError(f"--k must be comma-separated integers, got {text!r}"))
+        raise EvaluationError(f"--k must be comma-separated integers, got {text!r}") from None
 
 
 def _limits(timeout: float):
     from bigcode_release.evaluate.sandbox import SandboxLimits
 
     if timeout <= 0:
-        fail(EvaluationError(f"--timeout must be above 0, got {timeout}"))
+        raise EvaluationError(f"--timeout must be above 0, got {timeout}")
     return SandboxLimits(wall_seconds=timeout, cpu_seconds=int(timeout) + 1)
 
 
@@ -81,80 +80,78 @@ def evaluate(
     from bigcode_release.evaluate.tasks import resolve_tasks
 
     show = progress and not as_json
-    try:
-        settings = runner.EvalSettings(
-            tasks=tuple(resolve_tasks(tasks)),
-            n=n,
-            ks=_ks(k),
-            temperature=temperature,
-            top_p=top_p,
-            max_new_tokens=max_new_tokens,
-            seed=seed,
-            batch_size=batch_size,
-            max_problems=max_problems,
-            limits=_limits(timeout),
-            workers=workers,
-        )
-        if endpoint is not None:
-            if checkpoint is not None or series:
-                raise EvaluationError("--endpoint generates remotely: give no CHECKPOINT and no --series")
-            result = runner.evaluate_checkpoint(
-                None,
-                settings,
-                out or Path("eval-endpoint"),
-                endpoint=endpoint,
-                allow_code_execution=allow_code_execution,
-                show_progress=show,
-            )
-            results = [result]
-        elif checkpoint is None:
-            raise EvaluationError("give a CHECKPOINT folder (or --endpoint URL)")
-        elif series:
-            report = runner.evaluate_series(
-                checkpoint,
-                settings,
-                out or runner.default_series_dir(checkpoint),
-                allow_code_execution,
-                show_progress=show,
-            )
-            results = report.checkpoints
-        else:
-            result = runner.evaluate_checkpoint(
-                checkpoint,
-                settings,
-                out or runner.default_output_dir(checkpoint),
-                allow_code_execution=allow_code_execution,
-                show_progress=show,
-            )
-            results = [result]
-    except BigcodeReleaseError as exc:
-        fail(exc)
-    if as_json:
-        print(json.dumps(report.to_dict() if series else results[0].to_dict()))
-        return
-    ks = settings.ks
-    table = Table(
-        title=f"pass@k (n={n}, {'greedy' if n == 1 else f'T={settings.sampling_temperature}'}; "
-        "programs run in the sandbox)"
+    settings = runner.EvalSettings(
+        tasks=tuple(resolve_tasks(tasks)),
+        n=n,
+        ks=_ks(k),
+        temperature=temperature,
+        top_p=top_p,
+        max_new_tokens=max_new_tokens,
+        seed=seed,
+        batch_size=batch_size,
+        max_problems=max_problems,
+        limits=_limits(timeout),
+        workers=workers,
     )
-    for column in ("checkpoint", "step", "task", "problems", *(f"pass@{k_}" for k_ in ks)):
-        table.add_column(column, justify="left" if column in ("checkpoint", "task") else "right")
-    for result in results:
-        for task, score in result.scores.items():
-            table.add_row(
-                Path(result.checkpoint).name,
-                str(result.step),
-                task,
-                str(score["problems"]),
-                *(f"{score[f'pass@{k_}']:.4f}" for k_ in ks),
-            )
-    console.print(table)
-    for result in results:
-        console.print(
-            f"{result.output_dir}/results.json" + (" (reused: same weights and settings)" if result.reused else "")
+    if endpoint is not None:
+        if checkpoint is not None or series:
+            raise EvaluationError("--endpoint generates remotely: give no CHECKPOINT and no --series")
+        result = runner.evaluate_checkpoint(
+            None,
+            settings,
+            out or Path("eval-endpoint"),
+            endpoint=endpoint,
+            allow_code_execution=allow_code_execution,
+            show_progress=show,
         )
-    if series and report.plot:
-        console.print(f"plot: {report.plot}")
+        results = [result]
+    elif checkpoint is None:
+        raise EvaluationError("give a CHECKPOINT folder (or --endpoint URL)")
+    elif series:
+        report = runner.evaluate_series(
+            checkpoint,
+            settings,
+            out or runner.default_series_dir(checkpoint),
+            allow_code_execution,
+            show_progress=show,
+        )
+        results = report.checkpoints
+    else:
+        result = runner.evaluate_checkpoint(
+            checkpoint,
+            settings,
+            out or runner.default_output_dir(checkpoint),
+            allow_code_execution=allow_code_execution,
+            show_progress=show,
+        )
+        results = [result]
+
+    def human() -> None:
+        ks = settings.ks
+        table = Table(
+            title=f"pass@k (n={n}, {'greedy' if n == 1 else f'T={settings.sampling_temperature}'}; "
+            "programs run in the sandbox)"
+        )
+        for column in ("checkpoint", "step", "task", "problems", *(f"pass@{k_}" for k_ in ks)):
+            table.add_column(column, justify="left" if column in ("checkpoint", "task") else "right")
+        for result in results:
+            for task, score in result.scores.items():
+                table.add_row(
+                    Path(result.checkpoint).name,
+                    str(result.step),
+                    task,
+                    str(score["problems"]),
+                    *(f"{score[f'pass@{k_}']:.4f}" for k_ in ks),
+                )
+        console.print(table)
+        for result in results:
+            console.print(
+                f"{result.output_dir}/results.json" + (" (reused: same weights and settings)" if result.reused else "")
+            )
+        if series and report.plot:
+            console.print(f"plot: {report.plot}")
+
+    emit(report.to_dict() if series else results[0].to_dict(), as_json, human)
 
 
 def eval_samples(
@@ -177,26 +174,18 @@ def eval_samples(
     from bigcode_release.evaluate.scoring import read_samples, score_samples
 
     ks, limits = _ks(k), _limits(timeout)
-    try:
-        require_opt_in(allow_code_execution)
-        report = score_samples(
-            read_samples(samples),
-            read_problems(problems),
-            list(ks),
-            limits,
-            workers,
-            show_progress=progress and not as_json,
-        )
-    except BigcodeReleaseError as exc:
-        fail(exc)
-    if as_json:
-        print(json.dumps(report.to_dict()))
-        return
-    scores = ", ".join(f"pass@{k_}: {value:.3f}" for k_, value in report.pass_at_k.items())
-    console.print(f"{report.samples:,} samples over {report.problems:,} problems: {scores or 'no k <= n'}")
+    require_opt_in(allow_code_execution)
+    report = score_samples(
+        read_samples(samples),
+        read_problems(problems),
+        list(ks),
+        limits,
+        workers,
+        show_progress=progress and not as_json,
+    )
 
+    def human() -> None:
+        scores = ", ".join(f"pass@{k_}: {value:.3f}" for k_, value in report.pass_at_k.items())
+        console.print(f"{report.samples:,} samples over {report.problems:,} problems: {scores or 'no k <= n'}")
 
-def register(app: typer.Typer) -> None:
-    """Add the scoring commands to the main CLI."""
-    app.command("eval")(evaluate)
-    app.command("eval-samples")(eval_samples)
+    emit(report.to_dict(), as_json, human)

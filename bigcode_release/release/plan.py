@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bigcode_release.errors import ReleaseError
-from bigcode_release.hub.artifacts import PROJECT_SPACES, RepoPlan, discover
-from bigcode_release.hub.cards import add_generated_files, check_cards
-from bigcode_release.hub.settings import ReleaseSettings
-from bigcode_release.transparency.report import transparency_report
+from bigcode_release.errors import BigcodeReleaseError, ReleaseError
+from bigcode_release.release.artifacts import PROJECT_SPACES, RepoPlan, discover
+from bigcode_release.release.cards import add_generated_files, check_cards
+from bigcode_release.release.settings import ReleaseSettings, load_release_settings
+from bigcode_release.release.transparency.report import TransparencyReport, transparency_report
+
+
+def release_transparency(release: str | Path, settings: ReleaseSettings | None = None) -> TransparencyReport:
+    """The transparency report of a release directory, with the plan a push would publish."""
+    settings = settings or load_release_settings()
+    try:
+        plans, problem = discover(release, "ORG", settings), ""
+    except BigcodeReleaseError as exc:
+        plans, problem = None, str(exc)
+    return transparency_report(release, settings, plans, problem)
 
 
 def make_plan(
@@ -17,7 +27,7 @@ def make_plan(
 ) -> list[RepoPlan]:
     """The plan for `org`. With `check`, a measurable transparency indicator that is missing (its
     stage ran but the measured input is gone) or a card missing a required section is refused here."""
-    report = transparency_report(release, settings)
+    report = release_transparency(release, settings)
     if check and report.blocking():
         raise ReleaseError(
             "the transparency report finds measured inputs missing; restore them or rerun their "

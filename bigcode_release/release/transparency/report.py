@@ -11,12 +11,15 @@ from pathlib import Path
 
 import yaml
 
+from bigcode_release.errors import MissingEvidence
 from bigcode_release.layout import ReleaseLayout
-from bigcode_release.transparency.checks import CHECKS
-from bigcode_release.transparency.evidence import Evidence, Missing
+from bigcode_release.release.transparency.checks import CHECKS
+from bigcode_release.release.transparency.evidence import Evidence
+from bigcode_release.shipped import card_template
+from bigcode_release.tables import table_path
 
-TABLE = Path(__file__).resolve().parents[1] / "tables" / "fmti_indicators.yaml"
-STATEMENTS_TEMPLATE = Path(__file__).resolve().parents[2] / "model_cards" / "transparency_statements.yaml"
+TABLE = table_path("fmti_indicators.yaml")
+STATEMENTS_TEMPLATE = card_template("transparency_statements.yaml")
 
 MEASURED, CONFIRMED, TEMPLATE, NOT_PRODUCED, MISSING = "measured", "confirmed", "template", "not produced", "missing"
 
@@ -91,11 +94,15 @@ def _statements(layout: ReleaseLayout) -> dict:
     return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("statements", {})
 
 
-def transparency_report(release: str | Path, settings=None) -> TransparencyReport:
-    """Evaluate every indicator on `release` (copies the statements template there on first use)."""
+def transparency_report(
+    release: str | Path, settings=None, plans: list | None = None, plan_problem: str = ""
+) -> TransparencyReport:
+    """Evaluate every indicator on `release` (copies the statements template there on first use).
+    `plans` are the Hub repositories the release becomes (`release.plan.release_transparency` makes
+    them); without them the indicators read from the plan are "missing", with `plan_problem` as why."""
     layout = ReleaseLayout.at(release)
     source, indicators = load_indicators()
-    evidence = Evidence(release, settings)
+    evidence = Evidence(release, settings, plans, plan_problem)
     statements = _statements(layout)
     statements_name = layout.statements.relative_to(layout.root).as_posix()
     results = []
@@ -116,7 +123,7 @@ def transparency_report(release: str | Path, settings=None) -> TransparencyRepor
         try:
             value, sources = CHECKS[indicator.check](evidence)
             results.append(IndicatorResult(*head, MEASURED, value, sources))
-        except Missing as exc:
+        except MissingEvidence as exc:
             results.append(IndicatorResult(*head, MISSING if exc.produced else NOT_PRODUCED, str(exc), []))
     return TransparencyReport(str(layout.root), source, results)
 

@@ -1,5 +1,5 @@
 """What the release directory measured, read defensively: every value comes with the file and field
-it was read from, and an absent file or field is a `Missing` naming what would produce it."""
+it was read from, and an absent file or field is a `MissingEvidence` naming what would produce it."""
 
 from __future__ import annotations
 
@@ -8,19 +8,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from bigcode_release.errors import MissingEvidence
 from bigcode_release.layout import ReleaseLayout
 from bigcode_release.manifest import read_manifest
-
-
-class Missing(Exception):
-    """A measured input is absent; the message says which and what produces it. `produced` is False
-    when the whole stage has not run (the indicator is "not produced"), True when the stage ran but
-    a file or field it writes is gone (the indicator is "missing")."""
-
-    def __init__(self, message: str, produced: bool = True):
-        super().__init__(message)
-        self.produced = produced
-
 
 PRODUCERS = {
     "dataset": "bigcode-release dataset build",
@@ -44,10 +34,12 @@ def one_significant(value: float) -> str:
 class Evidence:
     """Lazy readers over one release directory; `value(kind, dotted.field)` returns (value, source)."""
 
-    def __init__(self, release: str | Path, settings=None):
+    def __init__(self, release: str | Path, settings=None, plans: list | None = None, plan_problem: str = ""):
         self.layout = ReleaseLayout.at(release)
         self.release = self.layout.root
         self.settings = settings
+        self.plans = plans
+        self.plan_problem = plan_problem
         self._cache: dict[str, Any] = {}
 
     # -- files ---------------------------------------------------------------------------------------
@@ -56,7 +48,7 @@ class Evidence:
         if kind in ("dataset", "stats", "card", "repos"):
             versions = layout.built_versions()
             if not versions:
-                raise Missing(f"no dataset version: run {PRODUCERS['dataset']}", produced=False)
+                raise MissingEvidence(f"no dataset version: run {PRODUCERS['dataset']}", produced=False)
             name = {"dataset": "manifest.json", "stats": "stats.json", "card": "README.md", "repos": "repos.parquet"}[
                 kind
             ]
@@ -71,7 +63,7 @@ class Evidence:
             folder = run / "eval" / Path(last).name
             target = folder / ("results.json" if kind == "eval" else "samples.jsonl")
             if not target.is_file():
-                raise Missing(
+                raise MissingEvidence(
                     f"no evaluation of the released checkpoint ({folder}): run {PRODUCERS['eval']}", produced=False
                 )
             return target
@@ -84,7 +76,9 @@ class Evidence:
         version = self.layout.current_version()
         manifest = folder_of(version) / "manifest.json" if version else None
         if manifest is None or not manifest.is_file():
-            raise Missing(f"no {what} of the current dataset version: run {PRODUCERS[producer]}", produced=False)
+            raise MissingEvidence(
+                f"no {what} of the current dataset version: run {PRODUCERS[producer]}", produced=False
+            )
         return manifest
 
     def _released_run(self) -> Path:
@@ -97,7 +91,9 @@ class Evidence:
             if (read_manifest(run) or {}).get("inputs", {}).get("dataset_manifest_hash") == dataset_hash
         ]
         if not runs:
-            raise Missing(f"no training run on the current dataset version: run {PRODUCERS['run']}", produced=False)
+            raise MissingEvidence(
+                f"no training run on the current dataset version: run {PRODUCERS['run']}", produced=False
+            )
         return max(runs, key=lambda p: p.stat().st_mtime)
 
     def json(self, kind: str) -> dict:
@@ -105,37 +101,30 @@ class Evidence:
             path = self.path(kind)
             if not path.is_file():
                 producer = PRODUCERS.get({"stats": "dataset", "card": "dataset"}.get(kind, kind), "its stage")
-                raise Missing(f"{path} is missing: run {producer}")
+                raise MissingEvidence(f"{path} is missing: run {producer}")
             try:
                 self._cache[kind] = json.loads(path.read_text(encoding="utf-8"))
             except json.JSONDecodeError as exc:
-                raise Missing(f"{path} is not valid JSON ({exc.msg}): rerun its stage") from None
+                raise MissingEvidence(f"{path} is not valid JSON ({exc.msg}): rerun its stage") from None
         return self._cache[kind]
 
     def value(self, kind: str, dotted: str) -> tuple[Any, str]:
-        """The field's value and `file: field`, or `Missing`."""
+        """The field's value and `file: field`, or `MissingEvidence`."""
         node: Any = self.json(kind)
         for part in dotted.split("."):
             if not isinstance(node, dict) or part not in node or node[part] is None:
-                raise Missing(f"{self.path(kind)} has no field {dotted}: rerun its stage")
+                raise MissingEvidence(f"{self.path(kind)} has no field {dotted}: rerun its stage")
             node = node[part]
         return node, f"{self.path(kind).relative_to(self.release)}: {dotted}"
 
     def text(self, kind: str) -> tuple[str, str]:
         path = self.path(kind)
         if not path.is_file():
-            raise Missing(f"{path} is missing: run {PRODUCERS['dataset']}")
+            raise MissingEvidence(f"{path} is missing: run {PRODUCERS['dataset']}")
         return path.read_text(encoding="utf-8"), str(path.relative_to(self.release))
 
-    def plan(self):
+    def plan(self) -> list:
         """The release plan (repositories, gates, tags) as a push would publish it."""
-        if "plan" not in self._cache:
-            from bigcode_release.errors import BigcodeReleaseError
-            from bigcode_release.hub.artifacts import discover
-            from bigcode_release.hub.settings import load_release_settings
-
-            try:
-                self._cache["plan"] = discover(self.release, "ORG", self.settings or load_release_settings())
-            except BigcodeReleaseError as exc:
-                raise Missing(f"no release plan ({exc})") from None
-        return self._cache["plan"]
+        if self.plans is None:
+            raise MissingEvidence(f"no release plan: {self.plan_problem or 'none was made'}")
+        return self.plans

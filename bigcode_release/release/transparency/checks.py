@@ -1,13 +1,14 @@
 """One function per measurable indicator (the `check` keys of tables/fmti_indicators.yaml): each
 reads the release's own files through `Evidence` and returns what it found and where, or raises
-`Missing`. Sizes, compute and energy are given to one significant figure."""
+`MissingEvidence`. Sizes, compute and energy are given to one significant figure."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from bigcode_release.transparency.energy import METHOD, carbon_kg, energy_kwh
-from bigcode_release.transparency.evidence import Evidence, Missing, one_significant
+from bigcode_release.errors import MissingEvidence
+from bigcode_release.release.transparency.energy import METHOD, carbon_kg, energy_kwh
+from bigcode_release.release.transparency.evidence import Evidence, one_significant
 
 Found = tuple[str, list[str]]  # (what the release says, [file: field, ...])
 CHECKS: dict[str, Callable[[Evidence], Found]] = {}
@@ -21,7 +22,7 @@ def check(function: Callable[[Evidence], Found]) -> Callable[[Evidence], Found]:
 def _repos(ev: Evidence, kind: str) -> list:
     found = [p for p in ev.plan() if p.kind == kind]
     if not found:
-        raise Missing(f"the release plan has no {kind} repository", produced=False)
+        raise MissingEvidence(f"the release plan has no {kind} repository", produced=False)
     return found
 
 
@@ -54,7 +55,7 @@ def data_creators(ev: Evidence) -> Found:
 
     path = ev.path("repos")
     if not path.is_file():
-        raise Missing(f"{path} is missing: run bigcode-release dataset build")
+        raise MissingEvidence(f"{path} is missing: run bigcode-release dataset build")
     table = pq.read_table(path, columns=["owner", "included"]).to_pydict()
     owners = {o for o, kept in zip(table["owner"], table["included"]) if kept}
     return f"code written by the {len(owners)} accounts owning the included repositories", [
@@ -328,7 +329,7 @@ def unintentional_harm(ev: Evidence) -> Found:
     try:
         removed, b = ev.value("stats", "decontamination.removed_files")
         decontamination = f"; {removed} benchmark files removed by decontamination"
-    except Missing:
+    except MissingEvidence:
         decontamination, b = "; decontamination was not run", "stats.json: decontamination"
     return f"membership attribution of outputs against the data ({kinds}){decontamination}", [a, b]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -12,8 +11,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bigcode_release.cli_common import JsonFlag, ProgressFlag, console, fail
-from bigcode_release.errors import BigcodeReleaseError
+from bigcode_release.cli.output import JsonFlag, ProgressFlag, console, emit
+from bigcode_release.errors import InvalidArgumentError, TrainingError
 
 tokenizer_app = typer.Typer(
     no_args_is_help=True, help="The code tokenizer (byte-level BPE, StarCoder's special tokens)."
@@ -34,37 +33,35 @@ def tokenizer_train(
     """Train the tokenizer on a seeded sample of the current dataset version; report fertility."""
     from bigcode_release.tokenizer.training import train_tokenizer
 
-    try:
-        report = train_tokenizer(
-            release,
-            vocab_size=vocab_size,
-            sample_mb=sample_mb,
-            seed=seed,
-            out_dir=out,
-            progress=progress and not as_json,
-        )
-    except BigcodeReleaseError as exc:
-        fail(exc)
-    if as_json:
-        print(json.dumps(report.to_dict()))
-        return
-    table = Table(title=f"fertility on {report.fertility_on} (vocab {report.vocab_size:,})")
-    for column in ("language", "documents", "characters", "tokens", "chars/token"):
-        table.add_column(column, justify="left" if column == "language" else "right")
-    for row in report.fertility:
-        table.add_row(
-            row["language"],
-            f"{row['documents']:,}",
-            f"{row['characters']:,}",
-            f"{row['tokens']:,}",
-            f"{row['chars_per_token']:.2f}",
-        )
-    console.print(table)
-    console.print(
-        f"[green]done[/]: trained on {report.sample_documents:,} documents "
-        f"({report.sample_bytes / 2**20:,.1f} MiB) in {report.train_seconds:,.1f} s -> {report.output_dir} "
-        "(fertility.png next to it)"
+    report = train_tokenizer(
+        release,
+        vocab_size=vocab_size,
+        sample_mb=sample_mb,
+        seed=seed,
+        out_dir=out,
+        progress=progress and not as_json,
     )
+
+    def human() -> None:
+        table = Table(title=f"fertility on {report.fertility_on} (vocab {report.vocab_size:,})")
+        for column in ("language", "documents", "characters", "tokens", "chars/token"):
+            table.add_column(column, justify="left" if column == "language" else "right")
+        for row in report.fertility:
+            table.add_row(
+                row["language"],
+                f"{row['documents']:,}",
+                f"{row['characters']:,}",
+                f"{row['tokens']:,}",
+                f"{row['chars_per_token']:.2f}",
+            )
+        console.print(table)
+        console.print(
+            f"[green]done[/]: trained on {report.sample_documents:,} documents "
+            f"({report.sample_bytes / 2**20:,.1f} MiB) in {report.train_seconds:,.1f} s -> {report.output_dir} "
+            "(fertility.png next to it)"
+        )
+
+    emit(report.to_dict(), as_json, human)
 
 
 def tokenize(
@@ -84,30 +81,28 @@ def tokenize(
     """Tokenize the current dataset version into datatrove .ds shards (train + validation)."""
     from bigcode_release.tokenizer.shards import tokenize_dataset
 
-    try:
-        report = tokenize_dataset(
-            release,
-            tokenizer_dir=tokenizer,
-            out_dir=out,
-            validation_fraction=validation_fraction,
-            seed=seed,
-            workers=workers,
-            metadata_name=tokenizer_name,
-            show_progress=progress and not as_json,
-        )
-    except BigcodeReleaseError as exc:
-        fail(exc)
-    if as_json:
-        print(json.dumps(report.to_dict()))
-        return
-    for split, counts in report.splits.items():
-        console.print(
-            f"{split}: {counts['documents']:,} documents, {counts['tokens']:,} tokens, {counts['shards']} shard(s)"
-        )
-    console.print(
-        f"[green]done[/] in {report.wall_seconds:,.0f} s: {report.output_dir} "
-        f"(vocab {report.vocab_size:,}, {report.token_size}-byte tokens)"
+    report = tokenize_dataset(
+        release,
+        tokenizer_dir=tokenizer,
+        out_dir=out,
+        validation_fraction=validation_fraction,
+        seed=seed,
+        workers=workers,
+        metadata_name=tokenizer_name,
+        show_progress=progress and not as_json,
     )
+
+    def human() -> None:
+        for split, counts in report.splits.items():
+            console.print(
+                f"{split}: {counts['documents']:,} documents, {counts['tokens']:,} tokens, {counts['shards']} shard(s)"
+            )
+        console.print(
+            f"[green]done[/] in {report.wall_seconds:,.0f} s: {report.output_dir} "
+            f"(vocab {report.vocab_size:,}, {report.token_size}-byte tokens)"
+        )
+
+    emit(report.to_dict(), as_json, human)
 
 
 def _torchrun_self(recipe: Path, run_dir: Path | None, processes: int, as_json: bool) -> None:
@@ -147,31 +142,29 @@ def train(
     from bigcode_release.train.recipe import load_train_recipe
 
     if engine not in ("torch", "nanotron"):
-        fail(ValueError(f"--engine must be torch or nanotron, got {engine!r}"))
-    try:
-        loaded = load_train_recipe(recipe)
-        if engine == "nanotron":
-            return _nanotron(loaded, recipe, run_dir, world_size, launch, nanotron_repo, as_json)
-        if loaded.parallelism.dp > 1 and "WORLD_SIZE" not in os.environ:
-            _torchrun_self(recipe, run_dir, loaded.parallelism.dp, as_json)
-        from bigcode_release.train.torch_engine import train_torch
+        raise InvalidArgumentError(f"--engine must be torch or nanotron, got {engine!r}")
+    loaded = load_train_recipe(recipe)
+    if engine == "nanotron":
+        return _nanotron(loaded, recipe, run_dir, world_size, launch, nanotron_repo, as_json)
+    if loaded.parallelism.dp > 1 and "WORLD_SIZE" not in os.environ:
+        _torchrun_self(recipe, run_dir, loaded.parallelism.dp, as_json)
+    from bigcode_release.train.torch_engine import train_torch
 
-        result = train_torch(loaded, origin=str(recipe), run_dir=run_dir, show_progress=progress and not as_json)
-    except BigcodeReleaseError as exc:
-        fail(exc)
+    result = train_torch(loaded, origin=str(recipe), run_dir=run_dir, show_progress=progress and not as_json)
     if os.environ.get("RANK", "0") != "0":
         return
-    if as_json:
-        print(json.dumps(result.to_dict()))
-        return
-    console.print(
-        f"[green]done[/]: {result.steps} steps ({result.tokens:,} tokens, {result.parameters:,} parameters, "
-        f"{result.world_size} process(es)) in {result.wall_seconds:,.0f} s, {result.tokens_per_second:,.0f} tok/s"
-    )
-    console.print(
-        f"validation loss {result.first_val_loss} -> {result.final_val_loss}; "
-        f"checkpoint {result.last_checkpoint}; log and loss.png in {result.run_dir}"
-    )
+
+    def human() -> None:
+        console.print(
+            f"[green]done[/]: {result.steps} steps ({result.tokens:,} tokens, {result.parameters:,} parameters, "
+            f"{result.world_size} process(es)) in {result.wall_seconds:,.0f} s, {result.tokens_per_second:,.0f} tok/s"
+        )
+        console.print(
+            f"validation loss {result.first_val_loss} -> {result.final_val_loss}; "
+            f"checkpoint {result.last_checkpoint}; log and loss.png in {result.run_dir}"
+        )
+
+    emit(result.to_dict(), as_json, human)
 
 
 def _nanotron(
@@ -199,19 +192,8 @@ def _nanotron(
     config_path = write_nanotron_config(nanotron_config(recipe, inputs, eos, folder), folder / "nanotron.yaml", world)
     commands = launch_commands(recipe, config_path.resolve(), nanotron_repo)
     (folder / "nanotron.sbatch").write_text(commands["sbatch"], encoding="utf-8")
-    if as_json:
-        print(
-            json.dumps(
-                {
-                    "config": str(config_path),
-                    "sbatch": str(folder / "nanotron.sbatch"),
-                    "batch_math": math.to_dict(),
-                    "torchrun": commands["torchrun"],
-                    "nanotron_commit": recipe.nanotron.commit,
-                }
-            )
-        )
-    else:
+
+    def human() -> None:
         table = Table(title=f"nanotron batch math ({recipe.name})")
         table.add_column("quantity")
         table.add_column("value", justify="right")
@@ -221,6 +203,18 @@ def _nanotron(
         console.print(f"config (checked against nanotron {recipe.nanotron.commit[:8]}): {config_path}")
         console.print(f"one node:  {commands['torchrun']}")
         console.print(f"Slurm:     sbatch {folder / 'nanotron.sbatch'}")
+
+    emit(
+        {
+            "config": str(config_path),
+            "sbatch": str(folder / "nanotron.sbatch"),
+            "batch_math": math.to_dict(),
+            "torchrun": commands["torchrun"],
+            "nanotron_commit": recipe.nanotron.commit,
+        },
+        as_json,
+        human,
+    )
     if launch:
         _launch_nanotron(commands["torchrun"], nanotron_repo)
 
@@ -231,20 +225,16 @@ def _launch_nanotron(torchrun: str, nanotron_repo: str) -> None:
     import torch
 
     if importlib.util.find_spec("nanotron") is None:
-        fail(
-            RuntimeError(
-                "--launch needs nanotron installed (pip install 'nanotron[nanosets] @ "
-                "git+https://github.com/huggingface/nanotron@<commit>') on a machine with GPUs"
-            )
+        raise TrainingError(
+            "--launch needs nanotron installed (pip install 'nanotron[nanosets] @ "
+            "git+https://github.com/huggingface/nanotron@<commit>') on a machine with GPUs"
         )
     if not torch.cuda.is_available():
-        fail(
-            RuntimeError(
-                "--launch needs CUDA GPUs: nanotron requires NCCL and flash-attn; on this machine use --engine torch"
-            )
+        raise TrainingError(
+            "--launch needs CUDA GPUs: nanotron requires NCCL and flash-attn; on this machine use --engine torch"
         )
     if nanotron_repo.startswith("$") and not os.environ.get(nanotron_repo[1:]):
-        fail(RuntimeError(f"set {nanotron_repo[1:]} or pass --nanotron-repo (a nanotron checkout with run_train.py)"))
+        raise TrainingError(f"set {nanotron_repo[1:]} or pass --nanotron-repo (a nanotron checkout with run_train.py)")
     raise typer.Exit(code=subprocess.call(torchrun, shell=True))
 
 
@@ -257,38 +247,31 @@ def ablate(
     progress: ProgressFlag = True,
 ) -> None:
     """Train the recipe's model on each variant with several seeds; compare validation loss."""
+    from bigcode_release.layout import ReleaseLayout
     from bigcode_release.train.ablation import run_ablation
     from bigcode_release.train.recipe import load_train_recipe
 
-    try:
-        loaded = load_train_recipe(recipe)
-        folder = out or loaded.data.release / "ablations" / loaded.name
-        report = run_ablation(
-            loaded,
-            [v for v in variants.split(",") if v],
-            seeds,
-            folder,
-            str(recipe),
-            show_progress=progress and not as_json,
-        )
-    except BigcodeReleaseError as exc:
-        fail(exc)
-    if as_json:
-        print(json.dumps(report.to_dict()))
-        return
-    table = Table(title=f"ablation: final validation loss over {seeds} seed(s) (shared validation set)")
-    for column in ("variant", "mean", "std", "per seed"):
-        table.add_column(column, justify="left" if column in ("variant", "per seed") else "right")
-    for row in report.variants:
-        table.add_row(row.variant, f"{row.mean:.4f}", f"{row.std:.4f}", ", ".join(f"{v:.4f}" for v in row.val_losses))
-    console.print(table)
-    verdict = "separated beyond one std" if report.separated else "not separated at these seeds"
-    console.print(f"best: {report.best} by {report.gap:.4f} nats ({verdict}); {report.output_dir}/ablation.png")
+    loaded = load_train_recipe(recipe)
+    folder = out or ReleaseLayout.at(loaded.data.release).ablation_dir(loaded.name)
+    report = run_ablation(
+        loaded,
+        [v for v in variants.split(",") if v],
+        seeds,
+        folder,
+        str(recipe),
+        show_progress=progress and not as_json,
+    )
 
+    def human() -> None:
+        table = Table(title=f"ablation: final validation loss over {seeds} seed(s) (shared validation set)")
+        for column in ("variant", "mean", "std", "per seed"):
+            table.add_column(column, justify="left" if column in ("variant", "per seed") else "right")
+        for row in report.variants:
+            table.add_row(
+                row.variant, f"{row.mean:.4f}", f"{row.std:.4f}", ", ".join(f"{v:.4f}" for v in row.val_losses)
+            )
+        console.print(table)
+        verdict = "separated beyond one std" if report.separated else "not separated at these seeds"
+        console.print(f"best: {report.best} by {report.gap:.4f} nats ({verdict}); {report.output_dir}/ablation.png")
 
-def register(app: typer.Typer) -> None:
-    """Add the model-side commands to the main CLI."""
-    app.add_typer(tokenizer_app, name="tokenizer")
-    app.command("tokenize")(tokenize)
-    app.command("train")(train)
-    app.command("ablate")(ablate)
+    emit(report.to_dict(), as_json, human)

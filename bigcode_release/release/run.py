@@ -214,16 +214,17 @@ class Pipeline:
         return {"plot": series.plot, "checkpoints": [{"step": c.step, "scores": c.scores} for c in series.checkpoints]}
 
     def transparency(self) -> dict:
-        from bigcode_release.hub.settings import load_release_settings
-        from bigcode_release.transparency.report import transparency_report, write_markdown
+        from bigcode_release.release.plan import release_transparency
+        from bigcode_release.release.settings import load_release_settings
+        from bigcode_release.release.transparency.report import write_markdown
 
-        report = transparency_report(self.release, load_release_settings())
+        report = release_transparency(self.release, load_release_settings())
         return {"score": report.score, "counts": report.counts(), "report": str(write_markdown(report, self.release))}
 
     def publish(self) -> dict:
-        from bigcode_release.hub.plan import make_plan
-        from bigcode_release.hub.push import write_repo_trees
-        from bigcode_release.hub.settings import load_release_settings
+        from bigcode_release.release.plan import make_plan
+        from bigcode_release.release.push import write_repo_trees
+        from bigcode_release.release.settings import load_release_settings
 
         plans = make_plan(self.release, self.recipe.release.org, load_release_settings())
         path = write_repo_trees(plans, self.release / self.recipe.release.to_dir)

@@ -1,0 +1,294 @@
+"""`bigcode-release release`: plan, push (or write offline) a release to the Hub, manage its gates."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from bigcode_release.cli.output import JsonFlag, ProgressFlag, console, emit
+from bigcode_release.errors import InvalidArgumentError
+
+app = typer.Typer(no_args_is_help=True, help="Publish a release on the Hugging Face Hub (gated, tagged).")
+access_app = typer.Typer(no_args_is_help=True, help="Gate management: access requests of a gated repository.")
+app.add_typer(access_app, name="access")
+
+ReleaseDir = Annotated[Path, typer.Argument(help="the release directory")]
+Org = Annotated[str, typer.Option("--org", help="the Hub namespace (organisation or user) to publish under")]
+Settings = Annotated[Path | None, typer.Option("--settings", help="release settings, merged over recipes/release.yaml")]
+Repo = Annotated[str, typer.Argument(help="ORG/NAME of a gated repository")]
+RepoType = Annotated[str, typer.Option("--repo-type", help="dataset, model or space")]
+
+
+def _plan(release: Path, org: str, settings_path: Path | None):
+    from bigcode_release.release.plan import make_plan
+    from bigcode_release.release.settings import load_release_settings
+
+    settings = load_release_settings(settings_path)
+    return settings, make_plan(release, org, settings)
+
+
+@app.command("plan")
+def plan(
+    release: ReleaseDir,
+    org: Org,
+    settings: Settings = None,
+    files: Annotated[bool, typer.Option("--files", help="list every file")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show the repositories, visibility, gates, tags and files a push would create or change. Nothing is sent."""
+    from bigcode_release.release.plan import describe
+
+    _, plans = _plan(release, org, settings)
+
+    def human() -> None:
+        table = Table(title=f"release plan for {org} (nothing sent)")
+        for column in ("repository", "kind", "visibility", "gated", "tag", "files", "MiB"):
+            table.add_column(column, justify="right" if column in ("files", "MiB") else "left")
+        for row in describe(plans):
+            table.add_row(
+                row["repo"],
+                row["kind"],
+                row["visibility"],
+                row["gated"],
+                row["tag"] or "-",
+                str(row["files"]),
+                f"{row['bytes'] / 2**20:,.1f}",
+            )
+        console.print(table)
+        if files:
+            for item in plans:
+                console.print(f"[bold]{item.repo_type}s/{item.repo_id}[/]")
+                for entry in item.files:
+                    console.print(f"  {entry.path_in_repo}  {entry.size:,} bytes")
+
+    emit({"org": org, "repos": [p.to_dict() for p in plans]}, as_json, human)
+
+
+@app.command("push")
+def push(
+    release: ReleaseDir,
+    org: Org,
+    settings: Settings = None,
+    to_dir: Annotated[
+        Path | None, typer.Option("--to-dir", help="write the repository trees here instead (no token needed)")
+    ] = None,
+    as_json: JsonFlag = False,
+    progress: ProgressFlag = True,
+) -> None:
+    """Create the repositories, set their gates, upload in bounded commits, tag versions (token: `hf auth
+    login` or HF_TOKEN); a re-run uploads only what changed."""
+    from bigcode_release.release.auth import resolve_token
+    from bigcode_release.release.push import push_release, write_repo_trees
+
+    loaded, plans = _plan(release, org, settings)
+    if to_dir is not None:
+        path = write_repo_trees(plans, to_dir)
+        emit(
+            {"plan": str(path), "repos": [p.repo_id for p in plans]},
+            as_json,
+            lambda: console.print(f"wrote {len(plans)} repository trees under {to_dir} (see {path})"),
+        )
+        return
+    if not (progress and not as_json):
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+    token = resolve_token()
+    result = push_release(
+        plans,
+        org,
+        token,
+        loaded.commits,
+        release,
+        endpoint=os.environ.get("HF_ENDPOINT"),
+        say=(lambda _: None) if as_json else console.print,
+    )
+
+    def human() -> None:
+        for repo in result.repos:
+            console.print(
+                f"{repo.url}  gated={repo.gated}  tag={repo.tag or '-'}  head={repo.head[:12]}  "
+                f"uploaded {repo.uploaded_files} files ({repo.uploaded_bytes:,} bytes)"
+            )
+        console.print(f"pushed as {result.user} in {result.seconds:.1f} s; {release}/hub-release.json records it")
+
+    emit(result.to_dict(), as_json, human)
+
+
+def _api():
+    from huggingface_hub import HfApi
+
+    from bigcode_release.release.auth import resolve_token
+
+    return HfApi(endpoint=os.environ.get("HF_ENDPOINT"), token=resolve_token())
+
+
+@access_app.command("list")
+def access_list(
+    repo: Repo,
+    status: Annotated[str, typer.Option("--status", help="pending, accepted or rejected")] = "pending",
+    repo_type: RepoType = "dataset",
+    as_json: JsonFlag = False,
+) -> None:
+    """List a gated repository's access requests."""
+    from bigcode_release.release.access import STATUSES, list_requests
+
+    if status not in STATUSES:
+        raise InvalidArgumentError(f"--status must be one of {', '.join(STATUSES)}, got {status!r}")
+    rows = list_requests(_api(), repo, repo_type, status)
+
+    def human() -> None:
+        table = Table(title=f"{status} access requests of {repo}")
+        for column in ("user", "fullname", "email", "timestamp", "fields"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(
+                row["user"] or "(hidden)",
+                row["fullname"] or "",
+                row["email"] or "",
+                row["timestamp"] or "",
+                json.dumps(row["fields"]),
+            )
+        console.print(table)
+
+    emit(rows, as_json, human)
+
+
+def _decide(action: str, repo: str, user: str, repo_type: str, reason: str | None = None) -> None:
+    from bigcode_release.release.access import decide
+
+    decide(_api(), repo, repo_type, action, user, reason)
+    console.print(f"{repo}: {action} {user}: done")
+
+
+User = Annotated[str, typer.Option("--user", help="the Hub username")]
+
+
+@access_app.command("accept")
+def access_accept(repo: Repo, user: User, repo_type: RepoType = "dataset") -> None:
+    """Accept a pending request."""
+    _decide("accept", repo, user, repo_type)
+
+
+@access_app.command("reject")
+def access_reject(
+    repo: Repo,
+    user: User,
+    repo_type: RepoType = "dataset",
+    reason: Annotated[str | None, typer.Option("--reason", help="shown to the user")] = None,
+) -> None:
+    """Reject a request (with an optional reason)."""
+    _decide("reject", repo, user, repo_type, reason)
+
+
+@access_app.command("grant")
+def access_grant(repo: Repo, user: User, repo_type: RepoType = "dataset") -> None:
+    """Give a user access without a request."""
+    _decide("grant", repo, user, repo_type)
+
+
+@app.command("transparency")
+def transparency(release: ReleaseDir, settings: Settings = None, as_json: JsonFlag = False) -> None:
+    """Check the release against the Foundation Model Transparency Index's 100 indicators: filled
+    from measurement, by a confirmed statement, left to a human, or missing. Writes transparency/report.md."""
+    from bigcode_release.layout import ReleaseLayout
+    from bigcode_release.release.plan import release_transparency
+    from bigcode_release.release.settings import load_release_settings
+    from bigcode_release.release.transparency.report import write_markdown
+
+    report = release_transparency(release, load_release_settings(settings))
+    path = write_markdown(report, release)
+
+    def human() -> None:
+        counts = report.counts()
+        table = Table(title=f"transparency: {report.score} / 100 indicators satisfied")
+        for column in ("status", "indicators", "meaning"):
+            table.add_column(column)
+        meanings = {
+            "measured": "filled from a measured file and field",
+            "confirmed": "a statement a person confirmed",
+            "template": f"a draft statement a person must complete ({ReleaseLayout.at(release).statements})",
+            "not produced": "its stage has not run",
+            "missing": "its stage ran but the input is gone (blocks a push)",
+        }
+        for status, meaning in meanings.items():
+            table.add_row(status, str(counts.get(status, 0)), meaning)
+        console.print(table)
+        for result in report.results:
+            if result.status in ("missing", "not produced"):
+                console.print(f"  #{result.number} {result.name}: {result.status}: {result.value}")
+        console.print(f"report: {path}")
+
+    emit({**report.to_dict(), "report": str(path)}, as_json, human)
+
+
+@app.command("run")
+def run(
+    recipe: Annotated[Path, typer.Argument(help="the pipeline recipe")] = Path("recipes/release-default.yaml"),
+    out: Annotated[Path, typer.Option("--out", help="the release directory")] = Path("release"),
+    as_json: JsonFlag = False,
+    progress: ProgressFlag = True,
+) -> None:
+    """The whole release in one command: opt-out, dataset, indexes, tokenizer, shards, a tiny
+    pretraining run, HumanEval of its checkpoints, transparency report, repository trees. A re-run
+    reuses finished stages and resumes at the one that failed."""
+    from bigcode_release.release.run import Pipeline, load_pipeline
+
+    pipeline = Pipeline(
+        load_pipeline(recipe),
+        out,
+        show_progress=progress and not as_json,
+        say=(lambda _: None) if as_json else console.print,
+    )
+    result = pipeline.run()
+
+    def human() -> None:
+        stages = {s.name: s.summary for s in result.stages}
+        dataset, train, evaluation = stages["dataset"], stages["train"], stages["evaluate"]
+        console.print(f"\n[bold]release {out} in {result.seconds / 60:.1f} min[/]")
+        console.print(
+            f"  dataset {dataset['version']}: {dataset['files']:,} files, {dataset['bytes'] / 2**20:,.1f} MiB, "
+            f"{dataset['opted_out_files']} files removed by opt-out   -> {out}/dataset/"
+        )
+        console.print(f"  indexes: {stages['index']['documents']:,} documents   -> {stages['index']['folder']}/")
+        console.print(
+            f"  tokenizer: {stages['tokenizer']['vocab_size']:,} tokens   -> {out}/tokenizer/; shards -> "
+            f"{stages['tokenize']['folder']}/"
+        )
+        console.print(
+            f"  model: {train['parameters']:,} parameters, {train['steps']} steps, validation loss "
+            f"{train['first_val_loss']:.3f} -> {train['final_val_loss']:.3f}   -> {train['run_dir']}/"
+        )
+        for checkpoint in evaluation["checkpoints"]:
+            scores = ", ".join(
+                f"{task} "
+                + ", ".join(
+                    f"{k} {v:.3f}"
+                    for k, v in score.items()
+                    if k.startswith("pass@") and not k.endswith("stderr") and v is not None
+                )
+                for task, score in checkpoint["scores"].items()
+            )
+            console.print(
+                f"  eval step {checkpoint['step']}: {scores} (a tiny model trained for minutes is expected "
+                "to score near zero)"
+            )
+        console.print(
+            f"  transparency: {stages['transparency']['score']} / 100   -> {stages['transparency']['report']}"
+        )
+        console.print(
+            f"  gated repository trees -> {stages['publish']['plan']} ({', '.join(stages['publish']['repos'])})"
+        )
+        console.print(
+            "  Spaces:\n"
+            f"    bigcode-release spaces serve in-the-stack --release {out} --registry {out}/optout.sqlite\n"
+            f"    bigcode-release spaces serve data-inspector --release {out} --port 7861\n"
+            f"    bigcode-release spaces serve membership-test --release {out} --port 7862"
+        )
+
+    emit(result.to_dict(), as_json, human)

@@ -1,0 +1,1 @@
+"""Card templates shipped with bigcode-release (dataset and model cards, transparency statements)."""

@@ -1,0 +1,1 @@
+"""Recipes shipped with bigcode-release: copy one with `bigcode-release recipes copy NAME`."""
