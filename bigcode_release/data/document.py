@@ -53,6 +53,8 @@ SOURCE_KEYS = (
 
 # keys that explain why a file could not be read; never written to the dataset
 DECODE_ERROR_KEY = "decode_error"
+# the project a vendored file comes from (`owner/name`) and its path there, when the source knows
+ORIGIN_KEY, ORIGIN_PATH_KEY = "origin_repo", "origin_path"
 
 
 def make_document(text: str, **metadata) -> Document:

@@ -2,13 +2,17 @@
 
 Stages, each a datatrove pipeline run by the recipe's executor after the previous one:
 
-    filter    reader -> language -> license -> opt-out -> size -> decoding -> generated
+    filter    reader -> language -> opt-out -> license -> size -> decoding -> generated
               -> encoded data -> line/character statistics -> fingerprints (dedup keys,
               MinHash signatures, benchmark matches) -> hand-off shards (work/filtered/)
     buckets   datatrove's MinhashDedupBuckets: candidate pairs per band (near dedup on)
-    resolve   which copies are exact or near duplicates, and which copy is kept (one task)
-    finish    hand-off shards -> exact dedup -> near dedup -> PII redaction -> decontamination
-              -> training format -> Parquet shards
+    resolve   which files copy opted-out code, which are exact or near duplicates, and which
+              copy is kept (one task)
+    finish    hand-off shards -> opted-out copies -> exact dedup -> near dedup -> PII redaction
+              -> decontamination -> training format -> Parquet shards
+
+The opt-out comes right after the language step (before the license step), so every file of an
+opted-out owner is removed *as an opt-out* and fingerprinted to find its copies elsewhere.
 
 Each filter writes its drops to `work/dropped/<step>/`. The executor (local, Slurm, Ray) knows
 nothing about the steps; the steps know nothing about it.
@@ -32,6 +36,7 @@ from bigcode_release.data.dedup.steps import (
     DedupResolver,
     DuplicateFilter,
     Fingerprints,
+    OptOutCopyFilter,
     minhash_config,
 )
 from bigcode_release.data.filters.decontamination import DecontaminationFilter
@@ -55,12 +60,12 @@ from bigcode_release.data.stats import SOURCE_STEP, WRITER_STEP
 from bigcode_release.data.writers import DatasetParquetWriter, DropLedgerWriter
 from bigcode_release.errors import RecipeError
 from bigcode_release.license.spdx import normalise, permissive_allowlist
-from bigcode_release.recipe import Recipe, StackSource
+from bigcode_release.recipe import NearDedupConfig, Recipe, StackSource
 
 # the filter steps of the filter stage, by the id used in stats.json and in work/dropped/<id>/
-FILTER_STEPS = ("language", "license", "optout", "size", "decoding", "generated", "encoded_data", "quality")
+FILTER_STEPS = ("language", "optout", "license", "size", "decoding", "generated", "encoded_data", "quality")
 # the steps of the finish stage, in order (pii and format change documents, the others drop some)
-FINISH_STEPS = ("exact_dedup", "near_dedup", "pii", "decontamination", "format")
+FINISH_STEPS = ("optout_copies", "exact_dedup", "near_dedup", "pii", "decontamination", "format")
 # ids of the steps that drop nothing
 FINGERPRINTS_STEP, HANDOFF_WRITE_STEP, HANDOFF_READ_STEP = "fingerprints", "handoff_write", "handoff_read"
 PASS_THROUGH_STEPS = frozenset({FINGERPRINTS_STEP, "pii", "format"})
@@ -191,6 +196,7 @@ def active_filter_steps(recipe: Recipe) -> list[str]:
 def active_finish_steps(recipe: Recipe) -> list[str]:
     """Ids of the finish stage's steps a recipe runs, in pipeline order."""
     enabled = {
+        "optout_copies": recipe.optout.list is not None,
         "exact_dedup": recipe.dedup.exact.enabled,
         "near_dedup": recipe.dedup.near.enabled,
         "pii": recipe.pii.enabled,
@@ -200,8 +206,13 @@ def active_finish_steps(recipe: Recipe) -> list[str]:
     return [step_id for step_id in FINISH_STEPS if enabled[step_id]]
 
 
-def _dedup_enabled(recipe: Recipe) -> bool:
-    return recipe.dedup.exact.enabled or recipe.dedup.near.enabled
+def _resolve_enabled(recipe: Recipe) -> bool:
+    """Whether the resolve stage runs: for dedup, or to find copies of opted-out files."""
+    return recipe.dedup.exact.enabled or recipe.dedup.near.enabled or recipe.optout.list is not None
+
+
+def _near(recipe: Recipe) -> NearDedupConfig | None:
+    return recipe.dedup.near if recipe.dedup.near.enabled else None
 
 
 def _with_ledger(step: PipelineStep, layout: BuildLayout, step_id: str) -> PipelineStep:
@@ -214,10 +225,11 @@ def filter_stage(recipe: Recipe, layout: BuildLayout) -> Stage:
     table = LanguageTable.load(recipe.languages.extra_table)
     quality = recipe.quality
     optout = str(layout.optout_copy) if recipe.optout.list else None
+    queries = str(layout.dedup.optout_queries) if recipe.optout.list else None
     filters = {
         "language": lambda: LanguageFilter(selected_languages(recipe)),
         "license": lambda: LicenseFilter(license_allowlist(recipe)),
-        "optout": lambda: OptOutFilter(optout),
+        "optout": lambda: OptOutFilter(optout, queries, _near(recipe)),
         "size": lambda: FileSizeFilter(quality.min_file_bytes, quality.max_file_bytes),
         "decoding": DecodingFilter,
         "generated": GeneratedFileFilter,
@@ -227,10 +239,9 @@ def filter_stage(recipe: Recipe, layout: BuildLayout) -> Stage:
     steps: list[PipelineStep] = [build_reader(recipe, layout, table)]
     step_ids = [SOURCE_STEP, *active_filter_steps(recipe)]
     steps += [_with_ledger(filters[step_id](), layout, step_id) for step_id in step_ids[1:]]
-    if _dedup_enabled(recipe) or recipe.decontamination.enabled:
-        near = recipe.dedup.near if recipe.dedup.near.enabled else None
+    if _resolve_enabled(recipe) or recipe.decontamination.enabled:
         decontamination = recipe.decontamination if recipe.decontamination.enabled else None
-        steps.append(Fingerprints(layout.dedup, license_allowlist(recipe), near, decontamination))
+        steps.append(Fingerprints(layout.dedup, license_allowlist(recipe), _near(recipe), decontamination))
         step_ids.append(FINGERPRINTS_STEP)
     steps.append(DatasetParquetWriter(str(layout.filtered_dir), compression=None, output_filename="${rank}.parquet"))
     step_ids.append(HANDOFF_WRITE_STEP)
@@ -240,6 +251,7 @@ def filter_stage(recipe: Recipe, layout: BuildLayout) -> Stage:
 def finish_stage(recipe: Recipe, layout: BuildLayout) -> Stage:
     """Read the hand-off shards, drop duplicates and benchmark files, redact, format, write."""
     build = {
+        "optout_copies": lambda: _with_ledger(OptOutCopyFilter(layout.dedup), layout, "optout_copies"),
         "exact_dedup": lambda: _with_ledger(DuplicateFilter(layout.dedup, EXACT), layout, "exact_dedup"),
         "near_dedup": lambda: _with_ledger(DuplicateFilter(layout.dedup, NEAR), layout, "near_dedup"),
         "pii": lambda: PIIRedactor(recipe.pii, str(layout.pii_dir)),
@@ -268,9 +280,8 @@ def build_stages(recipe: Recipe, layout: BuildLayout) -> list[Stage]:
         config = minhash_config(recipe.dedup.near)
         buckets = MinhashDedupBuckets(str(dedup.buckets), str(dedup.pairs), config=config)
         stages.append(Stage("buckets", [buckets], ["minhash_buckets"], config.num_buckets))
-    if _dedup_enabled(recipe):
-        near = recipe.dedup.near if recipe.dedup.near.enabled else None
-        resolver = DedupResolver(dedup, recipe.executor.tasks, recipe.dedup.exact.enabled, near)
+    if _resolve_enabled(recipe):
+        resolver = DedupResolver(dedup, recipe.executor.tasks, recipe.dedup.exact.enabled, _near(recipe))
         stages.append(Stage("resolve", [resolver], ["resolve"], 1))
     stages.append(finish_stage(recipe, layout))
     return stages

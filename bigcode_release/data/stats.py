@@ -28,7 +28,7 @@ _KEPT_COLUMNS = {
     "license_expression": "VARCHAR",
     "size": "BIGINT",
 }
-_LEDGER_COLUMNS = {**_KEPT_COLUMNS, "optout_request_id": "VARCHAR", "reason": "VARCHAR"}
+_LEDGER_COLUMNS = {**_KEPT_COLUMNS, "optout_request_id": "VARCHAR", "duplicate_of": "VARCHAR", "reason": "VARCHAR"}
 
 
 def _value(entry) -> int:
@@ -117,8 +117,8 @@ class BuildTables:
             )
         self.con.execute(f"CREATE VIEW {name} AS {select}")
 
-    def rows(self, sql: str) -> list[dict]:
-        cursor = self.con.execute(sql)
+    def rows(self, sql: str, params: list | None = None) -> list[dict]:
+        cursor = self.con.execute(sql, params or [])
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
@@ -175,7 +175,7 @@ class BuildTables:
                    coalesce(sum(f.size) FILTER (WHERE f.reason IS NULL), 0)::BIGINT kept_bytes,
                    count(*) FILTER (WHERE f.reason IS NULL) > 0 included,
                    CASE WHEN count(*) FILTER (WHERE f.reason IS NULL) > 0 THEN NULL ELSE any_value(t.reason) END drop_reason,
-                   max(f.optout_request_id) optout_request_id,
+                   max(f.optout_request_id) FILTER (WHERE f.reason = 'opted_out') optout_request_id,
                    ? dataset_version
             FROM files f LEFT JOIN top_reason t USING (repo_name)
             GROUP BY f.owner, f.repo_name
@@ -183,6 +183,28 @@ class BuildTables:
             """,
             params=[dataset_version],
         ).to_arrow_table()
+
+    def optout_removals(self) -> list[dict]:
+        """Per opt-out request: the owner's own files removed and the copies found elsewhere."""
+        return self.rows(
+            """
+            SELECT optout_request_id request_id,
+                   count(*) FILTER (WHERE reason = 'opted_out')::BIGINT files,
+                   coalesce(sum(size) FILTER (WHERE reason = 'opted_out'), 0)::BIGINT bytes,
+                   count(*) FILTER (WHERE reason = 'opted_out_copy')::BIGINT copies,
+                   coalesce(sum(size) FILTER (WHERE reason = 'opted_out_copy'), 0)::BIGINT copies_bytes,
+                   count(DISTINCT repo_name) FILTER (WHERE reason = 'opted_out_copy')::BIGINT copy_repos
+            FROM dropped WHERE reason IN ('opted_out', 'opted_out_copy') GROUP BY 1 ORDER BY 1
+            """
+        )
+
+    def optout_copies(self, request_id: str) -> list[dict]:
+        """The copies of a request's files removed from other repositories: where, and of what."""
+        return self.rows(
+            "SELECT repo_name || '/' || path file, duplicate_of original, size FROM dropped "
+            "WHERE reason = 'opted_out_copy' AND optout_request_id = ? ORDER BY 1",
+            [request_id],
+        )
 
     def totals(self) -> dict:
         kept = self.rows("SELECT count(*) files, coalesce(sum(size), 0)::BIGINT bytes FROM kept")[0]

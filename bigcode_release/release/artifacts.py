@@ -79,13 +79,13 @@ def dataset_repos(release: Path, org: str, settings: ReleaseSettings) -> list[Re
     plans = []
     for version_dir in ReleaseLayout.at(release).built_versions():
         manifest = json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
-        recipe = manifest["recipe"]
+        recipe = manifest["identity"]["settings"]
         files = _files(version_dir, [o["path"] for o in manifest["outputs"]] + ["manifest.json"])
         plans.append(
             RepoPlan(
                 kind="dataset",
                 repo_type="dataset",
-                repo_id=f"{org}/{recipe['name']}",
+                repo_id=f"{org}/{manifest['name']}",
                 files=files,
                 private=settings.dataset.visibility == "private",
                 gate=_gate(settings.dataset.gate, recipe["card"]["gate"]["mode"]),

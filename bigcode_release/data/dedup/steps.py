@@ -30,6 +30,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.utils.hashing import HashConfig
 
 from bigcode_release.data.dedup.keys import KeyRecorder, priority_order
+from bigcode_release.data.dedup.optout_copies import OPTED_OUT_COPY, Copy, find_copies, load_queries
 from bigcode_release.data.dedup.shingles import CodeWordTokenizer, ngram_hashes, shingle_hashes, word_hashes
 from bigcode_release.data.dedup.signature import OnePermutationMinHash
 from bigcode_release.decontamination import BenchmarkIndex, load_benchmark_texts
@@ -43,6 +44,7 @@ REMOVE_SCHEMA = pa.schema(
         pa.field("reason", pa.string()),
         pa.field("duplicate_of", pa.string()),
         pa.field("cluster", pa.int64()),
+        pa.field("request_id", pa.string()),
     ]
 )
 
@@ -68,6 +70,7 @@ class DedupLayout:
         self.buckets = self.root / "buckets"
         self.pairs = self.root / "pairs"
         self.remove = self.root / "remove"
+        self.optout_queries = self.root / "optout-queries"
         self.report = self.root / "report.json"
 
     def keys_file(self, rank: int) -> Path:
@@ -203,7 +206,10 @@ def _verified(pairs: np.ndarray, signatures: np.ndarray, threshold: float) -> np
 
 
 class DedupResolver(PipelineStep):
-    """Stage 3 (one task): decide which documents are exact or near duplicates and of what.
+    """Stage 3 (one task): decide which documents are opted-out copies, exact or near duplicates, and of what.
+
+    Opted-out copies first (`optout_copies.find_copies`: exact or near copies of the opted-out
+    files the opt-out filter recorded); they take no part in what follows.
 
     Exact: documents with the same normalised content hash; the first by priority is kept.
     Near: candidate pairs from stage 2, mapped onto the copies exact dedup keeps, kept when their
@@ -269,20 +275,31 @@ class DedupResolver(PipelineStep):
             reason = np.full(keys.num_rows, "", dtype=object)
             kept_as = np.arange(len(reason))
             cluster = np.full(len(reason), -1, dtype=np.int64)
+            copies: dict[int, Copy] = {}
             if keys.num_rows:
+                signatures = self._signatures() if self.near else None
+                queries = load_queries(self.layout.optout_queries)
+                if queries is not None:
+                    copies = find_copies(keys, signatures, queries, self.near)
+                report["optout_queries"] = queries.num_rows if queries is not None else 0
                 place = priority_order(keys)
                 keeper = self._exact(keys, place)
-                exact_removed = keeper != np.arange(keys.num_rows)
+                for row in np.flatnonzero(np.isin(keeper, list(copies))).tolist():
+                    copies.setdefault(row, copies[int(keeper[row])])  # same content as a copy: a copy too
+                is_copy = np.zeros(keys.num_rows, dtype=bool)
+                is_copy[list(copies)] = True
+                reason[is_copy] = OPTED_OUT_COPY
+                report["optout_copies"] = int(is_copy.sum())
+                exact_removed = (keeper != np.arange(keys.num_rows)) & ~is_copy
                 reason[exact_removed] = EXACT
                 kept_as[:] = keeper
                 report["exact_removed"] = int(exact_removed.sum())
                 report["exact_groups"] = int(np.unique(keeper[exact_removed]).size)
                 if self.near:
                     pairs = keeper[self._pairs(offsets)]
-                    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+                    pairs = pairs[(pairs[:, 0] != pairs[:, 1]) & ~is_copy[pairs].any(axis=1)]
                     pairs = np.unique(np.sort(pairs, axis=1), axis=0)
                     report["near_candidate_pairs"] = len(pairs)
-                    signatures = self._signatures()
                     pairs = _verified(pairs, signatures, self.near.jaccard_threshold)
                     report["near_verified_pairs"] = len(pairs)
                     components = _UnionFind(keys.num_rows)
@@ -303,12 +320,12 @@ class DedupResolver(PipelineStep):
                     report["near_clustered_documents"] = int(members.size)
                     report["near_removed"] = int(np.count_nonzero(reason == NEAR))
                 report["documents"] = keys.num_rows
-                self._write_removals(keys, offsets, reason, kept_as, cluster)
+                self._write_removals(keys, offsets, reason, kept_as, cluster, copies)
             for key, value in report.items():
                 self.stat_update(key, value=value)
             self.layout.report.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
-    def _write_removals(self, keys, offsets, reason, kept_as, cluster) -> None:
+    def _write_removals(self, keys, offsets, reason, kept_as, cluster, copies: dict[int, Copy]) -> None:
         ids = keys.column("id").to_numpy(zero_copy_only=False)
         docs = keys.column("doc").to_numpy()
         self.layout.remove.mkdir(parents=True, exist_ok=True)
@@ -319,8 +336,9 @@ class DedupResolver(PipelineStep):
                 {
                     "doc": docs[rows],
                     "reason": reason[rows].tolist(),
-                    "duplicate_of": ids[kept_as[rows]].tolist(),
+                    "duplicate_of": [copies[r].original if r in copies else ids[kept_as[r]] for r in rows.tolist()],
                     "cluster": cluster[rows],
+                    "request_id": [copies[r].request_id if r in copies else None for r in rows.tolist()],
                 },
                 schema=REMOVE_SCHEMA,
             )
@@ -373,3 +391,33 @@ class DuplicateFilter(RowDecisionFilter):
             return {}
         table = pq.read_table(path).filter(pc.field("reason") == self.reason)
         return dict(zip(table.column("doc").to_pylist(), table.column("duplicate_of").to_pylist()))
+
+
+class OptOutCopyFilter(DuplicateFilter):
+    """Stage 4: drop the copies of opted-out files stage 3 found (`opted_out_copy`), recording the
+    original's `repo/path` (`duplicate_of`) and the request that removed it (`optout_request_id`)."""
+
+    def __init__(self, layout: DedupLayout, exclusion_writer=None):
+        super().__init__(layout, OPTED_OUT_COPY, exclusion_writer)
+        self.name = "🙅 opted-out copies"
+
+    def decisions(self, rank: int) -> dict[int, tuple[str, str]]:
+        path = self.layout.remove_file(rank)
+        if not path.is_file():
+            return {}
+        table = pq.read_table(path).filter(pc.field("reason") == self.reason)
+        return {
+            doc: (original, request)
+            for doc, original, request in zip(
+                table.column("doc").to_pylist(),
+                table.column("duplicate_of").to_pylist(),
+                table.column("request_id").to_pylist(),
+            )
+        }
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        decided = self._decisions.get(doc.metadata[ROW_KEY])
+        if decided is None:
+            return True
+        doc.metadata["duplicate_of"], doc.metadata["optout_request_id"] = decided
+        return False, self.reason

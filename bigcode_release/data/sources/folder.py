@@ -16,6 +16,7 @@ from bigcode_release.data.sources.installed import GITHUB_URL_RE
 from bigcode_release.data.sources.plan import ReadPlan, RepoFile, RepoSpec
 from bigcode_release.errors import SourceError
 from bigcode_release.license.detect import detect_folder
+from bigcode_release.manifest import sha256_file
 from bigcode_release.recipe import FolderSource
 
 SKIPPED_DIRS = {".git", ".hg", ".svn"}
@@ -45,7 +46,10 @@ def _repo_files(root: Path, table: LanguageTable) -> list[RepoFile]:
             if path.is_symlink() or not path.is_file():
                 continue
             relative = path.relative_to(root).as_posix()
-            files.append(RepoFile(relative, str(path), path.stat().st_size, table.detect(relative)))
+            language = table.detect(relative)
+            # the content hash makes the plan's digest change when a file's content does
+            digest = sha256_file(path) if language else None
+            files.append(RepoFile(relative, str(path), path.stat().st_size, language, digest))
     return files
 
 

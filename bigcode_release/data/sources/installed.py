@@ -1,12 +1,20 @@
 """The embedded default source: every installed Python distribution is one repository.
 
-Files come from each distribution's RECORD, the license from its metadata (see
-`bigcode_release.license.detect`), and the repository name from a GitHub project URL when the
-distribution has one (`owner/name`), otherwise a stable `pypi/<name>`.
+Files come from each distribution's RECORD (with the content hashes it records), the license from
+its metadata (see `bigcode_release.license.detect`), and the repository name from a GitHub
+project URL when the distribution has one (`owner/name`), otherwise a stable `pypi/<name>`.
+
+Vendored code is traced to its project: a `*.dist-info` folder inside a distribution (ray's
+`thirdparty_files/aiohttp-3.14.4.dist-info`, setuptools' `_vendor/packaging-*.dist-info`) names
+the project its files come from, and a package under a vendoring folder (`_vendor/`,
+`vendored/`, `thirdparty/`...) that another installed distribution provides comes from that
+distribution's repository. Each such file carries `origin` (that project's `owner/name`) and
+`origin_path` (its path there), so an opt-out of the project reaches its copies.
 """
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import re
 from importlib.metadata import Distribution, distributions
@@ -59,7 +67,61 @@ def _is_source_path(relative: str) -> bool:
     return not parts[0].endswith((".dist-info", ".egg-info"))
 
 
-def _files(dist: Distribution, table: LanguageTable) -> tuple[list[RepoFile], int]:
+VENDORING_DIRS = frozenset(
+    {"_vendor", "vendor", "vendored", "_vendored", "thirdparty", "third_party", "thirdparty_files", "extern", "_extern"}
+)
+
+
+def _record_sha256(entry) -> str | None:
+    """The hex sha256 RECORD gives for a file (`sha256=<urlsafe base64>`), or None."""
+    found = getattr(entry, "hash", None)
+    if found is None or found.mode != "sha256":
+        return None
+    value = found.value + "=" * (-len(found.value) % 4)
+    return base64.urlsafe_b64decode(value).hex()
+
+
+def _top_level_packages(dist: Distribution) -> set[str]:
+    """The importable names a distribution installs (first segment of its files)."""
+    names = set()
+    for entry in dist.files or []:
+        first = entry.as_posix().split("/", 1)[0]
+        if _is_source_path(first) and first not in ("..", "__pycache__") and not first.endswith(".pth"):
+            names.add(first.removesuffix(".py"))
+    return names
+
+
+def _vendored_origins(dist: Distribution, providers: dict[str, str], own_repo: str) -> dict[str, tuple[str, str]]:
+    """path in `dist` -> (origin `owner/name`, path in the origin) for the vendored files it ships."""
+    origins: dict[str, tuple[str, str]] = {}
+    entries = [entry.as_posix() for entry in dist.files or []]
+    for relative in entries:
+        parts = relative.split("/")
+        if len(parts) < 3 or parts[-1] != "METADATA" or not parts[-2].endswith(".dist-info"):
+            continue
+        vendored = Distribution.at(Path(dist.locate_file(relative)).parent)
+        name = vendored.metadata.get("Name")
+        if not name:
+            continue
+        origin = github_repo(vendored) or f"pypi/{normalise_name(name)}"
+        prefix = "/".join(parts[:-2])
+        for entry in vendored.files or []:
+            path = entry.as_posix()
+            if _is_source_path(path):
+                origins[f"{prefix}/{path}"] = (origin, path)
+    for relative in entries:
+        parts = relative.split("/")
+        for index, part in enumerate(parts[:-1]):
+            if part in VENDORING_DIRS and relative not in origins:
+                package = parts[index + 1].removesuffix(".py")
+                origin = providers.get(package)
+                if origin and origin != own_repo:
+                    origins[relative] = (origin, "/".join(parts[index + 1 :]))
+                break
+    return origins
+
+
+def _files(dist: Distribution, table: LanguageTable, origins: dict[str, tuple[str, str]]) -> tuple[list[RepoFile], int]:
     files, missing = [], 0
     for entry in dist.files or []:
         relative = entry.as_posix()
@@ -71,7 +133,10 @@ def _files(dist: Distribution, table: LanguageTable) -> tuple[list[RepoFile], in
         except OSError:
             missing += 1
             continue
-        files.append(RepoFile(relative, str(abspath), size, table.detect(relative)))
+        origin, origin_path = origins.get(relative, (None, None))
+        files.append(
+            RepoFile(relative, str(abspath), size, table.detect(relative), _record_sha256(entry), origin, origin_path)
+        )
     return files, missing
 
 
@@ -89,23 +154,26 @@ def plan_installed(config: InstalledSource, table: LanguageTable, selected_langu
     """
     paths = [str(p) for p in config.site_packages] if config.site_packages else None
     plan = ReadPlan(source="installed")
+    installed: list[tuple[str, Distribution]] = []
     seen: set[str] = set()
-    by_repo: dict[str, list[tuple[Distribution, list[RepoFile]]]] = {}
     for dist in distributions(**({"path": paths} if paths else {})):
         name = normalise_name(dist.metadata.get("Name") or "")
-        if not name or name in seen:
-            continue  # the first on the path shadows later ones, as for imports
-        seen.add(name)
+        if name and name not in seen:  # the first on the path shadows later ones, as for imports
+            seen.add(name)
+            installed.append((name, dist))
+    providers = _package_providers(installed)
+    by_repo: dict[str, list[tuple[Distribution, list[RepoFile]]]] = {}
+    for name, dist in installed:
         if not _selected(name, config):
             plan.skipped["excluded_by_recipe"] = plan.skipped.get("excluded_by_recipe", 0) + 1
             continue
         if dist.files is None:
             plan.skipped["no_file_list"] = plan.skipped.get("no_file_list", 0) + 1
             continue
-        files, missing = _files(dist, table)
+        repo = github_repo(dist) or f"pypi/{name}"
+        files, missing = _files(dist, table, _vendored_origins(dist, providers, repo))
         if missing:
             plan.skipped["missing_files"] = plan.skipped.get("missing_files", 0) + missing
-        repo = github_repo(dist) or f"pypi/{name}"
         by_repo.setdefault(repo, []).append((dist, files))
 
     cap = int(config.max_total_mb * 1024 * 1024) if config.max_total_mb else None
@@ -123,6 +191,17 @@ def plan_installed(config: InstalledSource, table: LanguageTable, selected_langu
     if not plan.repos:
         raise SourceError(f"no installed distribution matched the recipe (searched {paths or 'sys.path'})")
     return plan
+
+
+def _package_providers(installed: list[tuple[str, Distribution]]) -> dict[str, str]:
+    """Importable package name -> the repository of the one installed distribution providing it
+    (names two repositories provide are left out: ambiguous)."""
+    found: dict[str, set[str]] = {}
+    for name, dist in installed:
+        repo = github_repo(dist) or f"pypi/{name}"
+        for package in _top_level_packages(dist):
+            found.setdefault(package, set()).add(repo)
+    return {package: repos.pop() for package, repos in found.items() if len(repos) == 1}
 
 
 def _repo_spec(repo_name: str, members: list[tuple[Distribution, list[RepoFile]]]) -> RepoSpec:

@@ -20,6 +20,9 @@ class RepoFile:
     abspath: str
     size: int
     language: str | None
+    sha256: str | None = None  # of the content, when the source knows it (RECORD) or it was read
+    origin: str | None = None  # `owner/name` of the project a vendored copy comes from
+    origin_path: str | None = None  # the file's path in that project
 
 
 @dataclass(frozen=True)
@@ -66,12 +69,17 @@ class ReadPlan:
         return cls(data["source"], repos, data["skipped"])
 
     def digest(self) -> str:
-        """sha256 over every planned file's repository, path and size (not machine paths)."""
+        """sha256 over every planned file's repository, path, size, content hash and origin (not
+        machine paths), and each repository's license decision."""
         digest = hashlib.sha256()
         for repo in self.repos:
+            digest.update(f"{repo.repo_name}\t{repo.license_expression}\t{repo.license_category}\n".encode())
             for f in repo.files:
-                digest.update(f"{repo.repo_name}\t{f.path}\t{f.size}\n".encode())
+                digest.update(f"{repo.repo_name}\t{f.path}\t{f.size}\t{f.sha256}\t{f.origin}\n".encode())
         return digest.hexdigest()
+
+    def repo_names(self) -> set[str]:
+        return {r.repo_name for r in self.repos}
 
 
 def assign_ranks(sizes: list[int], world_size: int) -> list[int]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from bigcode_release.data.document import DECODE_ERROR_KEY, make_document
+from bigcode_release.data.document import DECODE_ERROR_KEY, ORIGIN_KEY, ORIGIN_PATH_KEY, make_document
 from bigcode_release.data.progress import ProgressFile
 from bigcode_release.data.sources.files import read_source_file
 from bigcode_release.data.sources.plan import ReadPlan, assign_ranks
@@ -81,6 +81,9 @@ class RepoFilesReader(PipelineStep):
                 )
                 if error:
                     document.metadata[DECODE_ERROR_KEY] = error
+                if planned.origin:
+                    document.metadata[ORIGIN_KEY] = planned.origin
+                    document.metadata[ORIGIN_PATH_KEY] = planned.origin_path
                 self.stat_update("documents")
                 yield document
         progress.close()

@@ -65,8 +65,8 @@ def data_creators(ev: Evidence) -> Found:
 
 @check
 def source_selection(ev: Evidence) -> Found:
-    languages, a = ev.value("dataset", "recipe.languages.select")
-    extra, b = ev.value("dataset", "recipe.license.extra_allow")
+    languages, a = ev.value("dataset", "identity.settings.languages.select")
+    extra, b = ev.value("dataset", "identity.settings.license.extra_allow")
     return (
         f"languages: {languages}; permissive licenses only (shipped allow-list + {extra or 'nothing'}); "
         "opt-outs removed"
@@ -82,7 +82,7 @@ def data_curation(ev: Evidence) -> Found:
 
 @check
 def data_augmentation(ev: Evidence) -> Found:
-    prefixes, a = ev.value("dataset", "recipe.format.metadata")
+    prefixes, a = ev.value("dataset", "identity.settings.format.metadata")
     fim, b = ev.value("run", "recipe.fim.rate")
     return (
         f"no synthetic data; metadata prefixes with probabilities {prefixes}; fill-in-the-middle at rate {fim} "
@@ -388,7 +388,7 @@ def model_license(ev: Evidence) -> Found:
 
 @check
 def terms_of_service(ev: Evidence) -> Found:
-    prompt, a = ev.value("dataset", "recipe.card.gate.prompt")
+    prompt, a = ev.value("dataset", "identity.settings.card.gate.prompt")
     return f"dataset terms of use accepted at the gate ({len(prompt.split())} words)", [a]
 
 
