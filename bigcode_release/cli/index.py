@@ -65,11 +65,12 @@ def search(
     as_json: JsonFlag = False,
 ) -> None:
     """Full-text search of the dataset (BM25; identifiers match in any style; quotes for exact phrases)."""
-    from bigcode_release.index import bm25
     from bigcode_release.index.build import current_index
+    from bigcode_release.optout.mask import OptOutMask, masked_search
 
     folder, found_version = current_index(release, version)
-    hits = bm25.search(folder / "bm25", query, top=top, language=language, license_=license_, snippets=snippets)
+    mask = OptOutMask.for_version(release, found_version)
+    hits, hidden = masked_search(folder, mask, query, top=top, language=language, license_=license_, snippets=snippets)
 
     def human() -> None:
         table = Table(title=f"{len(hits)} results for {query!r} in {found_version}")
@@ -80,8 +81,14 @@ def search(
         console.print(table)
         for hit in hits if snippets else []:
             console.print(f"[bold]{escape(hit.repo)}/{escape(hit.path)}[/]\n{escape(hit.snippet)}")
+        if hidden:
+            console.print(mask.note(hidden))
 
-    emit({"query": query, "dataset_version": found_version, "hits": [h.to_dict() for h in hits]}, as_json, human)
+    emit(
+        {"query": query, "dataset_version": found_version, "hits": [h.to_dict() for h in hits], "hidden": hidden},
+        as_json,
+        human,
+    )
 
 
 @membership_app.command("query")
@@ -96,10 +103,14 @@ def membership_query(
     """The text's verbatim spans found in the data, their source files and licenses, and a notice."""
     from bigcode_release.index.attribution import MembershipIndex
     from bigcode_release.index.build import current_index
+    from bigcode_release.optout.mask import OptOutMask
 
     text = _read(source)
     folder, found_version = current_index(release, version)
-    result = MembershipIndex(folder, found_version).attribute(text, min_bytes, max_sources).to_dict()
+    mask = OptOutMask.for_version(release, found_version)
+    hide = mask.hides if mask else None
+    result = MembershipIndex(folder, found_version).attribute(text, min_bytes, max_sources, hide=hide).to_dict()
+    result["hidden_note"] = mask.note(result["hidden"])
 
     def human() -> None:
         console.print(
@@ -114,6 +125,8 @@ def membership_query(
             )
         if result["notice"]:
             console.print(escape(result["notice"]))
+        if result["hidden_note"]:
+            console.print(result["hidden_note"])
 
     emit(result, as_json, human)
 

@@ -121,21 +121,35 @@ def optout_reject(
 def optout_status(
     request_id: Annotated[str, typer.Argument()],
     registry: RegistryOption = DEFAULT_REGISTRY,
+    release: Annotated[
+        Path | None, typer.Option("--release", help="release directory with the receipts (default: the registry's)")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """A request's status and its whole history."""
+    from bigcode_release.layout import ReleaseLayout
+    from bigcode_release.optout.receipts import read_receipt
+
     with _registry(registry) as reg:
         request, events = reg.get(request_id), reg.history(request_id)
+    receipt = read_receipt(ReleaseLayout.at(release or registry.parent), request.id)
 
     def human() -> None:
         console.print(_requests_table(request.id, [request]))
+        if receipt is not None:
+            verdict = "verified" if receipt["verified"] else "NOT verified"
+            console.print(
+                f"removed in {receipt['dataset_version']} on {receipt['applied_at'][:10]}: "
+                f"{receipt['removed']['files']:,} files, {receipt['removed']['copies']:,} copies elsewhere; {verdict}: "
+                + ", ".join(f"{c['name']} {'ok' if c['passed'] else 'FAILED'}" for c in receipt["checks"])
+            )
         for event in events:
             console.print(
                 f"  {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(event.at))} UTC  {event.kind} by "
                 f"{event.actor} {json.dumps(event.detail) if event.detail else ''}"
             )
 
-    emit({**request.to_dict(), "events": [e.__dict__ for e in events]}, as_json, human)
+    emit({**request.to_dict(), "events": [e.__dict__ for e in events], "receipt": receipt}, as_json, human)
 
 
 @app.command("export")
@@ -172,19 +186,26 @@ def optout_sync(
     registry: RegistryOption = DEFAULT_REGISTRY,
     as_json: JsonFlag = False,
 ) -> None:
-    """Mark approved requests as applied in the first built dataset version that honoured them."""
-    from bigcode_release.optout.lookup import honoured_requests
-    from bigcode_release.optout.registry import sync_applied
+    """Verify each approved request's removal from the built versions that apply it (data, repos
+    table, search, membership, tokenized shards), write its receipt, and mark it applied."""
+    from bigcode_release.layout import ReleaseLayout
+    from bigcode_release.optout.receipts import apply_requests
 
+    layout = ReleaseLayout.at(release)
+    outcome = {"applied": {}, "failed": {}, "waiting": {}}
     with _registry(registry) as reg:
-        marked = sync_applied(reg, honoured_requests(release))
-    emit(
-        {"applied": marked},
-        as_json,
-        lambda: console.print(
-            f"{len(marked)} request(s) marked applied" + "".join(f"\n  {r}: {v}" for r, v in marked.items())
-        ),
-    )
+        for version_dir in layout.built_versions():
+            for key, values in apply_requests(layout, reg, version_dir.name, by="optout sync").to_dict().items():
+                if key != "version":
+                    outcome[key].update(values)
+
+    def human() -> None:
+        console.print(f"{len(outcome['applied'])} request(s) verified and marked applied")
+        for kind in ("applied", "failed", "waiting"):
+            for request_id, text in outcome[kind].items():
+                console.print(f"  {request_id} ({kind}): {text}")
+
+    emit(outcome, as_json, human)
 
 
 @app.command("lookup")

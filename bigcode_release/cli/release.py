@@ -83,11 +83,13 @@ def push(
     """Create the repositories, set their gates, upload in bounded commits, tag versions (token: `hf auth
     login` or HF_TOKEN); a re-run uploads only what changed."""
     from bigcode_release.release.auth import resolve_token
+    from bigcode_release.release.plan import require_optouts_applied
     from bigcode_release.release.push import push_release, write_repo_trees
 
+    require_optouts_applied(release)
     loaded, plans = _plan(release, org, settings)
     if to_dir is not None:
-        path = write_repo_trees(plans, to_dir)
+        path = write_repo_trees(plans, to_dir, release)
         emit(
             {"plan": str(path), "repos": [p.repo_id for p in plans]},
             as_json,
@@ -229,17 +231,20 @@ def transparency(release: ReleaseDir, settings: Settings = None, as_json: JsonFl
 
 @app.command("run")
 def run(
-    recipe: Annotated[Path, typer.Argument(help="the pipeline recipe")] = Path("recipes/release-default.yaml"),
+    recipe: Annotated[
+        str, typer.Argument(help="the pipeline recipe, or the name of a shipped one")
+    ] = "recipes/release-default.yaml",
     out: Annotated[Path, typer.Option("--out", help="the release directory")] = Path("release"),
     as_json: JsonFlag = False,
     progress: ProgressFlag = True,
 ) -> None:
-    """The whole release in one command: opt-out, dataset, indexes, tokenizer, shards, a tiny
-    pretraining run, HumanEval of its checkpoints, transparency report, repository trees. A re-run
-    reuses finished stages and resumes at the one that failed."""
-    from bigcode_release.release.run import Pipeline, load_pipeline
+    """The whole release in one command: opt-out, dataset, indexes, tokenizer, shards, removal
+    receipts, a tiny pretraining run, HumanEval of its checkpoints, transparency report, repository
+    trees. A re-run reuses finished stages and resumes at the one that failed; when the inputs
+    changed (an approved opt-out request, the source, the recipe) it cuts the next dataset version."""
+    from bigcode_release.release.run import ReleaseRun, load_pipeline
 
-    pipeline = Pipeline(
+    pipeline = ReleaseRun(
         load_pipeline(recipe),
         out,
         show_progress=progress and not as_json,
@@ -253,8 +258,13 @@ def run(
         console.print(f"\n[bold]release {out} in {result.seconds / 60:.1f} min[/]")
         console.print(
             f"  dataset {dataset['version']}: {dataset['files']:,} files, {dataset['bytes'] / 2**20:,.1f} MiB, "
-            f"{dataset['opted_out_files']} files removed by opt-out   -> {out}/dataset/"
+            f"{dataset['opted_out_files']} files removed by opt-out and {dataset['opted_out_copies']} copies of "
+            f"them elsewhere   -> {out}/dataset/"
         )
+        if dataset["new_version_because"]:
+            console.print("    new version because: " + "; ".join(dataset["new_version_because"]))
+        for request_id, summary in stages["receipts"]["applied"].items():
+            console.print(f"  opt-out {request_id}: {summary}   -> {out}/optout/receipts/{request_id}.json")
         console.print(f"  indexes: {stages['index']['documents']:,} documents   -> {stages['index']['folder']}/")
         console.print(
             f"  tokenizer: {stages['tokenizer']['vocab_size']:,} tokens   -> {out}/tokenizer/; shards -> "
@@ -264,6 +274,10 @@ def run(
             f"  model: {train['parameters']:,} parameters, {train['steps']} steps, validation loss "
             f"{train['first_val_loss']:.3f} -> {train['final_val_loss']:.3f}   -> {train['run_dir']}/"
         )
+        if evaluation.get("skipped"):
+            console.print(f"  eval: skipped ({evaluation['skipped']})")
+        else:
+            console.print(f"  eval: generated code {evaluation['code_execution']}")
         for checkpoint in evaluation["checkpoints"]:
             scores = ", ".join(
                 f"{task} "

@@ -19,6 +19,9 @@ def spaces_serve(
     registry: Annotated[Path | None, typer.Option("--registry", help="default: <release>/optout.sqlite")] = None,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 7860,
+    version: Annotated[
+        str | None, typer.Option("--version", help="index Spaces: the dataset version (default: the newest)")
+    ] = None,
 ) -> None:
     """Start a Space on this machine (Ctrl-C stops it)."""
     from bigcode_release.layout import ReleaseLayout
@@ -27,5 +30,5 @@ def spaces_serve(
     if name == "in-the-stack":  # the opt-out Space also needs the registry; the index Spaces read only the release
         demo = app_module.build_app(str(release), str(registry or ReleaseLayout.at(release).registry))
     else:
-        demo = app_module.build_app(str(release))
+        demo = app_module.build_app(str(release), version)
     demo.queue(default_concurrency_limit=4).launch(server_name=host, server_port=port)

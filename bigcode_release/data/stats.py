@@ -201,7 +201,7 @@ class BuildTables:
     def optout_copies(self, request_id: str) -> list[dict]:
         """The copies of a request's files removed from other repositories: where, and of what."""
         return self.rows(
-            "SELECT repo_name || '/' || path file, duplicate_of original, size FROM dropped "
+            "SELECT repo_name || '/' || path file, repo_name, path, duplicate_of original, size FROM dropped "
             "WHERE reason = 'opted_out_copy' AND optout_request_id = ? ORDER BY 1",
             [request_id],
         )

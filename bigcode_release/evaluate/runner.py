@@ -27,7 +27,7 @@ from bigcode_release.evaluate.lighteval_compat import (
 )
 from bigcode_release.evaluate.sandbox import SandboxLimits, require_opt_in, sandbox_available
 from bigcode_release.evaluate.tasks import DEFAULT_MAX_NEW_TOKENS, CodeTask, task_config, write_task_dataset
-from bigcode_release.manifest import content_hash
+from bigcode_release.manifest import content_hash, sha256_file
 from bigcode_release.plotting import line_chart
 
 RESULTS_FILE = "results.json"
@@ -174,13 +174,13 @@ def default_series_dir(folder: Path) -> Path:
 
 
 def _fingerprint(checkpoint: Path | None, endpoint: str | None, settings: EvalSettings) -> str:
-    """Changes when the weights, the endpoint or the settings change (for reusing finished results)."""
+    """Changes when the weights (by content), the endpoint or the settings change, so finished
+    results are reused for the same model wherever its folder now lies (a moved or copied release)."""
     files = {}
     if checkpoint is not None:
         for path in sorted(Path(checkpoint).iterdir()):
             if path.is_file() and (path.suffix in (".safetensors", ".bin") or path.name == "config.json"):
-                stat = path.stat()
-                files[path.name] = [stat.st_size, stat.st_mtime_ns]
+                files[path.name] = sha256_file(path)
     return content_hash({"files": files, "endpoint": endpoint, "settings": settings.to_dict()})
 
 
@@ -261,7 +261,8 @@ def evaluate_checkpoint(
     previous = _read_result(output_dir)
     if reuse and previous and previous.get("fingerprint") == fingerprint:
         result = CheckpointResult(**{k: v for k, v in previous.items() if k != "fingerprint"})
-        return replace(result, reused=True)
+        here = str(checkpoint) if checkpoint else endpoint
+        return replace(result, checkpoint=here, output_dir=str(output_dir), reused=True)
 
     started = time.monotonic()
     work = output_dir / ".work"

@@ -5,6 +5,7 @@ requires attribution."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,7 @@ class Attribution:
     text_chars: int
     min_bytes: int
     spans: list[Span] = field(default_factory=list)
+    hidden: int = 0  # sources left out by a mask (owners who opted out after this version was built)
 
     @property
     def covered_chars(self) -> int:
@@ -93,6 +95,7 @@ class Attribution:
             "licenses": self.licenses,
             "notice": self.notice,
             "spans": [asdict(s) for s in self.spans],
+            "hidden": self.hidden,
         }
 
 
@@ -121,9 +124,15 @@ class MembershipIndex:
         ]
 
     def attribute(
-        self, text: str, min_bytes: int = DEFAULT_MIN_BYTES, max_sources: int = DEFAULT_MAX_SOURCES
+        self,
+        text: str,
+        min_bytes: int = DEFAULT_MIN_BYTES,
+        max_sources: int = DEFAULT_MAX_SOURCES,
+        hide: Callable[[str, str], object] | None = None,
     ) -> Attribution:
-        """The text's maximal spans found in the data, with sources (see the module docstring)."""
+        """The text's maximal spans found in the data, with sources (see the module docstring).
+        `hide(repo, path)` true leaves a source out (an `OptOutMask.hides`); a span whose every
+        source is hidden is left out too, and `hidden` counts the sources left out."""
         check_text(text)
         if min_bytes < 8:
             raise DataIndexError(f"--min-bytes must be at least 8 (shorter spans match everywhere), got {min_bytes}")
@@ -133,9 +142,15 @@ class MembershipIndex:
         for start, end in self.suffix.maximal_spans(data, min_bytes):
             found = self.suffix.find(data[start:end])
             numbers, total = self.suffix.documents(found, max_sources)
-            result.spans.append(
-                Span(char_at[start], char_at[end], end - start, found.count, total, self.sources(numbers))
-            )
+            sources = self.sources(numbers)
+            if hide is not None:
+                shown = [s for s in sources if not hide(s.repo, s.path)]
+                result.hidden += len(sources) - len(shown)
+                if not shown and total <= len(sources):
+                    continue
+                total -= len(sources) - len(shown)
+                sources = shown
+            result.spans.append(Span(char_at[start], char_at[end], end - start, found.count, total, sources))
         return result
 
 

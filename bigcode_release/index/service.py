@@ -9,10 +9,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from bigcode_release.errors import BigcodeReleaseError
-from bigcode_release.index import bm25
 from bigcode_release.index.attribution import MembershipIndex, source_url
 from bigcode_release.index.build import current_index
 from bigcode_release.layout import ReleaseLayout
+from bigcode_release.optout.mask import OptOutMask, masked_search
 
 RESULT_HEADERS = ["doc", "score", "repository", "path", "license", "language"]
 SOURCE_HEADERS = ["span", "characters", "files", "repository", "path", "license"]
@@ -24,18 +24,24 @@ def _error(exc: Exception) -> str:
 
 
 class DataInspector:
-    """Search, open and browse one dataset version's files, and show its license/language plots."""
+    """Search, open and browse one dataset version's files (the newest by default), and show its
+    license/language plots. In an older version, files of owners who opted out since are hidden."""
 
-    def __init__(self, release: str | Path):
+    def __init__(self, release: str | Path, version: str | None = None):
         self.release = Path(release)
-        self.folder, self.version = current_index(self.release)
+        self.folder, self.version = current_index(self.release, version)
+        self.mask = OptOutMask.for_version(self.release, self.version)
         self.membership = MembershipIndex(self.folder, self.version)
-        table = pq.read_table(self.folder / "documents.parquet", columns=["language", "license"])
+        table = pq.read_table(self.folder / "documents.parquet", columns=["repo", "path", "language", "license"])
         self.languages = sorted(set(table.column("language").to_pylist()))
         self.licenses = sorted(set(table.column("license").to_pylist()))
         self.by_language: dict[str, list[int]] = {}
-        for number, language in enumerate(table.column("language").to_pylist()):
-            self.by_language.setdefault(language, []).append(number)
+        rows = zip(
+            table.column("repo").to_pylist(), table.column("path").to_pylist(), table.column("language").to_pylist()
+        )
+        for number, (repo, path, language) in enumerate(rows):
+            if not self.mask.hides(repo, path):
+                self.by_language.setdefault(language, []).append(number)
 
     def plots(self) -> list[str]:
         version_dir = ReleaseLayout.at(self.release).version_dir(self.version)
@@ -43,8 +49,9 @@ class DataInspector:
 
     def search(self, query: str, language: str, license_: str) -> tuple[str, list[list]]:
         try:
-            hits = bm25.search(
-                self.folder / "bm25",
+            hits, hidden = masked_search(
+                self.folder,
+                self.mask,
                 query or "",
                 top=10,
                 language=None if language in (None, "", ANY) else language,
@@ -53,7 +60,8 @@ class DataInspector:
         except BigcodeReleaseError as exc:
             return _error(exc), []
         rows = [[h.doc, round(h.score, 2), h.repo, h.path, h.license, h.language] for h in hits]
-        return f"{len(hits)} result(s) in {self.version}" + ("" if hits else ": try fewer words or no filter"), rows
+        message = f"{len(hits)} result(s) in {self.version}" + ("" if hits else ": try fewer words or no filter")
+        return message + (f"; {self.mask.note(hidden)}" if hidden else ""), rows
 
     def open(self, number) -> tuple[str, str]:
         """(metadata Markdown, file text) of a document number."""
@@ -63,6 +71,8 @@ class DataInspector:
             text = self.membership.suffix.document_text(number)
         except (TypeError, ValueError, IndexError, KeyError):
             return _error(f"no file #{number!r} in {self.version}; pick a result or browse by language"), ""
+        if self.mask.hides(row["repo"], row["path"]):
+            return _error(f"file #{number} is hidden: {self.mask.note(1).split(': ', 1)[1]}"), ""
         meta = (
             f"**{row['repo']}** / `{row['path']}`  \nlicense: **{row['license']}** · language: {row['language']} · "
             f"{len(text.encode('utf-8')):,} bytes · [source]({source_url(row['repo'], row['path'])}) · "
@@ -81,14 +91,16 @@ class DataInspector:
 class MembershipTest:
     """Paste code, see which spans are in the data, where from, under which license."""
 
-    def __init__(self, release: str | Path):
-        folder, version = current_index(release)
+    def __init__(self, release: str | Path, version: str | None = None):
+        folder, version = current_index(release, version)
         self.index = MembershipIndex(folder, version)
+        self.mask = OptOutMask.for_version(release, version)
 
     def check(self, text: str, min_bytes: int = 64) -> tuple[str, list[tuple[str, str | None]], list[list], str]:
         """(summary, highlighted segments, per-span sources, attribution notice)."""
         try:
-            result = self.index.attribute(text or "", min_bytes=int(min_bytes)).to_dict()
+            hide = self.mask.hides if self.mask else None
+            result = self.index.attribute(text or "", min_bytes=int(min_bytes), hide=hide).to_dict()
         except (BigcodeReleaseError, ValueError) as exc:
             return _error(exc), [], [], ""
         segments, cursor = [], 0
@@ -117,5 +129,5 @@ class MembershipTest:
             f"**{result['coverage']:.0%}** of the text is in {result['dataset_version']} "
             f"({len(result['spans'])} span(s) of at least {result['min_bytes']} bytes); licenses: "
             f"{', '.join(f'{k} ({v})' for k, v in result['licenses'].items()) or 'none'}"
-        )
+        ) + (f"; {self.mask.note(result['hidden'])}" if result["hidden"] else "")
         return summary, segments, rows, result["notice"] or "No attribution needed: nothing was found in the data."

@@ -116,12 +116,3 @@ class RepoLookup:
                     answers[row["version"]].repos.append({column: row[column] for column in _COLUMNS})
             group += 1
         return list(answers.values())
-
-
-def honoured_requests(release_dir: str | Path) -> list[tuple[str, list[str]]]:
-    """(version, request ids its opt-out list held) for each built version, oldest first."""
-    honoured = []
-    for version_dir in dataset_versions(release_dir):
-        manifest = json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
-        honoured.append((version_dir.name, manifest["inputs"]["optout"].get("request_ids") or []))
-    return honoured

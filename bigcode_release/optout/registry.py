@@ -226,9 +226,12 @@ class OptOutRegistry:
             raise RegistryError("reject: give a reason (the requester sees it)")
         return self._decide(request_id, "rejected", by, {"reason": reason})
 
-    def mark_applied(self, request_id: str, dataset_version: str, by: str = "dataset build") -> Request:
-        """Record the first dataset version that honours an approved request."""
-        return self._decide(request_id, "applied", by, {"dataset_version": dataset_version})
+    def mark_applied(
+        self, request_id: str, dataset_version: str, by: str = "dataset build", detail: dict | None = None
+    ) -> Request:
+        """Record the first dataset version that honours an approved request (with `detail`, e.g.
+        the summary of its removal receipt)."""
+        return self._decide(request_id, "applied", by, {"dataset_version": dataset_version, **(detail or {})})
 
     def _status(self, request_id: str) -> str:
         row = self._db.execute(
@@ -297,20 +300,3 @@ def _statements(script: str) -> list[str]:
             statements.append(joined)
             current = []
     return statements
-
-
-def sync_applied(registry: OptOutRegistry, versions: list[tuple[str, list[str]]]) -> dict[str, str]:
-    """Record, for each approved request, the first built dataset version whose opt-out list held
-    it. `versions`: (version, request ids its build honoured), oldest first. Returns request ->
-    version for the requests newly marked applied."""
-    marked = {}
-    for version, request_ids in versions:
-        for request_id in request_ids:
-            try:
-                status = registry.get(request_id).status
-            except RegistryError:
-                continue  # a list entry that did not come from this registry
-            if status == "approved":
-                registry.mark_applied(request_id, version)
-                marked[request_id] = version
-    return marked

@@ -9,7 +9,10 @@ from collections import defaultdict, deque
 from pathlib import Path
 
 from bigcode_release.errors import BigcodeReleaseError
+from bigcode_release.layout import ReleaseLayout
 from bigcode_release.optout.lookup import RepoLookup
+from bigcode_release.optout.mask import OptOutMask
+from bigcode_release.optout.receipts import Receipt, read_receipt
 from bigcode_release.optout.registry import OptOutRegistry
 
 TABLE_HEADERS = ["repository", "included", "why not", "files kept", "license"]
@@ -40,6 +43,7 @@ class InTheStackService:
     """Look-ups over a release's dataset versions and opt-out requests into a registry."""
 
     def __init__(self, release_dir: str | Path, registry_path: str | Path, *, submissions_per_minute: int = 5):
+        self.layout = ReleaseLayout.at(release_dir)
         self.lookups = RepoLookup(release_dir)
         self.registry = OptOutRegistry(registry_path)
         self.limiter = RateLimiter(submissions_per_minute, 60.0)
@@ -82,6 +86,14 @@ class InTheStackService:
             )
         else:
             text = f"**{username}** is **not** in {answer.version}: no repository of this account was seen."
+        if answer.version != self.versions()[-1]:
+            mask = OptOutMask.for_version(self.layout.root, answer.version)
+            since = sorted({mask.hides(r["repo_name"], "") for r in answer.included} - {None})
+            if since:
+                text += (
+                    f" This account opted out after {answer.version} was built ({', '.join(since)}): its code is "
+                    f"removed from {mask.newest} and hidden from searches of {answer.version}."
+                )
         return text, rows, [r["repo_name"] for r in answer.included]
 
     def submit(
@@ -122,7 +134,10 @@ class InTheStackService:
         except BigcodeReleaseError as exc:
             return f"**Error:** {exc}"
         lines = [f"Request **{request.id}** ({request.username}): **{request.status}**"]
-        if request.first_version:
+        receipt = read_receipt(self.layout, request.id)
+        if receipt is not None:
+            lines.append(Receipt.from_dict(receipt).summary().capitalize())
+        elif request.first_version:
             lines.append(f"First dataset version without it: **{request.first_version}**")
         lines += [
             f"- {time.strftime('%Y-%m-%d %H:%M', time.gmtime(e.at))} UTC: {e.kind}"

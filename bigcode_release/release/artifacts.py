@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bigcode_release.errors import ReleaseError
 from bigcode_release.layout import ReleaseLayout
+from bigcode_release.manifest import read_manifest
 from bigcode_release.release.settings import Gate, ReleaseSettings
 from bigcode_release.shipped import SPACES, shipped_dir
 from bigcode_release.train.checkpoint import list_checkpoints
@@ -47,6 +48,7 @@ class RepoPlan:
     space_sdk: str | None = None
     space_variables: dict = field(default_factory=dict)
     source: str = ""
+    tag_message: str = ""
 
     @property
     def bytes(self) -> int:
@@ -74,9 +76,22 @@ def _gate(gate: Gate | None, fallback: str | None) -> str | None:
     return None if mode in (None, "none") else mode
 
 
+def _dataset_tag_message(manifest: dict, previous: dict | None) -> str:
+    """`dataset v1.2: applies opt-out requests req-a, req-b (new: req-b)`."""
+    applied = manifest["inputs"]["optout"].get("request_ids") or []
+    before = set((previous or {}).get("inputs", {}).get("optout", {}).get("request_ids") or [])
+    new = [r for r in applied if r not in before]
+    if not applied:
+        return f"dataset {manifest['version']}"
+    return f"dataset {manifest['version']}: applies opt-out requests {', '.join(applied)}" + (
+        f" (new: {', '.join(new)})" if new and previous is not None else ""
+    )
+
+
 def dataset_repos(release: Path, org: str, settings: ReleaseSettings) -> list[RepoPlan]:
     """One plan per dataset version, oldest first (each becomes a tagged revision of one repo)."""
     plans = []
+    previous = None
     for version_dir in ReleaseLayout.at(release).built_versions():
         manifest = json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
         recipe = manifest["identity"]["settings"]
@@ -91,18 +106,23 @@ def dataset_repos(release: Path, org: str, settings: ReleaseSettings) -> list[Re
                 gate=_gate(settings.dataset.gate, recipe["card"]["gate"]["mode"]),
                 tag=manifest["version"],
                 source=str(version_dir / "manifest.json"),
+                tag_message=_dataset_tag_message(manifest, previous),
             )
         )
+        previous = manifest
     return plans
 
 
 def optout_repo(
     release: Path, org: str, settings: ReleaseSettings, dataset_name: str, dataset_gate: str | None
 ) -> RepoPlan | None:
-    folder = ReleaseLayout.at(release).optout_dir
+    layout = ReleaseLayout.at(release)
+    folder = layout.optout_dir
     if not (folder / "README.md").is_file():
         return None
     names = [p.name for p in folder.iterdir() if p.is_file() and (p.name == "README.md" or p.stem == "optout-list")]
+    # the removal receipts go with the list: the published Space shows them without a registry
+    names += [p.relative_to(folder).as_posix() for p in sorted(layout.receipts_dir.glob("*.json"))]
     return RepoPlan(
         kind="optout-list",
         repo_type="dataset",
@@ -115,10 +135,16 @@ def optout_repo(
 
 
 def model_repos(release: Path, org: str, settings: ReleaseSettings) -> list[RepoPlan]:
-    """The last complete checkpoint of every training run, with its log, curve and eval results."""
+    """The last complete checkpoint of every training run on the current dataset version, with its
+    log, curve and eval results. Runs on earlier versions are not part of this release: their data
+    may hold code whose owners opted out since (what they published before stays as it was)."""
+    layout = ReleaseLayout.at(release)
+    current = read_manifest(layout.dataset_dir()) if layout.current_version() else None
     plans = []
-    for run in ReleaseLayout.at(release).runs():
+    for run in layout.runs():
         manifest_path = run / "manifest.json"
+        if current is None or read_manifest(run)["inputs"].get("dataset_manifest_hash") != current["manifest_hash"]:
+            continue
         checkpoints = list_checkpoints(run)
         if not checkpoints:
             continue

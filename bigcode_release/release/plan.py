@@ -6,10 +6,33 @@ from __future__ import annotations
 from pathlib import Path
 
 from bigcode_release.errors import BigcodeReleaseError, ReleaseError
+from bigcode_release.layout import ReleaseLayout
 from bigcode_release.release.artifacts import PROJECT_SPACES, RepoPlan, discover
 from bigcode_release.release.cards import add_generated_files, check_cards
 from bigcode_release.release.settings import ReleaseSettings, load_release_settings
 from bigcode_release.release.transparency.report import TransparencyReport, transparency_report
+
+
+def require_optouts_applied(release: str | Path) -> None:
+    """Refuse to publish while an approved opt-out request is not applied in a built version.
+
+    Raises:
+        ReleaseError: naming the requests and the command that applies them.
+    """
+    from bigcode_release.optout.registry import OptOutRegistry
+
+    layout = ReleaseLayout.at(release)
+    if not layout.registry.is_file():
+        return
+    with OptOutRegistry(layout.registry) as registry:
+        waiting = registry.requests(status="approved")
+    if waiting:
+        listed = ", ".join(f"{r.id} ({r.username})" for r in waiting)
+        raise ReleaseError(
+            f"{len(waiting)} approved opt-out request(s) are not applied yet: {listed}; build the next dataset "
+            f"version with them (`bigcode-release release run ... --out {layout.root}` cuts it and verifies the "
+            "removal) before publishing"
+        )
 
 
 def release_transparency(release: str | Path, settings: ReleaseSettings | None = None) -> TransparencyReport:

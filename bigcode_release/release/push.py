@@ -25,6 +25,7 @@ from huggingface_hub.errors import HfHubHTTPError
 
 from bigcode_release.errors import ReleaseError
 from bigcode_release.layout import ReleaseLayout
+from bigcode_release.manifest import read_manifest
 from bigcode_release.release.artifacts import RepoFile, RepoPlan
 from bigcode_release.release.auth import scrub, writer_identity
 from bigcode_release.release.settings import CommitSettings
@@ -168,7 +169,7 @@ def push_repo(api: HfApi, plan: RepoPlan, limits: CommitSettings, say: Callable[
                 tag=plan.tag,
                 revision=result.head,
                 repo_type=plan.repo_type,
-                tag_message=f"{plan.kind} {plan.tag}",
+                tag_message=plan.tag_message or f"{plan.kind} {plan.tag}",
             )
         if not batches:
             say(f"{plan.repo_id}: up to date, nothing to upload")
@@ -186,7 +187,15 @@ def push_release(
     endpoint: str | None = None,
     say: Callable[[str], None] = lambda _: None,
 ) -> PushResult:
-    """Push every repository of the plan and write `<release>/hub-release.json`."""
+    """Push every repository of the plan and write `<release>/hub-release.json`.
+
+    Raises:
+        ReleaseError: an approved opt-out request is not applied yet (nothing is sent), or the Hub
+            refused a step (the message names the repository).
+    """
+    from bigcode_release.release.plan import require_optouts_applied
+
+    require_optouts_applied(release)
     started = time.monotonic()
     api = HfApi(endpoint=endpoint, token=token)
     user = writer_identity(api, org, token)
@@ -206,7 +215,7 @@ def push_release(
     return result
 
 
-def write_repo_trees(plans: list[RepoPlan], out_dir: str | Path) -> Path:
+def write_repo_trees(plans: list[RepoPlan], out_dir: str | Path, release: str | Path | None = None) -> Path:
     """The exact trees a push would upload, as `<out>/<type>s/<org>/<name>[@<tag>]/...` (one folder per
     tagged version), plus `release-plan.json` (visibility, gate, tag, files with sizes and SHA-256)."""
     out_dir = Path(out_dir)
@@ -236,9 +245,23 @@ def write_repo_trees(plans: list[RepoPlan], out_dir: str | Path) -> Path:
                 "space_variables": plan.space_variables,
                 "folder": str(root),
                 "files": entries,
+                "tag_message": plan.tag_message or None,
+                "source_manifest_hash": _manifest_hash(plan.source),
             }
         )
     path = out_dir / "release-plan.json"
     out_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"repos": described}, indent=2) + "\n", encoding="utf-8")
+    inputs = {}
+    if release is not None and (current := ReleaseLayout.at(release).current_version()):
+        dataset = read_manifest(ReleaseLayout.at(release).dataset_dir(current))
+        inputs = {"dataset_version": current, "dataset_manifest_hash": dataset["manifest_hash"]}
+    path.write_text(json.dumps({"inputs": inputs, "repos": described}, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def _manifest_hash(source: str) -> str | None:
+    """The manifest hash of the stage output a repository is made from (None for a folder)."""
+    path = Path(source)
+    if path.name != "manifest.json" or not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8")).get("manifest_hash")

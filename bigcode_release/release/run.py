@@ -1,7 +1,15 @@
-"""The whole release in one command: each stage reuses what a previous run finished (every stage
-is idempotent: a built version, an index or tokenized shards with the same inputs, a training run's
-checkpoints, evaluation results with the same settings are found and kept), so a re-run after a
-failure starts where it stopped. A failing stage stops the run with its name in the error."""
+"""The whole release in one command. Each stage takes typed inputs (the recipes loaded and checked
+before any work, composed with `model_copy`) and reuses what an earlier run finished from the same
+inputs, so a re-run after a failure starts where it stopped, and a run whose inputs did not
+change reuses everything.
+
+When the inputs of the newest dataset version changed (an approved opt-out request it does not
+apply, a package installed or removed, another setting), the run cuts the next version (v1.1 ->
+v1.2) and says why; every later stage runs on it: its indexes, its shards, a training run of its
+own (a run never continues on other data), its evaluation, and the trees to publish. Requests the
+new version applies are verified absent from its artifacts, get a removal receipt, and are marked
+applied. The tokenizer is kept across versions unless `tokenizer.retrain` is set.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +20,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import Field
 
+from bigcode_release.data.identity import DatasetIdentity, dataset_identity, differences
 from bigcode_release.errors import BigcodeReleaseError, PipelineError
-from bigcode_release.layout import ReleaseLayout
-from bigcode_release.recipe import Strict, load_model_file
+from bigcode_release.layout import ReleaseLayout, next_version, version_key
+from bigcode_release.manifest import read_manifest
+from bigcode_release.recipe import OptOutConfig, Recipe, Strict, load_model_file, load_recipe, validate_model
+from bigcode_release.shipped import recipe_base_dir, resolve_recipe
+from bigcode_release.train.recipe import TrainRecipe, load_train_recipe
 
 
 class SampleOptOut(Strict):
@@ -28,6 +39,7 @@ class SampleOptOut(Strict):
 class TokenizerSettings(Strict):
     vocab_size: int = Field(default=8192, ge=300)
     sample_mb: float = Field(default=40.0, gt=0)
+    retrain: bool = Field(default=False, description="train a new tokenizer even when one with these settings exists")
 
 
 class EvalStageSettings(Strict):
@@ -36,6 +48,9 @@ class EvalStageSettings(Strict):
     k: list[int] = Field(default_factory=lambda: [1])
     max_new_tokens: int = Field(default=96, ge=1)
     max_problems: int | None = Field(default=None, ge=1)
+    allow_code_execution: bool = Field(
+        default=False, description="run the generated code (in the sandbox) to score it; off: no evaluation stage"
+    )
 
 
 class ReleaseStageSettings(Strict):
@@ -47,13 +62,59 @@ class PipelineRecipe(Strict):
     """`recipes/release-default.yaml`; relative paths resolve against the recipe's folder."""
 
     dataset_recipe: Path
-    dataset_version: str = Field(pattern=r"^v\d+(\.\d+)*$")
+    dataset_version: str = Field(
+        pattern=r"^v\d+(\.\d+)*$", description="the first version; later runs cut the next one when inputs change"
+    )
     sample_optout: SampleOptOut | None = None
     tokenizer: TokenizerSettings = TokenizerSettings()
     train_recipe: Path
     train_overrides: dict[str, Any] = Field(default_factory=dict)
     eval: EvalStageSettings = EvalStageSettings()
     release: ReleaseStageSettings = ReleaseStageSettings()
+
+
+@dataclass(frozen=True)
+class ReleaseRecipes:
+    """The pipeline recipe and the dataset and training recipes it names, all checked."""
+
+    pipeline: PipelineRecipe
+    dataset: Recipe
+    train: TrainRecipe
+    origin: str
+
+
+def _merge(base: dict, update: dict) -> dict:
+    merged = dict(base)
+    for key, value in update.items():
+        merged[key] = (
+            _merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+        )
+    return merged
+
+
+def _referenced(base: Path, name: Path) -> Path:
+    """A recipe the pipeline recipe names: next to it, else a shipped recipe of that name."""
+    path = name if name.is_absolute() else base / name
+    return path if path.is_file() else resolve_recipe(name.name)
+
+
+def load_pipeline(path: str | Path) -> ReleaseRecipes:
+    """Load the pipeline recipe and the recipes it names; every problem is refused here, before
+    any work (a bad `train_overrides` names its key)."""
+    path = resolve_recipe(path)
+    recipe = load_model_file(PipelineRecipe, path)
+    base = recipe_base_dir(path)
+    dataset = load_recipe(_referenced(base, recipe.dataset_recipe))
+    train_path = _referenced(base, recipe.train_recipe)
+    train = load_train_recipe(train_path)
+    if recipe.train_overrides:
+        train = validate_model(
+            TrainRecipe,
+            _merge(train.model_dump(mode="json"), recipe.train_overrides),
+            base_dir=train_path.parent,
+            origin=f"{path} (train_overrides over {train_path.name})",
+        )
+    return ReleaseRecipes(recipe, dataset, train, str(path))
 
 
 @dataclass
@@ -77,31 +138,53 @@ class PipelineResult:
         }
 
 
-def load_pipeline(path: str | Path) -> PipelineRecipe:
-    recipe = load_model_file(PipelineRecipe, path)
-    base = Path(path).resolve().parent
-    recipe = recipe.model_copy(
-        update={
-            "dataset_recipe": (base / recipe.dataset_recipe).resolve(),
-            "train_recipe": (base / recipe.train_recipe).resolve(),
-        }
-    )
-    for item in (recipe.dataset_recipe, recipe.train_recipe):
-        if not item.is_file():
-            raise PipelineError(f"{path}: {item} does not exist")
-    return recipe
+def choose_version(layout: ReleaseLayout, first: str, identity: DatasetIdentity) -> tuple[str, list[str]]:
+    """The dataset version to build: the newest one (at or after `first`) when it was built from
+    the same inputs, else the next one, with what differs."""
+    built = [d for d in layout.built_versions() if version_key(d.name) >= version_key(first)]
+    if not built:
+        return first, []
+    newest = built[-1]
+    manifest = read_manifest(newest) or {}
+    if manifest.get("identity_hash") == identity.hash:
+        return newest.name, []
+    if "identity" in manifest:
+        why = differences(DatasetIdentity.from_dict(manifest["identity"]), identity, newest.name)
+    else:
+        why = [f"{newest.name} was built by an older bigcode-release that did not record its inputs by content"]
+    candidate = next_version(newest.name)
+    while (layout.version_dir(candidate) / "work" / "build.json").is_file():
+        state = json.loads((layout.version_dir(candidate) / "work" / "build.json").read_text(encoding="utf-8"))
+        if state.get("identity_hash") == identity.hash:
+            break  # an unfinished build of these inputs: resume it
+        candidate = next_version(candidate)
+    return candidate, why
 
 
-class Pipeline:
+class ReleaseRun:
     """The stages, in order, over one release directory."""
 
-    def __init__(self, recipe: PipelineRecipe, release: Path, show_progress: bool, say: Callable[[str], None]):
-        self.recipe = recipe
-        self.release = Path(release).resolve()
+    STAGES = (
+        "optout",
+        "dataset",
+        "index",
+        "tokenizer",
+        "tokenize",
+        "receipts",
+        "train",
+        "evaluate",
+        "transparency",
+        "publish",
+    )
+
+    def __init__(self, recipes: ReleaseRecipes, release: Path, show_progress: bool, say: Callable[[str], None]):
+        self.recipes = recipes
+        self.recipe = recipes.pipeline
+        self.layout = ReleaseLayout.at(release)
         self.show = show_progress
         self.say = say
-        self.layout = ReleaseLayout(self.release)
-        self.work = self.layout.pipeline_dir
+        self.version: str | None = None
+        self.run_dir: Path | None = None
 
     # -- stages ------------------------------------------------------------------------------------
     def optout(self) -> dict:
@@ -115,73 +198,109 @@ class Pipeline:
                 request = registry.submit(sample.owner, message=sample.message, client="release run")
                 registry.approve(request.id, by="release run (sample)")
             exported = export_optouts(registry, self.layout.optout_dir)
-        return {"requests": exported.requests, "entries": exported.entries, "list": str(exported.jsonl)}
+            unapplied = [r.id for r in registry.requests(status="approved")]
+        return {
+            "requests": exported.requests,
+            "entries": exported.entries,
+            "list": str(exported.jsonl),
+            "approved_not_yet_applied": unapplied,
+        }
 
     def dataset(self) -> dict:
-        from bigcode_release.data.build import build_dataset
+        from bigcode_release.data.build import build_dataset, make_plan
         from bigcode_release.optout.export import exported_list
+        from bigcode_release.optout.export_format import read_optout_list
 
-        recipe = yaml.safe_load(self.recipe.dataset_recipe.read_text(encoding="utf-8"))
-        recipe["version"] = self.recipe.dataset_version
-        recipe["optout"] = {"list": str(exported_list(self.layout.optout_dir))}
-        if recipe.get("source", {}).get("kind") == "folder":
-            recipe["source"]["path"] = str((self.recipe.dataset_recipe.parent / recipe["source"]["path"]).resolve())
-        self.work.mkdir(parents=True, exist_ok=True)
-        path = self.work / "dataset-recipe.yaml"
-        path.write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
-        result = build_dataset(path, self.release, show_progress=self.show)
-        totals = result.stats["totals"]
+        listed = exported_list(self.layout.optout_dir)
+        optout = OptOutConfig.model_validate({"list": listed}, context={"base_dir": self.layout.root})
+
+        def at(version: str) -> Recipe:
+            return self.recipes.dataset.model_copy(update={"version": version, "optout": optout})
+
+        first = self.recipe.dataset_version
+        identity = dataset_identity(at(first), make_plan(at(first)), read_optout_list(listed))
+        version, why = choose_version(self.layout, first, identity)
+        if why:
+            self.say(f"dataset: cutting {version}: " + "; ".join(why))
+        result = build_dataset(at(version), self.layout.root, show_progress=self.show)
+        self.version = result.version_dir.name
+        totals, optout_stats = result.stats["totals"], result.stats["optout"]
         return {
-            "version": result.version_dir.name,
+            "version": self.version,
+            "new_version_because": why,
             "files": totals["kept_files"],
             "bytes": totals["kept_bytes"],
-            "opted_out_files": result.stats["optout"]["removed_files"],
+            "opted_out_files": optout_stats["removed_files"],
+            "opted_out_copies": optout_stats.get("copies_removed", 0),
+            "manifest_hash": result.manifest["manifest_hash"],
             "reused": result.reused,
         }
 
     def index(self) -> dict:
         from bigcode_release.index.build import build_indexes
 
-        result = build_indexes(self.release, self.recipe.dataset_version, show_progress=self.show)
+        result = build_indexes(self.layout.root, self.version, show_progress=self.show)
         return {"folder": result.folder, "documents": result.documents, "sizes": result.sizes, "reused": result.reused}
 
     def tokenizer(self) -> dict:
-        from bigcode_release.manifest import read_manifest
         from bigcode_release.tokenizer.training import train_tokenizer
 
         settings = self.recipe.tokenizer
-        folder = self.layout.tokenizer_dir
-        dataset = read_manifest(self.layout.dataset_dir()) or {}
-        existing = read_manifest(folder) or {}
+        existing = read_manifest(self.layout.tokenizer_dir) or {}
+        parameters = existing.get("parameters", {})
         if (
-            existing.get("inputs", {}).get("dataset_manifest_hash") == dataset.get("manifest_hash")
-            and existing.get("parameters", {}).get("vocab_size") == settings.vocab_size
-            and (folder / "tokenizer.json").is_file()
+            not settings.retrain
+            and parameters.get("vocab_size") == settings.vocab_size
+            and parameters.get("sample_mb") == settings.sample_mb
+            and (self.layout.tokenizer_dir / "tokenizer.json").is_file()
         ):
-            return {"vocab_size": settings.vocab_size, "reused": True}
+            return {
+                "vocab_size": settings.vocab_size,
+                "sample_from": existing["inputs"]["dataset_version"],
+                "reused": True,
+            }
         report = train_tokenizer(
-            self.release, vocab_size=settings.vocab_size, sample_mb=settings.sample_mb, progress=self.show
+            self.layout.root, vocab_size=settings.vocab_size, sample_mb=settings.sample_mb, progress=self.show
         )
         overall = next((row for row in report.fertility if row["language"] == "all"), {})
-        return {"vocab_size": report.vocab_size, "fertility": overall.get("chars_per_token"), "reused": False}
+        return {
+            "vocab_size": report.vocab_size,
+            "sample_from": report.dataset_version,
+            "fertility": overall.get("chars_per_token"),
+            "reused": False,
+        }
 
     def tokenize(self) -> dict:
         from bigcode_release.tokenizer.shards import tokenize_dataset
 
-        report = tokenize_dataset(self.release, show_progress=self.show)
-        return {"splits": report.splits, "folder": report.output_dir}
+        report = tokenize_dataset(self.layout.root, show_progress=self.show)
+        return {"splits": report.splits, "folder": report.output_dir, "reused": report.reused}
+
+    def receipts(self) -> dict:
+        from bigcode_release.optout.receipts import apply_requests
+        from bigcode_release.optout.registry import OptOutRegistry
+
+        with OptOutRegistry(self.layout.registry) as registry:
+            applied = apply_requests(self.layout, registry, self.version, by="release run")
+        failed = {r.request_id: r.summary() for r in applied.receipts if not r.verified}
+        if failed or applied.waiting:
+            problems = {**failed, **applied.waiting}
+            raise PipelineError(
+                f"opt-out requests of {self.version} are not verified: "
+                + "; ".join(f"{k}: {v}" for k, v in problems.items())
+            )
+        return applied.to_dict()
 
     def train(self) -> dict:
-        from bigcode_release.train.recipe import TrainRecipe
         from bigcode_release.train.torch_engine import train_torch
 
-        data = yaml.safe_load(self.recipe.train_recipe.read_text(encoding="utf-8"))
-        for key, value in self.recipe.train_overrides.items():
-            data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
-        data["data"] = {**data.get("data", {}), "release": str(self.release)}
-        result = train_torch(
-            TrainRecipe.model_validate(data), origin=str(self.recipe.train_recipe), show_progress=self.show
+        recipe = self.recipes.train
+        data = recipe.data.model_copy(
+            update={"release": self.layout.root, "dataset_version": self.version, "tokenized": None, "validation": None}
         )
+        recipe = recipe.model_copy(update={"name": f"{recipe.name}-{self.version}", "data": data})
+        result = train_torch(recipe, origin=self.recipes.origin, show_progress=self.show)
+        self.run_dir = Path(result.run_dir)
         return {
             "run_dir": result.run_dir,
             "steps": result.steps,
@@ -197,9 +316,10 @@ class Pipeline:
         from bigcode_release.evaluate.tasks import resolve_tasks
 
         settings = self.recipe.eval
-        run = self.layout.run_dir(self.recipe.train_overrides.get("name", "tiny"))
+        if not settings.allow_code_execution:
+            return {"skipped": f"eval.allow_code_execution is off in {self.recipes.origin}", "checkpoints": []}
         series = evaluate_series(
-            run,
+            self.run_dir,
             EvalSettings(
                 tasks=tuple(resolve_tasks(settings.tasks)),
                 n=settings.n,
@@ -207,33 +327,40 @@ class Pipeline:
                 max_new_tokens=settings.max_new_tokens,
                 max_problems=settings.max_problems,
             ),
-            default_series_dir(run),
+            default_series_dir(self.run_dir),
             allow_code_execution=True,
             show_progress=self.show,
         )
-        return {"plot": series.plot, "checkpoints": [{"step": c.step, "scores": c.scores} for c in series.checkpoints]}
+        return {
+            "code_execution": "allowed by the recipe (eval.allow_code_execution), in the sandbox",
+            "plot": series.plot,
+            "checkpoints": [{"step": c.step, "scores": c.scores} for c in series.checkpoints],
+        }
 
     def transparency(self) -> dict:
         from bigcode_release.release.plan import release_transparency
         from bigcode_release.release.settings import load_release_settings
         from bigcode_release.release.transparency.report import write_markdown
 
-        report = release_transparency(self.release, load_release_settings())
-        return {"score": report.score, "counts": report.counts(), "report": str(write_markdown(report, self.release))}
+        report = release_transparency(self.layout.root, load_release_settings())
+        return {
+            "score": report.score,
+            "counts": report.counts(),
+            "inputs": report.inputs,
+            "report": str(write_markdown(report, self.layout.root)),
+        }
 
     def publish(self) -> dict:
         from bigcode_release.release.plan import make_plan
         from bigcode_release.release.push import write_repo_trees
         from bigcode_release.release.settings import load_release_settings
 
-        plans = make_plan(self.release, self.recipe.release.org, load_release_settings())
-        path = write_repo_trees(plans, self.release / self.recipe.release.to_dir)
+        plans = make_plan(self.layout.root, self.recipe.release.org, load_release_settings())
+        path = write_repo_trees(plans, self.layout.root / self.recipe.release.to_dir, self.layout.root)
         return {
             "plan": str(path),
             "repos": [f"{p.repo_type}s/{p.repo_id}" + (f"@{p.tag}" if p.tag else "") for p in plans],
         }
-
-    STAGES = ("optout", "dataset", "index", "tokenizer", "tokenize", "train", "evaluate", "transparency", "publish")
 
     def run(self) -> PipelineResult:
         """Run every stage in order; a stage's error becomes a `PipelineError` naming it."""
@@ -252,9 +379,9 @@ class Pipeline:
             outcome = StageOutcome(name, time.monotonic() - stage_started, summary)
             outcomes.append(outcome)
             self.say(f"stage {name}: done in {outcome.seconds:.0f} s")
-        result = PipelineResult(str(self.release), outcomes, time.monotonic() - started)
-        self.work.mkdir(parents=True, exist_ok=True)
-        (self.work / "last-run.json").write_text(
+        result = PipelineResult(str(self.layout.root), outcomes, time.monotonic() - started)
+        self.layout.pipeline_dir.mkdir(parents=True, exist_ok=True)
+        (self.layout.pipeline_dir / "last-run.json").write_text(
             json.dumps(result.to_dict(), indent=2, default=str) + "\n", encoding="utf-8"
         )
         return result

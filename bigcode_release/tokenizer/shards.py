@@ -47,6 +47,7 @@ class TokenizeReport:
     token_size: int
     splits: dict[str, dict]
     wall_seconds: float
+    reused: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -117,6 +118,29 @@ def _split_counts(logging_dir: Path) -> dict:
     }
 
 
+def _reused(manifest: dict, out: Path, tokenizer_dir: Path, metadata_name: str | None) -> TokenizeReport:
+    """The report of shards already made from the same inputs; with the default tokenizer name,
+    `.ds.metadata` is pointed at the tokenizer directory where it is now."""
+    name = metadata_name or str(tokenizer_dir.resolve())
+    for path in out.glob("*/*.ds.metadata"):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        tokenizer, token_size = lines[0].rsplit("|", 1)
+        if tokenizer != name:
+            path.write_text("\n".join([f"{name}|{token_size}", *lines[1:]]) + "\n", encoding="utf-8")
+    counts = manifest["counts"]
+    splits = {split: {key: counts[f"{split}_{key}"] for key in ("documents", "tokens", "shards")} for split in SPLITS}
+    return TokenizeReport(
+        output_dir=str(out),
+        dataset_version=manifest["inputs"]["dataset_version"],
+        tokenizer=name,
+        vocab_size=counts["vocab_size"],
+        token_size=counts["token_size"],
+        splits=splits,
+        wall_seconds=0.0,
+        reused=True,
+    )
+
+
 def tokenize_dataset(
     release_dir: str | Path,
     tokenizer_dir: str | Path | None = None,
@@ -133,7 +157,10 @@ def tokenize_dataset(
 
     `metadata_name` is the tokenizer name written into `.ds.metadata` (what nanotron loads with
     `AutoTokenizer`): the tokenizer directory by default, or e.g. a Hub id once it is published.
-    A re-run skips the tasks already complete.
+    Shards made from the same dataset and tokenizer manifests with the same settings are reused
+    (in a moved or copied release too: the default name in `.ds.metadata` is pointed at the
+    tokenizer where it is now); shards of other inputs are rebuilt. A re-run skips the tasks
+    already complete.
     """
     if not 0 < validation_fraction < 1:
         raise TokenizerError(f"--validation-fraction must be between 0 and 1, got {validation_fraction}")
@@ -143,6 +170,23 @@ def tokenize_dataset(
     if not (tokenizer_dir / "tokenizer.json").is_file():
         raise TokenizerError(f"{tokenizer_dir} has no tokenizer.json: run `bigcode-release tokenizer train` first")
     out = Path(out_dir) if out_dir else layout.tokenized_dir(dataset_dir.name)
+    inputs = {
+        "dataset_version": dataset_dir.name,
+        "dataset_manifest_hash": (read_manifest(dataset_dir) or {}).get("manifest_hash", ""),
+        "tokenizer_manifest_hash": (read_manifest(tokenizer_dir) or {}).get("manifest_hash", ""),
+    }
+    parameters = {
+        "validation_fraction": validation_fraction,
+        "seed": seed,
+        "text_column": text_column(dataset_dir),
+        "eos_token": END_OF_TEXT,
+        "tokenizer_name": metadata_name,  # None: the tokenizer directory, wherever it is
+    }
+    existing = read_manifest(out)
+    if existing is not None and existing["inputs"] == inputs and existing["parameters"] == parameters:
+        return _reused(existing, out, tokenizer_dir, metadata_name)
+    if existing is not None:  # shards of other inputs: they are not these inputs' shards
+        shutil.rmtree(out)
     work = out / "work"
     shards = sorted((dataset_dir / "data").glob("*.parquet"))
     job = _Job(
@@ -206,24 +250,14 @@ def tokenize_dataset(
         splits=splits,
         wall_seconds=round(time.perf_counter() - start, 1),
     )
-    tokenizer_manifest = read_manifest(tokenizer_dir) or {}
-    outputs = sorted(p for split in SPLITS for p in (out / split).glob("*.ds*"))
+    # `.ds.metadata` names the tokenizer (a machine path by default): left out of the hashed outputs
+    outputs = sorted(p for split in SPLITS for p in (out / split).glob("*.ds*") if not p.name.endswith(".metadata"))
     write_manifest(
         out,
         {
             "kind": "tokenized",
-            "inputs": {
-                "dataset_version": dataset_dir.name,
-                "dataset_manifest_hash": dataset_manifest.get("manifest_hash", ""),
-                "tokenizer_manifest_hash": tokenizer_manifest.get("manifest_hash", ""),
-            },
-            "parameters": {
-                "validation_fraction": validation_fraction,
-                "seed": seed,
-                "text_column": job.text_key,
-                "eos_token": END_OF_TEXT,
-                "tokenizer_name": job.metadata_name,
-            },
+            "inputs": inputs,
+            "parameters": parameters,
             "counts": {
                 "vocab_size": vocab_size,
                 "token_size": report.token_size,

@@ -186,12 +186,22 @@ def _train(
     run_dir.mkdir(parents=True, exist_ok=True)
 
     start_step, first_val, train_loss, val_loss = 0, None, float("nan"), None
+    tokenized = read_manifest(inputs.tokenized_dir) or {}
+    data_hash = tokenized.get("manifest_hash", "")
     checkpoints = list_checkpoints(run_dir)
     if checkpoints:
         state = load_training_state(checkpoints[-1], model, optimizer)
         if state.get("recipe_hash") != _recipe_hash(recipe):
             raise TrainingError(
                 f"{checkpoints[-1]} was written by another recipe; use a new run name or delete {run_dir}"
+            )
+        if state.get("tokenized_manifest_hash") != data_hash:
+            version = tokenized.get("inputs", {}).get("dataset_version", "?")
+            raise TrainingError(
+                f"{run_dir} trained on other data (tokenized manifest {str(state.get('tokenized_manifest_hash'))[:12]}) "
+                f"than {inputs.tokenized_dir} ({data_hash[:12]}, dataset {version}); a run never resumes on other "
+                f"data: start a new run with --run-dir {run_dir.parent / f'{recipe.name}-{version}'} "
+                "(or give the recipe another name)"
             )
         start_step, first_val = state["step"], state.get("first_val_loss")
         train_loss, val_loss = state.get("train_loss", float("nan")), state.get("val_loss")
@@ -275,6 +285,7 @@ def _train(
                     inputs.tokenizer_dir,
                     {
                         "recipe_hash": _recipe_hash(recipe),
+                        "tokenized_manifest_hash": data_hash,
                         "first_val_loss": first_val,
                         "val_loss": val_loss,
                         "train_loss": train_loss,
@@ -329,7 +340,7 @@ def _write_run_manifest(
                 "tokenized_manifest_hash": tokenized.get("manifest_hash", ""),
                 "dataset_version": tokenized.get("inputs", {}).get("dataset_version", ""),
                 "dataset_manifest_hash": tokenized.get("inputs", {}).get("dataset_manifest_hash", ""),
-                "tokenizer": inputs.tokenizer_name,
+                "tokenizer_manifest_hash": tokenized.get("inputs", {}).get("tokenizer_manifest_hash", ""),
             },
             "counts": {
                 "steps": result.steps,

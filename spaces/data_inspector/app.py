@@ -14,8 +14,8 @@ import gradio as gr
 from bigcode_release.index.service import ANY, RESULT_HEADERS, DataInspector
 
 
-def build_app(release_dir: str) -> gr.Blocks:
-    inspector = DataInspector(release_dir)
+def build_app(release_dir: str, version: str | None = None) -> gr.Blocks:
+    inspector = DataInspector(release_dir, version)
 
     def search(query, language, license_):
         message, rows = inspector.search(query, language, license_)
@@ -67,4 +67,4 @@ def build_app(release_dir: str) -> gr.Blocks:
 
 
 if __name__ == "__main__":
-    build_app(os.environ.get("RELEASE_DIR", "release")).launch()
+    build_app(os.environ.get("RELEASE_DIR", "release"), os.environ.get("DATASET_VERSION") or None).launch()

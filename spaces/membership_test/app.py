@@ -14,8 +14,8 @@ import gradio as gr
 from bigcode_release.index.service import SOURCE_HEADERS, MembershipTest
 
 
-def build_app(release_dir: str) -> gr.Blocks:
-    test = MembershipTest(release_dir)
+def build_app(release_dir: str, version: str | None = None) -> gr.Blocks:
+    test = MembershipTest(release_dir, version)
 
     with gr.Blocks(title="Membership test") as app:
         gr.Markdown(
@@ -34,4 +34,4 @@ def build_app(release_dir: str) -> gr.Blocks:
 
 
 if __name__ == "__main__":
-    build_app(os.environ.get("RELEASE_DIR", "release")).launch()
+    build_app(os.environ.get("RELEASE_DIR", "release"), os.environ.get("DATASET_VERSION") or None).launch()

@@ -96,6 +96,16 @@ class Evidence:
             )
         return max(runs, key=lambda p: p.stat().st_mtime)
 
+    def inputs(self) -> dict[str, str | None]:
+        """The manifest hash of every stage output the report read from (None: not produced)."""
+        found = {}
+        for kind in ("dataset", "tokenized", "index", "run"):
+            try:
+                found[kind] = self.json(kind).get("manifest_hash")
+            except MissingEvidence:
+                found[kind] = None
+        return found
+
     def json(self, kind: str) -> dict:
         if kind not in self._cache:
             path = self.path(kind)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import yaml
@@ -54,6 +54,7 @@ class TransparencyReport:
     release: str
     source: str
     results: list[IndicatorResult]
+    inputs: dict = field(default_factory=dict)  # the manifest hash of each stage output read
 
     @property
     def score(self) -> int:
@@ -73,6 +74,7 @@ class TransparencyReport:
             "out_of": len(self.results),
             "counts": self.counts(),
             "source": self.source,
+            "inputs": self.inputs,
             "indicators": [asdict(r) for r in self.results],
         }
 
@@ -125,7 +127,7 @@ def transparency_report(
             results.append(IndicatorResult(*head, MEASURED, value, sources))
         except MissingEvidence as exc:
             results.append(IndicatorResult(*head, MISSING if exc.produced else NOT_PRODUCED, str(exc), []))
-    return TransparencyReport(str(layout.root), source, results)
+    return TransparencyReport(str(layout.root), source, results, evidence.inputs())
 
 
 def write_markdown(report: TransparencyReport, release: str | Path) -> Path:
@@ -141,6 +143,12 @@ def write_markdown(report: TransparencyReport, release: str | Path) -> Path:
         "",
         f"Indicators: {report.source}. Sizes, compute and energy are given to one significant figure and cover "
         "the final run only.",
+        "",
+        "Read from: "
+        + ", ".join(
+            f"{kind} manifest `{h[:12]}`" if h else f"{kind}: not produced" for kind, h in report.inputs.items()
+        )
+        + ".",
         "",
     ]
     domain = subdomain = None

@@ -1,0 +1,86 @@
+"""Opt-outs honoured at query time in versions built before them.
+
+A dataset version is never rewritten, so an older version still holds the code of owners who opted
+out after it was built. Search, membership and the Spaces answer from the newest version by
+default; when someone asks an older one, the mask hides what was removed since: every file of an
+owner or repository on the release's opt-out list that the version does not apply, and the files
+the newest version removed as copies of their code. Each answer says how much it hid, and why.
+
+The mask is read from files that are published with the release (the opt-out export and the newest
+version's drop ledger), so a Space on the Hub can apply it without the maintainers' registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bigcode_release.data.stats import BuildTables
+from bigcode_release.layout import ReleaseLayout
+from bigcode_release.manifest import read_manifest
+from bigcode_release.optout.export import exported_list
+from bigcode_release.optout.export_format import OptOutList, read_optout_list
+
+
+@dataclass
+class OptOutMask:
+    """What to hide from answers about one dataset version."""
+
+    version: str
+    newest: str | None
+    owners: OptOutList = field(default_factory=lambda: OptOutList([]))
+    copies: dict[str, str] = field(default_factory=dict)  # `repo/path` -> request id
+
+    @classmethod
+    def for_version(cls, release: str | Path, version: str) -> OptOutMask:
+        """The mask of `version`: requests on the opt-out list that it does not apply."""
+        layout = ReleaseLayout.at(release)
+        newest = layout.current_version()
+        listed = exported_list(layout.optout_dir)
+        manifest = read_manifest(layout.version_dir(version)) or {}
+        applied = set(manifest.get("inputs", {}).get("optout", {}).get("request_ids") or [])
+        entries = (
+            [e for e in read_optout_list(listed).entries if e.request_id not in applied] if listed.is_file() else []
+        )
+        copies: dict[str, str] = {}
+        if entries and newest and newest != version:
+            tables = BuildTables(layout.version_dir(newest) / "data", layout.version_dir(newest) / "work" / "dropped")
+            wanted = {e.request_id for e in entries}
+            for request_id in sorted(wanted):
+                copies.update({row["file"]: request_id for row in tables.optout_copies(request_id)})
+        return cls(version, newest, OptOutList(entries), copies)
+
+    def __bool__(self) -> bool:
+        return bool(self.owners.entries) or bool(self.copies)
+
+    def hides(self, repo: str, path: str) -> str | None:
+        """The request id that hides the file `repo/path` in this version, or None."""
+        return self.owners.match(repo) or self.copies.get(f"{repo}/{path}")
+
+    def note(self, hidden: int) -> str:
+        """What an answer says about the files it hid."""
+        if not hidden:
+            return ""
+        return (
+            f"{hidden} result(s) hidden: their owners opted out after {self.version} was built "
+            f"(removed in {self.newest or 'the next version'})"
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "version": self.version,
+            "requests": sorted({e.request_id for e in self.owners.entries}),
+            "copies": len(self.copies),
+        }
+
+
+def masked_search(index_folder: Path, mask: OptOutMask, query: str, top: int = 10, **filters) -> tuple[list, int]:
+    """BM25 search of a version's index without the files the mask hides: (hits, hidden count).
+    A few more are fetched than asked, so hiding does not shorten the page."""
+    from bigcode_release.index import bm25
+
+    if not mask:
+        return bm25.search(index_folder / "bm25", query, top=top, **filters), 0
+    hits = bm25.search(index_folder / "bm25", query, top=top + 100, **filters)
+    shown = [h for h in hits if not mask.hides(h.repo, h.path)]
+    return shown[:top], len(hits) - len(shown)
