@@ -180,7 +180,9 @@ def test_a_version_is_never_overwritten(tmp_path, repo_folder):
     assert again["reused"] and again["manifest_hash"] == first["manifest_hash"]
     changed = folder_recipe(tmp_path, repo_folder, quality={"max_file_bytes": 5000})
     refused = run_cli("dataset", "build", str(changed), "--out", str(release), check=False)
-    assert refused.returncode == 2 and "already exists" in refused.stderr and "new `version:`" in refused.stderr
+    assert refused.returncode == 2 and "v1.0" in refused.stderr and "was built from other inputs" in refused.stderr
+    assert "recipe setting quality.max_file_bytes: 1000000 -> 5000" in refused.stderr
+    assert "build v1.1 (set `version: v1.1` in the recipe)" in refused.stderr
 
 
 def test_two_builds_of_the_same_input_and_recipe_have_the_same_manifest_hash(tmp_path, repo_folder):

@@ -188,14 +188,21 @@ def test_an_approved_optout_is_absent_from_the_next_version_and_lookup_says_why(
     assert nobody["versions"] == [{"version": "v1.1", "in_this_version": False, "repos": []}]
     shown = run_cli("optout", "lookup", "nobody", "--release", str(release)).stdout
     assert "nobody is not in this version" in shown
+    # applied only once its removal is verified on the version's indexes and shards
+    waiting = run_cli_json("optout", "sync", "--release", str(release), "--registry", str(registry_path))
+    assert waiting["applied"] == {} and "index build" in waiting["waiting"][request["id"]]
+    run_cli_json("index", "build", str(release), "--version", "v1.1")
+    run_cli_json("tokenizer", "train", str(release), "--vocab-size", "300", "--sample-mb", "1")
+    run_cli_json("tokenize", str(release), "--validation-fraction", "0.2")
     synced = run_cli_json("optout", "sync", "--release", str(release), "--registry", str(registry_path))
-    assert synced == {"applied": {request["id"]: "v1.1"}}
-    assert run_cli_json("optout", "sync", "--release", str(release), "--registry", str(registry_path)) == {
-        "applied": {}
-    }
-    status = run_cli_json("optout", "status", request["id"], "--registry", str(registry_path))
+    assert list(synced["applied"]) == [request["id"]] and "removed in v1.1" in synced["applied"][request["id"]]
+    again = run_cli_json("optout", "sync", "--release", str(release), "--registry", str(registry_path))
+    assert again == {"applied": {}, "failed": {}, "waiting": {}}
+    status = run_cli_json(
+        "optout", "status", request["id"], "--registry", str(registry_path), "--release", str(release)
+    )
     assert [e["kind"] for e in status["events"]] == ["submitted", "approved", "applied"]
-    assert status["first_version"] == "v1.1"
+    assert status["first_version"] == "v1.1" and status["receipt"]["verified"]
     assert json.loads((tmp_path / "optouts" / "optout-list.jsonl").read_text().splitlines()[0])["repo"] == "alice/tools"
 
 
