@@ -221,6 +221,22 @@ class ReleaseLayout:
         return self.root / "pipeline"
 
 
+CHECKPOINTS_DIR = "checkpoints"
+RUN_STATE_FILE = "trainer_state.json"  # written last: a checkpoint folder without it is incomplete
+
+
+def checkpoint_dir(run_dir: Path, step: int) -> Path:
+    """`<run>/checkpoints/step-000200`."""
+    return Path(run_dir) / CHECKPOINTS_DIR / f"step-{step:06d}"
+
+
+def list_checkpoints(run_dir: Path) -> list[Path]:
+    """A training run's complete checkpoints, oldest first."""
+    root = Path(run_dir) / CHECKPOINTS_DIR
+    found = [d for d in root.glob("step-*") if (d / RUN_STATE_FILE).is_file()] if root.is_dir() else []
+    return sorted(found, key=lambda d: int(d.name.split("-")[1]))
+
+
 def resolve_dataset_dir(path: str | Path) -> Path:
     """A dataset version folder from a version folder, the `dataset` link, or a release root.
 

@@ -7,5 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # generated code runs under bubblewrap (the evaluation sandbox)
-bash scripts/debian-package.sh bwrap bubblewrap "the sandboxed evaluation" "the evaluation stage will stop and say so"
+bash scripts/debian-package.sh bwrap bubblewrap "the sandboxed evaluation"
 .venv/bin/bigcode-release release run recipes/release-default.yaml --out release/

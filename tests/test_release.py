@@ -274,3 +274,40 @@ def test_maintainers_list_accept_reject_and_grant_access(release, tmp_path):
         ]
         again = access("grant", repo, "--user", "dave")
         assert again.returncode == 2 and "cannot grant dave" in again.stderr
+
+
+def test_recipes_pull_rebuilds_the_published_version_with_the_same_manifest_hash(release, tmp_path):
+    hub = FakeHub(TOKENS, ORGS)
+    with RunningHub(hub):
+        push(release, hub.url, "tok-alice", tmp_path / "home")
+        env = hub_env(hub.url, "tok-alice", tmp_path / "home")
+        pulled = subprocess.run(
+            [*CLI, "recipes", "pull", "bigcode/the-stack-local@v1.0", "--to", str(tmp_path / "recipes"), "--json"],
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            env=env,
+            timeout=600,
+        )
+        assert pulled.returncode == 0, pulled.stderr[-2000:]
+        wrong = subprocess.run(
+            [*CLI, "recipes", "pull", "bigcode/the-stack-local@v9.9", "--to", str(tmp_path / "x")],
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            env=env,
+            timeout=600,
+        )
+        assert wrong.returncode == 2 and "bigcode/the-stack-local@v9.9" in wrong.stderr
+    recipe = json.loads(pulled.stdout)["dataset"]
+    assert json.loads(pulled.stdout)["needs"] == []  # installed packages, HumanEval: nothing else to provide
+    rebuilt = subprocess.run(
+        [*CLI, "dataset", "build", recipe, "--out", str(tmp_path / "rebuilt"), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=900,
+    )
+    assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
+    published = json.loads((Path(os.path.realpath(release / "dataset")) / "manifest.json").read_text())
+    assert json.loads(rebuilt.stdout)["manifest_hash"] == published["manifest_hash"]

@@ -1,11 +1,14 @@
 """The "Am I in The Stack?" Space, launched on loopback and driven through gradio_client."""
 
 import os
-import shutil
-from pathlib import Path
+import re
 
 import pytest
 from conftest import folder_recipe, make_repo_folder, run_cli_json
+
+from bigcode_release.optout.registry import OptOutRegistry
+from tests.browser import CHROMIUM, screenshot
+from tests.browser import launch as launch_browser
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -68,10 +71,6 @@ def test_bad_input_gives_a_message_and_the_space_keeps_answering(space):
     assert "**alice** has" in answer
 
 
-CHROMIUM = shutil.which("chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (scripts/test.sh installs it)")
 def test_in_a_real_browser_a_user_checks_and_opts_out(built):
@@ -79,19 +78,7 @@ def test_in_a_real_browser_a_user_checks_and_opts_out(built):
 
     demo, client = _launch(built)  # its own app: a fresh per-client rate limit
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = launch_browser(playwright)
         try:
             page = browser.new_page()
             page.goto(client.src)
@@ -103,12 +90,14 @@ def test_in_a_real_browser_a_user_checks_and_opts_out(built):
             page.get_by_text("Request req-").first.wait_for(timeout=30_000)
             text = page.get_by_text("Request req-").first.inner_text()
             assert "pending" in text
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "in_the_stack.png"), full_page=True)
+            screenshot(page, "in_the_stack.png")
         finally:
             browser.close()
             demo.close()
-    assert (ARTIFACTS / "in_the_stack.png").stat().st_size > 10_000
+    request_id = re.search(r"req-[0-9a-f]{12}", text).group(0)
+    with OptOutRegistry(built / "registry.sqlite") as registry:  # what the page acknowledged is stored, as shown
+        stored = registry.get(request_id)
+    assert (stored.username, stored.scope, stored.status) == ("Alice", "account", "pending")
 
 
 MALFORMED_THROUGH_THE_SPACE = [

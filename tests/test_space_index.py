@@ -5,27 +5,16 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
+from tests.browser import CHROMIUM, screenshot
+from tests.browser import launch as launch_browser
 from tests.test_index import LOADER, release  # noqa: F401  (the module's indexed release fixture)
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-BROWSER_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def launch(name: str, release_dir: Path):
@@ -90,9 +79,8 @@ def test_in_a_real_browser_search_open_and_membership(release):  # noqa: F811
 
     inspector_demo, inspector_client = launch("data-inspector", release)
     membership_demo, membership_client = launch("membership-test", release)
-    ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        browser = launch_browser(playwright)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1400})
             page.goto(inspector_client.src)
@@ -101,7 +89,7 @@ def test_in_a_real_browser_search_open_and_membership(release):  # noqa: F811
             page.get_by_text("loaders/core.py").first.wait_for(timeout=30_000)
             page.get_by_text("loaders/core.py").first.click()
             page.get_by_text("license: MIT").first.wait_for(timeout=30_000)
-            page.screenshot(path=str(ARTIFACTS / "data_inspector.png"), full_page=True)
+            screenshot(page, "data_inspector.png")
             page.goto(membership_client.src)
             page.get_by_label("Code").fill("x = 1\n" + LOADER)
             page.get_by_role("button", name="Check").click()
@@ -109,10 +97,8 @@ def test_in_a_real_browser_search_open_and_membership(release):  # noqa: F811
             expect(page.get_by_label("Attribution notice")).to_have_value(
                 re.compile("Portions of this code come from"), timeout=30_000
             )
-            page.screenshot(path=str(ARTIFACTS / "membership_test.png"), full_page=True)
+            screenshot(page, "membership_test.png")
         finally:
             browser.close()
             inspector_demo.close()
             membership_demo.close()
-    assert (ARTIFACTS / "data_inspector.png").stat().st_size > 10_000
-    assert (ARTIFACTS / "membership_test.png").stat().st_size > 10_000

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import statistics
 from pathlib import Path
 
 import pytest
@@ -198,7 +199,11 @@ def test_ablation_compares_variants_over_seeds_on_one_validation_set(tokenized_r
         "ablate", str(path), "--variants", f"{base.name},{other}", "--seeds", "2", "--out", str(tmp_path / "ablation")
     )
     assert [v["variant"] for v in report["variants"]] == [base.name, str(other)]
-    assert all(len(v["val_losses"]) == 2 and v["std"] >= 0 for v in report["variants"])
+    for variant in report["variants"]:  # each seed trained once; mean and spread computed from them
+        losses = variant["val_losses"]
+        assert len(losses) == 2 and len(set(losses)) == 2, "two seeds give two different runs"
+        assert variant["mean"] == pytest.approx(statistics.mean(losses), abs=1e-5)
+        assert variant["std"] == pytest.approx(statistics.stdev(losses), abs=1e-5) and variant["std"] > 0
     assert report["validation"] == str(base / "validation")
     assert report["best"] in (base.name, str(other)) and isinstance(report["separated"], bool)
     assert (tmp_path / "ablation" / "ablation.png").stat().st_size > 0

@@ -1,4 +1,5 @@
-"""`bigcode-release recipes list|copy`: the shipped recipes, and a copy of one to edit."""
+"""`bigcode-release recipes list|copy|pull`: the shipped recipes, a copy of one to edit, and the recipes
+of a published release rebuilt from its manifests."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from rich.table import Table
 
 from bigcode_release.cli.output import JsonFlag, console, emit
 
-app = typer.Typer(no_args_is_help=True, help="Recipes: list the shipped ones, copy one to edit.")
+app = typer.Typer(
+    no_args_is_help=True, help="Recipes: list the shipped ones, copy one to edit, pull a published release's."
+)
 
 
 @app.command("list")
@@ -47,3 +50,36 @@ def recipes_copy(
         as_json,
         lambda: console.print("copied: " + ", ".join(str(p) for p in written)),
     )
+
+
+@app.command("pull")
+def recipes_pull(
+    reference: Annotated[
+        str, typer.Argument(help="ORG/NAME[@REVISION]: a dataset repo at a version tag, or a model repo")
+    ],
+    repo_type: Annotated[str, typer.Option("--repo-type", help="dataset or model")] = "dataset",
+    to: Annotated[Path, typer.Option("--to", help="folder to write the recipes into")] = Path("recipes"),
+    source: Annotated[
+        str | None, typer.Option("--source", help="the folder or Stack files the original build read, if not installed")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Rebuild the dataset (or training) recipe of a published release from its Hub manifests, so
+    that `dataset build` reproduces that version from the same sources (token: `hf auth login` or HF_TOKEN)."""
+    import os
+
+    from bigcode_release.errors import InvalidArgumentError
+    from bigcode_release.recipe_store import pull_recipes
+
+    if repo_type not in ("dataset", "model"):
+        raise InvalidArgumentError(f"--repo-type must be dataset or model, got {repo_type!r}")
+    pulled = pull_recipes(reference, to, repo_type, source, endpoint=os.environ.get("HF_ENDPOINT"))
+
+    def human() -> None:
+        console.print("wrote: " + ", ".join(str(p) for p in pulled.written))
+        for need in pulled.needs:
+            console.print(f"  provide: {need}")
+        if pulled.dataset:
+            console.print(f"then: bigcode-release dataset build {pulled.dataset} --out release/")
+
+    emit(pulled.to_dict(), as_json, human)

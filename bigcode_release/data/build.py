@@ -179,29 +179,37 @@ def _run_stages(recipe: Recipe, version_dir: str) -> None:
         executor.run()
         if recipe.executor.kind == "slurm":
             depends = executor  # the next stage's jobs wait for these
-        elif _stage_completed(layout, stage) < stage.tasks:
-            raise BuildError(f"stage {stage.name!r}: {stage.tasks - _stage_completed(layout, stage)} task(s) failed")
+        elif failed := executor.get_incomplete_ranks():
+            raise BuildError(f"stage {stage.name!r}: {len(failed)} task(s) failed")
 
 
-def _stage_completed(layout: BuildLayout, stage: Stage) -> int:
-    folder = layout.stage_dir(stage.name) / "completions"
-    return len(list(folder.iterdir())) if folder.is_dir() else 0
+class _Completion:
+    """How far a build's stages got, as datatrove's executors record it (their completion markers)."""
 
+    def __init__(self, recipe: Recipe, layout: BuildLayout):
+        self.stages = build_stages(recipe, layout)
+        self.executors = {s.name: build_executor(recipe, s, layout.stage_dir(s.name)) for s in self.stages}
 
-def _completed_tasks(layout: BuildLayout, stages: list[Stage]) -> int:
-    return sum(_stage_completed(layout, stage) for stage in stages)
+    @property
+    def tasks(self) -> int:
+        return sum(stage.tasks for stage in self.stages)
 
+    def done(self, stage: Stage) -> int:
+        return stage.tasks - len(self.executors[stage.name].get_incomplete_ranks())
 
-def _current_stage(layout: BuildLayout, stages: list[Stage]) -> Stage:
-    """The first stage with tasks left (the last one when all are done)."""
-    return next((stage for stage in stages if _stage_completed(layout, stage) < stage.tasks), stages[-1])
+    def completed(self) -> int:
+        return sum(self.done(stage) for stage in self.stages)
+
+    def current(self) -> Stage:
+        """The first stage with tasks left (the last one when all are done)."""
+        return next((stage for stage in self.stages if self.done(stage) < stage.tasks), self.stages[-1])
 
 
 def _run_with_progress(recipe: Recipe, layout: BuildLayout, plan: ReadPlan | None, show: bool) -> None:
     log_path = layout.work_dir / "executor.log"
-    stages = build_stages(recipe, layout)
-    tasks = sum(stage.tasks for stage in stages)
-    done_before = _completed_tasks(layout, stages)
+    completion = _Completion(recipe, layout)
+    tasks = completion.tasks
+    done_before = completion.completed()
     bar = tqdm(
         total=plan.total_bytes if plan else None,
         unit="B",
@@ -217,19 +225,17 @@ def _run_with_progress(recipe: Recipe, layout: BuildLayout, plan: ReadPlan | Non
     def draw() -> None:
         files, nbytes = read_progress(layout.progress_dir)
         bar.n = nbytes
-        stage = _current_stage(layout, stages).name
-        bar.set_postfix_str(
-            f"{files:,} files, stage {stage}, tasks {_completed_tasks(layout, stages)}/{tasks}", refresh=False
-        )
+        stage = completion.current().name
+        bar.set_postfix_str(f"{files:,} files, stage {stage}, tasks {completion.completed()}/{tasks}", refresh=False)
         bar.refresh()
 
     try:
         exitcode = run_logged(_run_stages, (recipe, str(layout.version_dir)), log_path, draw)
     finally:
         bar.close()
-    completed = _completed_tasks(layout, stages)
+    completed = completion.completed()
     if exitcode != 0 or (recipe.executor.kind != "slurm" and completed < tasks):
-        stage = _current_stage(layout, stages).name
+        stage = completion.current().name
         raise BuildError(
             f"dataset build failed in stage {stage!r} ({completed}/{tasks} tasks complete, exit code "
             f"{exitcode}); task logs are in {layout.stage_dir(stage) / 'logs'}, the executor's in {log_path}. "
@@ -468,10 +474,10 @@ def build_dataset(recipe: Recipe | str | Path, out_dir: str | Path, *, show_prog
     if optouts is not None and not layout.optout_copy.is_file():
         write_optout_list(optouts.entries, layout.optout_copy)
     _run_with_progress(recipe, layout, plan, show_progress)
-    stages = build_stages(recipe, layout)
-    if recipe.executor.kind == "slurm" and _completed_tasks(layout, stages) < sum(s.tasks for s in stages):
+    completion = _Completion(recipe, layout)
+    if recipe.executor.kind == "slurm" and completion.completed() < completion.tasks:
         raise BuildError(
-            f"submitted Slurm jobs for stages {', '.join(s.name for s in stages)}; "
+            f"submitted Slurm jobs for stages {', '.join(s.name for s in completion.stages)}; "
             "run the same command again once they finish to finalise"
         )
     stats, content = finalize(recipe, layout, plan, identity)

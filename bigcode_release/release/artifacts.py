@@ -17,11 +17,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bigcode_release.errors import ReleaseError
-from bigcode_release.layout import ReleaseLayout
+from bigcode_release.layout import ReleaseLayout, list_checkpoints
 from bigcode_release.manifest import read_manifest
 from bigcode_release.release.settings import Gate, ReleaseSettings
 from bigcode_release.shipped import SPACES, shipped_dir
-from bigcode_release.train.checkpoint import list_checkpoints
 
 PROJECT_SPACES = shipped_dir(SPACES)
 CHECKPOINT_SKIP = {"training_state.pt", "trainer_state.json"}  # resume state, not part of a release

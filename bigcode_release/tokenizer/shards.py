@@ -86,10 +86,11 @@ def _run_job(job: _Job) -> None:
                 shuffle_documents=True,
             ),
         ]
-        LocalPipelineExecutor(
+        executor = LocalPipelineExecutor(
             pipeline, tasks=job.tasks, workers=job.workers, logging_dir=str(work / "logs" / f"{split}-tokenize")
-        ).run()
-        _require_complete(work / "logs" / f"{split}-tokenize", job.tasks, f"{split} tokenization")
+        )
+        executor.run()
+        _require_complete(executor, f"{split} tokenization")
         merger = DocumentTokenizerMerger(
             str(work / split / "tokenized"),
             str(Path(job.out_dir) / split),
@@ -99,14 +100,20 @@ def _run_job(job: _Job) -> None:
             max_tokens_per_file=job.max_tokens_per_file or int(100e9),
             progress=False,
         )
-        LocalPipelineExecutor([merger], tasks=1, workers=1, logging_dir=str(work / "logs" / f"{split}-merge")).run()
-        _require_complete(work / "logs" / f"{split}-merge", 1, f"{split} merge")
+        executor = LocalPipelineExecutor(
+            [merger], tasks=1, workers=1, logging_dir=str(work / "logs" / f"{split}-merge")
+        )
+        executor.run()
+        _require_complete(executor, f"{split} merge")
 
 
-def _require_complete(logging_dir: Path, tasks: int, what: str) -> None:
-    done = len(list((logging_dir / "completions").glob("*"))) if (logging_dir / "completions").is_dir() else 0
-    if done < tasks:
-        raise TokenizedDataError(f"{what}: {tasks - done} of {tasks} task(s) failed; logs in {logging_dir / 'logs'}")
+def _require_complete(executor: LocalPipelineExecutor, what: str) -> None:
+    """Refuse a stage whose tasks did not all finish (datatrove's own completion markers)."""
+    failed = executor.get_incomplete_ranks()
+    if failed:
+        raise TokenizedDataError(
+            f"{what}: {len(failed)} of {executor.world_size} task(s) failed; logs in {executor.logging_dir.path}/logs"
+        )
 
 
 def _split_counts(logging_dir: Path) -> dict:

@@ -14,22 +14,10 @@ from pathlib import Path
 import torch
 
 from bigcode_release.errors import TrainingError
+from bigcode_release.layout import RUN_STATE_FILE, checkpoint_dir, list_checkpoints
 
-CHECKPOINTS_DIR = "checkpoints"
 STATE_FILE = "training_state.pt"
-RUN_STATE_FILE = "trainer_state.json"
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
-
-
-def checkpoint_dir(run_dir: Path, step: int) -> Path:
-    return Path(run_dir) / CHECKPOINTS_DIR / f"step-{step:06d}"
-
-
-def list_checkpoints(run_dir: Path) -> list[Path]:
-    """Complete checkpoints, oldest first."""
-    root = Path(run_dir) / CHECKPOINTS_DIR
-    found = [d for d in root.glob("step-*") if (d / RUN_STATE_FILE).is_file()] if root.is_dir() else []
-    return sorted(found, key=lambda d: int(d.name.split("-")[1]))
 
 
 def save_checkpoint(
