@@ -122,7 +122,7 @@ class MissingEvidence(BigcodeReleaseError):
         self.produced = produced
 
 
-class PipelineError(BigcodeReleaseError):
+class ReleaseRunError(BigcodeReleaseError):
     """A stage of the one-command release failed; the message names it."""
 
 

