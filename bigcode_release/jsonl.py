@@ -38,9 +38,9 @@ def read_jsonl(path: str | Path, error: type[BigcodeReleaseError]) -> Iterator[t
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise error(f"{path}:{number}: not JSON ({exc.msg})") from None
+                    raise error(f"{path} line {number}: not JSON ({exc.msg})") from None
                 if not isinstance(row, dict):
-                    raise error(f"{path}:{number}: expected a JSON object, got {type(row).__name__}")
+                    raise error(f"{path} line {number}: expected an object, got {type(row).__name__}")
                 yield number, row
         except (OSError, UnicodeDecodeError, EOFError) as exc:
             raise error(f"{path}: cannot be read ({exc})") from None

@@ -264,7 +264,7 @@ def test_bad_inputs_get_clear_errors_before_any_work(run_dir, tmp_path, monkeypa
         resolve_tasks("mbpp")
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"task_id": "x", "prompt": "def f():"}\n')
-    with pytest.raises(BenchmarkFileError, match=r"broken.jsonl:1: missing field\(s\) \['entry_point', 'test'\]"):
+    with pytest.raises(BenchmarkFileError, match=r"broken.jsonl line 1: missing field\(s\) \['entry_point', 'test'\]"):
         resolve_tasks(str(broken))
     result = run_cli("eval", str(run_dir), "--series", "--n", "2", "--k", "1,3", "--allow-code-execution", check=False)
     assert result.returncode == 2 and "every k must be between 1 and n=2" in result.stderr

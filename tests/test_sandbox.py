@@ -75,7 +75,7 @@ def test_execution_needs_an_opt_in(tmp_path, monkeypatch):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"task_id": "HumanEval/0"}\nnot json\n')
     refused = run_cli("eval-samples", str(bad), "--allow-code-execution", check=False)
-    assert refused.returncode == 2 and "bad.jsonl:1: needs string fields task_id and completion" in refused.stderr
+    assert refused.returncode == 2 and "bad.jsonl line 1: needs string fields task_id and completion" in refused.stderr
 
 
 def _nobody_processes() -> int:

@@ -22,7 +22,7 @@ def read_problems(path: str | Path | None = None) -> dict[str, dict]:
     for number, problem in read_jsonl(path, BenchmarkFileError):
         missing = [field for field in REQUIRED_FIELDS if field not in problem]
         if missing:
-            raise BenchmarkFileError(f"{path}:{number}: missing field(s) {missing}")
+            raise BenchmarkFileError(f"{path} line {number}: missing field(s) {missing}")
         problems[problem["task_id"]] = problem
     if not problems:
         raise BenchmarkFileError(f"{path}: no problems")

@@ -40,7 +40,7 @@ def read_samples(path: str | Path) -> list[dict]:
     samples = []
     for number, sample in read_jsonl(path, BenchmarkFileError):
         if not isinstance(sample.get("task_id"), str) or not isinstance(sample.get("completion"), str):
-            raise BenchmarkFileError(f"{path}:{number}: needs string fields task_id and completion")
+            raise BenchmarkFileError(f"{path} line {number}: needs string fields task_id and completion")
         samples.append(sample)
     if not samples:
         raise BenchmarkFileError(f"{path}: no samples")

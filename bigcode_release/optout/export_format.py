@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bigcode_release.errors import OptOutListError
+from bigcode_release.jsonl import read_jsonl
 
 FIELDS = ("owner", "repo", "request_id")
 
@@ -86,13 +87,7 @@ def read_optout_list(path: str | Path) -> OptOutList:
         for index, row in enumerate(pq.read_table(path).to_pylist(), start=1):
             entries.append(_entry({k: v for k, v in row.items() if v is not None}, f"{path} row {index}"))
         return OptOutList(entries)
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise OptOutListError(f"{path} line {number}: not JSON ({exc.msg})") from None
+    for number, row in read_jsonl(path, OptOutListError):
         entries.append(_entry(row, f"{path} line {number}"))
     return OptOutList(entries)
 

@@ -136,7 +136,8 @@ class InTheStackService:
         lines = [f"Request **{request.id}** ({request.username}): **{request.status}**"]
         receipt = read_receipt(self.layout, request.id)
         if receipt is not None:
-            lines.append(Receipt.from_dict(receipt).summary().capitalize())
+            summary = Receipt.from_dict(receipt).summary()
+            lines.append(summary[0].upper() + summary[1:])
         elif request.first_version:
             lines.append(f"First dataset version without it: **{request.first_version}**")
         lines += [
