@@ -1,11 +1,12 @@
 """Publish a release plan with `huggingface_hub` only, or write it to a folder.
 
-Per repository: create it private (or keep it as it is), set its gate, compare its files with the
-local ones (git blob SHA-1 or LFS SHA-256), upload what differs in commits of bounded size (a file
-the Hub already has is never sent again), delete what the release no longer has, tag the version,
-and only then make it public if the settings say so. A tag that exists must point at the same
-files: versions are immutable. So a push that completed uploads nothing when re-run, and a push
-killed midway resumes from the commits that landed and ends in the same state.
+Per repository: create it private (or keep it as it is), set its gate, send its files in commits
+of bounded size through `create_commit` (which leaves out the files the Hub already has, by the ids
+its preupload answers, and makes no commit when nothing changed), delete what the release no longer
+has, tag the version, and only then make it public if the settings say so. A tag that exists must
+point at the same files (compared by git blob SHA-1 or LFS SHA-256): versions are immutable. So a
+push that completed uploads nothing when re-run, and a push killed midway resumes from the commits
+that landed and ends in the same state. The same comparison gives the upload counts reported.
 """
 
 from __future__ import annotations
@@ -137,15 +138,18 @@ def push_repo(api: HfApi, plan: RepoPlan, limits: CommitSettings, say: Callable[
         say(f"{plan.repo_id}: {plan.tag} already published, nothing to upload")
     else:
         remote = _remote_files(api, plan)
-        changed = _changed(plan, remote)
+        changed = {f.path_in_repo for f in _changed(plan, remote)}  # for the report: the library decides
         wanted = {f.path_in_repo for f in plan.files}
         deleted = sorted(p for p in remote if p not in wanted and p not in KEEP_REMOTE)
-        batches = _batches(changed, limits) or ([[]] if deleted else [])
+        head = api.repo_info(plan.repo_id, repo_type=plan.repo_type).sha
+        batches = _batches(plan.files, limits)
+        label = f"{plan.kind}{' ' + plan.tag if plan.tag else ''}"
         for number, batch in enumerate(batches, 1):
+            # every file goes to create_commit, which leaves out those the Hub already has (its
+            # preupload answers their ids) and makes no commit when nothing in the batch changed
             operations = [CommitOperationAdd(path_in_repo=f.path_in_repo, path_or_fileobj=f.local) for f in batch]
             if number == len(batches):
                 operations += [CommitOperationDelete(path_in_repo=p) for p in deleted]
-            label = f"{plan.kind}{' ' + plan.tag if plan.tag else ''}"
             with warnings.catch_warnings():  # a Space carrying the parquet files it reads is intended
                 warnings.filterwarnings("ignore", message="It seems that you are about to commit a data file")
                 info = api.create_commit(
@@ -154,13 +158,16 @@ def push_repo(api: HfApi, plan: RepoPlan, limits: CommitSettings, say: Callable[
                     operations=operations,
                     commit_message=f"Release {label} (part {number}/{len(batches)}, bigcode-release)",
                 )
-            result.commits.append(info.oid)
-            say(
-                f"{plan.repo_id}: commit {number}/{len(batches)}: {len(batch)} files, "
-                f"{sum(f.size for f in batch):,} bytes"
-            )
+            if info.oid != head:
+                head = info.oid
+                result.commits.append(info.oid)
+                sent = [f for f in batch if f.path_in_repo in changed]
+                say(
+                    f"{plan.repo_id}: commit {number}/{len(batches)}: {len(sent)} changed files, "
+                    f"{sum(f.size for f in sent):,} bytes"
+                )
         result.uploaded_files = len(changed)
-        result.uploaded_bytes = sum(f.size for f in changed)
+        result.uploaded_bytes = sum(f.size for f in plan.files if f.path_in_repo in changed)
         result.deleted_files = len(deleted)
         result.head = api.repo_info(plan.repo_id, repo_type=plan.repo_type).sha
         if plan.tag:
@@ -171,7 +178,7 @@ def push_repo(api: HfApi, plan: RepoPlan, limits: CommitSettings, say: Callable[
                 repo_type=plan.repo_type,
                 tag_message=plan.tag_message or f"{plan.kind} {plan.tag}",
             )
-        if not batches:
+        if not result.commits:
             say(f"{plan.repo_id}: up to date, nothing to upload")
     if not plan.private:
         api.update_repo_settings(plan.repo_id, repo_type=plan.repo_type, private=False)
