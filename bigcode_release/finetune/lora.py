@@ -24,6 +24,7 @@ from bigcode_release.train.fim import FimTransform
 from bigcode_release.train.model import count_parameters
 from bigcode_release.train.runlog import RunLog, plot_losses
 from bigcode_release.train.schedule import learning_rate
+from bigcode_release.train.step import optimizer_step
 
 IGNORE = -100
 
@@ -76,6 +77,11 @@ def _labels(window: np.ndarray, pad_id: int | None, valid: int) -> np.ndarray:
     return labels
 
 
+def _targets(labels: torch.Tensor) -> torch.Tensor:
+    """Target tokens of a batch: transformers' causal-LM loss predicts labels[:, 1:]."""
+    return (labels[:, 1:] != IGNORE).sum()
+
+
 def _load_base(base_dir: Path, settings: FinetuneSettings):
     from transformers import AutoModelForCausalLM
 
@@ -121,7 +127,7 @@ def _validation_loss(model, windows: np.ndarray, valid: list[int], pad_id: int |
                 ),
                 device=device,
             )
-            targets = int((labels[:, 1:] != IGNORE).sum())
+            targets = int(_targets(labels))
             total += float(model(input_ids=ids, labels=labels).loss) * targets
             count += targets
     model.train()
@@ -209,15 +215,18 @@ def train_lora(
         rate = learning_rate(
             step, settings.learning_rate, settings.min_learning_rate, settings.warmup_steps, total_steps
         )
-        for group in optimizer.param_groups:
-            group["lr"] = rate
-        loss = model(input_ids=ids, labels=labels).loss
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        norm = torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], settings.grad_clip)
-        optimizer.step()
+        stepped = optimizer_step(
+            optimizer,
+            [p for p in model.parameters() if p.requires_grad],
+            [(ids, labels)],
+            lambda inputs, targets: model(input_ids=inputs, labels=targets).loss * _targets(targets),
+            _targets,
+            rate,
+            settings.grad_clip,
+        )
+        norm = stepped.grad_norm
         tokens += int(ids.numel())
-        losses.append(loss.item())
+        losses.append(stepped.loss)
         done = step + 1
         val = None
         if done % settings.eval_interval == 0 or done == total_steps:

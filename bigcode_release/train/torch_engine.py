@@ -34,6 +34,7 @@ from bigcode_release.train.model import count_parameters, llama_config, training
 from bigcode_release.train.recipe import TrainRecipe
 from bigcode_release.train.runlog import RunLog, plot_losses
 from bigcode_release.train.schedule import learning_rate
+from bigcode_release.train.step import optimizer_step
 
 
 @dataclass(frozen=True)
@@ -241,21 +242,19 @@ def _train(
             total_steps,
             recipe.optimizer.decay_style,
         )
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        micro = stream.micro_batches(rank_positions(step, gbs, ddp.rank, ddp.world_size))
-        targets = ddp.sum(float(sum((labels != IGNORE_INDEX).sum() for _, labels in micro)))
-        loss_sum = 0.0
-        for index, (batch_inputs, labels) in enumerate(micro):
-            sync = index == len(micro) - 1 or ddp.world_size == 1
-            with contextlib.nullcontext() if sync else wrapped.no_sync():
-                loss = _token_loss_sum(wrapped, batch_inputs, labels, recipe)
-                (loss * ddp.world_size / targets).backward()
-            loss_sum += float(loss.detach())
-        grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.optimizer.clip_grad))
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        train_loss = ddp.sum(loss_sum) / targets
+        stepped = optimizer_step(
+            optimizer,
+            model.parameters(),
+            stream.micro_batches(rank_positions(step, gbs, ddp.rank, ddp.world_size)),
+            lambda inputs, labels: _token_loss_sum(wrapped, inputs, labels, recipe),
+            lambda labels: (labels != IGNORE_INDEX).sum(),
+            lr,
+            recipe.optimizer.clip_grad,
+            all_reduce_sum=ddp.sum,
+            world_size=ddp.world_size,
+            no_sync=wrapped.no_sync if ddp.world_size > 1 else None,
+        )
+        train_loss, grad_norm = stepped.loss, stepped.grad_norm
         tokens_done += gbs * seq
         done = step + 1
         val_loss = None
