@@ -158,12 +158,20 @@ def tokenized_release(tmp_path_factory) -> Path:
     """A release with a small dataset (a few installed distributions), a 600-token tokenizer and
     tokenized train/validation shards: what the model-side stages read."""
     from bigcode_release.data.build import build_dataset
+    from bigcode_release.optout.export import export_optouts
+    from bigcode_release.optout.registry import OptOutRegistry
     from bigcode_release.tokenizer.shards import tokenize_dataset
     from bigcode_release.tokenizer.training import train_tokenizer
 
     folder = tmp_path_factory.mktemp("model-side")
     release = folder / "release"
-    build_dataset(small_installed_recipe(folder), release, show_progress=False)
+    # an approved request for an account with no code here, exported and applied by the build (the
+    # maintainers' registry lives outside the release)
+    with OptOutRegistry(folder / "registry.sqlite") as registry:
+        request = registry.submit("octocat", client="tests")
+        registry.approve(request.id, by="maintainer")
+        exported = export_optouts(registry, release / "optout")
+    build_dataset(small_installed_recipe(folder, optout={"list": str(exported.jsonl)}), release, show_progress=False)
     train_tokenizer(release, vocab_size=600, sample_mb=1, progress=False)
     tokenize_dataset(release, validation_fraction=0.05, show_progress=False)
     return release
@@ -200,7 +208,7 @@ def tiny_train_recipe(folder: Path, release: Path, **changes) -> Path:
 
 @pytest.fixture(scope="session")
 def publishable_release(tokenized_release, tmp_path_factory) -> Path:
-    """The small model-side release, plus a 6-step training run, an opt-out export and an eval result."""
+    """The small model-side release (with its opt-out export), plus a 6-step training run and an eval result."""
     from bigcode_release.train.recipe import load_train_recipe
     from bigcode_release.train.torch_engine import train_torch
 
@@ -208,12 +216,6 @@ def publishable_release(tokenized_release, tmp_path_factory) -> Path:
     shutil.copytree(tokenized_release, root, symlinks=True)
     recipe = load_train_recipe(tiny_train_recipe(root.parent, root, batch={"train_steps": 6}))
     train_torch(recipe, show_progress=False)
-    # the maintainers' registry lives outside the release here; the request is for an account with no
-    # code in the data, so the version needs no rebuild (`release push` checks a registry in the release)
-    registry = str(root.parent / "registry.sqlite")
-    submitted = json.loads(run_cli("optout", "submit", "octocat", "--registry", registry, "--json").stdout)
-    run_cli("optout", "approve", submitted["id"], "--by", "maintainer", "--registry", registry)
-    run_cli("optout", "export", "--out", str(root / "optout"), "--registry", registry)
     from bigcode_release.evaluate.sandbox import SandboxLimits, sandbox_available
 
     if sandbox_available() is None:  # without bubblewrap the release simply has no evaluation

@@ -18,6 +18,8 @@ DEFAULT_MIN_BYTES = 64
 DEFAULT_MAX_SOURCES = 5
 MAX_TEXT_CHARS = 200_000
 # licenses whose terms ask for no notice; any other license in an expression asks for attribution
+# with a mask, how many of a span's documents are looked at to find visible sources
+HIDDEN_LOOKAHEAD = 1000
 NO_ATTRIBUTION = {"CC0-1.0", "Unlicense", "0BSD", "MIT-0", "WTFPL"}
 
 
@@ -141,15 +143,19 @@ class MembershipIndex:
         result = Attribution(self.dataset_version, len(text), min_bytes)
         for start, end in self.suffix.maximal_spans(data, min_bytes):
             found = self.suffix.find(data[start:end])
-            numbers, total = self.suffix.documents(found, max_sources)
-            sources = self.sources(numbers)
-            if hide is not None:
-                shown = [s for s in sources if not hide(s.repo, s.path)]
-                result.hidden += len(sources) - len(shown)
-                if not shown and total <= len(sources):
-                    continue
-                total -= len(sources) - len(shown)
-                sources = shown
+            if hide is None:
+                numbers, total = self.suffix.documents(found, max_sources)
+                sources = self.sources(numbers)
+            else:
+                # look further than the sources listed: a span is shown only with a visible source
+                numbers, total = self.suffix.documents(found, max(max_sources, HIDDEN_LOOKAHEAD))
+                seen = self.sources(numbers)
+                visible = [s for s in seen if not hide(s.repo, s.path)]
+                result.hidden += len(seen) - len(visible)
+                if not visible:
+                    continue  # every source seen is hidden: the span is not shown
+                total -= len(seen) - len(visible)
+                sources = visible[:max_sources]
             result.spans.append(Span(char_at[start], char_at[end], end - start, found.count, total, sources))
         return result
 

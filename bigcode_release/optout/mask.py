@@ -81,6 +81,12 @@ def masked_search(index_folder: Path, mask: OptOutMask, query: str, top: int = 1
 
     if not mask:
         return bm25.search(index_folder / "bm25", query, top=top, **filters), 0
-    hits = bm25.search(index_folder / "bm25", query, top=top + 100, **filters)
-    shown = [h for h in hits if not mask.hides(h.repo, h.path)]
-    return shown[:top], len(hits) - len(shown)
+    shown, hidden = [], 0
+    for hit in bm25.search(index_folder / "bm25", query, top=top + 100, **filters):
+        if len(shown) == top:
+            break
+        if mask.hides(hit.repo, hit.path):
+            hidden += 1
+        else:
+            shown.append(hit)
+    return shown, hidden

@@ -86,34 +86,40 @@ def _owned(repo_name: str, targets: list[str]) -> bool:
     return any(repo == t.lower() or ("/" not in t and repo.split("/", 1)[0] == t.lower()) for t in targets)
 
 
-def _removed_files(version_dir: Path, request_id: str) -> tuple[list[dict], list[dict]]:
-    """(own files, copies) the version's drop ledgers record for the request."""
+def _removed_files(version_dir: Path, request_id: str, targets: list[str]) -> tuple[list[dict], list[dict]]:
+    """(the targets' own files, copies of them) the version's drop ledgers record as removed by an
+    opt-out (own files whichever request covering them removed them first)."""
     tables = BuildTables(version_dir / "data", version_dir / "work" / "dropped")
-    own = tables.rows(
-        "SELECT repo_name, path, size FROM dropped WHERE reason = 'opted_out' AND optout_request_id = ? ORDER BY 1, 2",
-        [request_id],
-    )
-    return own, tables.optout_copies(request_id)
+    opted_out = tables.rows("SELECT repo_name, path, size FROM dropped WHERE reason = 'opted_out' ORDER BY 1, 2")
+    return [f for f in opted_out if _owned(f["repo_name"], targets)], tables.optout_copies(request_id)
 
 
-def _texts(version_dir: Path, files: list[dict]) -> list[tuple[str, str]]:
-    """(`repo/path`, text) of removed files, read from where the build read them (its read plan)."""
-    plan_path = version_dir / "work" / "plan.json"
-    if not plan_path.is_file():
-        return []
+def _texts(layout: ReleaseLayout, version: str, files: list[dict]) -> list[tuple[str, str]]:
+    """(`repo/path`, text) of removed files: read where the build read them (its read plan), or,
+    when the source is gone or has no plan (Stack-schema files), from the earlier versions' data."""
     wanted = {(f["repo_name"], f["path"]) for f in files}
-    texts = []
-    for repo in ReadPlan.load(plan_path).repos:
-        for planned in repo.files:
-            if (repo.repo_name, planned.path) in wanted and planned.language:
-                try:
-                    text = Path(planned.abspath).read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError):
-                    continue
-                if text.strip():
-                    texts.append((f"{repo.repo_name}/{planned.path}", text))
-    texts.sort(key=lambda item: -len(item[1]))
-    return texts[:MAX_QUERIED_FILES]
+    texts: dict[tuple[str, str], str] = {}
+    plan_path = layout.version_dir(version) / "work" / "plan.json"
+    if plan_path.is_file():
+        for repo in ReadPlan.load(plan_path).repos:
+            for planned in repo.files:
+                if (repo.repo_name, planned.path) in wanted and planned.language:
+                    try:
+                        text = Path(planned.abspath).read_text(encoding="utf-8")
+                    except (OSError, UnicodeDecodeError):
+                        continue
+                    if text.strip():
+                        texts[(repo.repo_name, planned.path)] = text
+    for earlier in reversed(layout.built_versions()):
+        if len(texts) == len(wanted) or earlier.name == version:
+            continue
+        table = pq.read_table(earlier / "data", columns=["repo_name", "path", "content"])
+        for row in table.to_pylist():
+            key = (row["repo_name"], row["path"])
+            if key in wanted and key not in texts and row["content"].strip():
+                texts[key] = row["content"]
+    found = sorted(((f"{r}/{p}", t) for (r, p), t in texts.items()), key=lambda item: -len(item[1]))
+    return found[:MAX_QUERIED_FILES]
 
 
 def _check_data(version_dir: Path, targets: list[str], copies: list[dict]) -> Check:
@@ -128,17 +134,21 @@ def _check_data(version_dir: Path, targets: list[str], copies: list[dict]) -> Ch
     )
 
 
-def _check_repos(version_dir: Path, targets: list[str], request_id: str) -> Check:
+def _check_repos(version_dir: Path, targets: list[str]) -> Check:
+    """Each repository of the targets is excluded from the version (by this request, by another
+    covering it, or before the opt-out step: a repository with no file in a selected language)."""
     repos = pq.read_table(version_dir / "repos.parquet").to_pylist()
     mine = [r for r in repos if _owned(r["repo_name"], targets)]
-    wrong = [r["repo_name"] for r in mine if r["included"] or r["drop_reason"] != "opted_out"]
-    wrong += [r["repo_name"] for r in mine if r["optout_request_id"] != request_id and r["repo_name"] not in wrong]
+    included = [r["repo_name"] for r in mine if r["included"]]
+    reasons = sorted(
+        {f"{r['drop_reason']}" + (f" ({r['optout_request_id']})" if r["optout_request_id"] else "") for r in mine}
+    )
     return Check(
         "repos",
-        not wrong,
-        f"{len(mine)} repositories of the owner, all excluded as opted_out by {request_id}"
-        if not wrong
-        else f"not shown as opted out by {request_id}: {', '.join(wrong)}",
+        not included,
+        f"{len(mine)} repositories of the targets, none included: {', '.join(reasons) or 'none in the source'}"
+        if not included
+        else f"still included: {', '.join(included)}",
     )
 
 
@@ -163,9 +173,11 @@ def _check_search(index_dir: Path, targets: list[str], texts: list[tuple[str, st
                 continue
             queries += 1
             found += [f"{h.repo}/{h.path}" for h in hits if _owned(h.repo, targets) or f"{h.repo}/{h.path}" in copy_ids]
+    if not texts:
+        return Check("search", True, "no removed file with text to search for (nothing of the targets was read)")
     return Check(
         "search",
-        queries > 0 and not found,
+        not found,
         f"{queries} searches for {len(texts)} removed files: "
         + (f"found {', '.join(sorted(set(found))[:5])}" if found else "none of the owner's files or the copies"),
     )
@@ -174,6 +186,8 @@ def _check_search(index_dir: Path, targets: list[str], texts: list[tuple[str, st
 def _check_membership(index_dir: Path, version: str, targets: list[str], texts: list[tuple[str, str]]) -> Check:
     from bigcode_release.index.attribution import MembershipIndex
 
+    if not texts:
+        return Check("membership", True, "no removed file with text to query (nothing of the targets was read)")
     index = MembershipIndex(index_dir, version)
     spans = leaks = queried = 0
     for _, text in texts:
@@ -186,7 +200,7 @@ def _check_membership(index_dir: Path, version: str, targets: list[str], texts: 
         leaks += sum(1 for span in result.spans for s in span.sources if _owned(s.repo, targets))
     return Check(
         "membership",
-        queried > 0 and leaks == 0,
+        leaks == 0,
         f"{queried} removed files queried: {spans} spans found elsewhere in the data, {leaks} from the owner",
     )
 
@@ -210,7 +224,7 @@ def verify_removal(layout: ReleaseLayout, version: str, request_id: str, targets
     """Check that a dataset version removed a request's code from every artifact; the receipt."""
     version_dir = layout.dataset_dir(version)
     dataset = read_manifest(version_dir)
-    own, copies = _removed_files(version_dir, request_id)
+    own, copies = _removed_files(version_dir, request_id, targets)
     tokenizer = read_manifest(layout.tokenizer_dir) or {}
     receipt = Receipt(
         request_id=request_id,
@@ -231,11 +245,11 @@ def verify_removal(layout: ReleaseLayout, version: str, request_id: str, targets
             "note": "the tokenizer is kept across patch versions; its vocabulary was learned from the sample named here",
         },
     )
-    texts = _texts(version_dir, own + copies)
+    texts = _texts(layout, version, own + copies)
     index_dir = layout.index_dir(version)
     receipt.checks = [
         _check_data(version_dir, targets, copies),
-        _check_repos(version_dir, targets, request_id),
+        _check_repos(version_dir, targets),
         _check_search(index_dir, targets, texts, copies),
         _check_membership(index_dir, version, targets, texts),
         _check_tokenized(layout, version, dataset),

@@ -19,6 +19,8 @@ from pathlib import Path
 from bigcode_release.errors import ReleaseError
 from bigcode_release.layout import ReleaseLayout, list_checkpoints
 from bigcode_release.manifest import read_manifest
+from bigcode_release.optout.export import exported_list
+from bigcode_release.optout.export_format import read_optout_list
 from bigcode_release.release.settings import Gate, ReleaseSettings
 from bigcode_release.shipped import SPACES, shipped_dir
 
@@ -87,13 +89,31 @@ def _dataset_tag_message(manifest: dict, previous: dict | None) -> str:
     )
 
 
+def publishable_versions(release: Path) -> tuple[list[Path], dict[str, str]]:
+    """The dataset versions a push may publish, oldest first, and those it leaves out with why: a
+    version that does not apply every request on the release's opt-out list holds code whose owner
+    opted out since (whatever was published of it before stays as it was; tags never move)."""
+    layout = ReleaseLayout.at(release)
+    listed = exported_list(layout.optout_dir)
+    wanted = {e.request_id for e in read_optout_list(listed).entries} if listed.is_file() else set()
+    publishable, left_out = [], {}
+    for version_dir in layout.built_versions():
+        applied = set((read_manifest(version_dir) or {}).get("inputs", {}).get("optout", {}).get("request_ids") or [])
+        missing = sorted(wanted - applied)
+        if missing:
+            left_out[version_dir.name] = f"does not apply opt-out request(s) {', '.join(missing)}"
+        else:
+            publishable.append(version_dir)
+    return publishable, left_out
+
+
 def dataset_repos(release: Path, org: str, settings: ReleaseSettings) -> list[RepoPlan]:
-    """One plan per dataset version, oldest first (each becomes a tagged revision of one repo)."""
+    """One plan per publishable dataset version, oldest first (each a tagged revision of one repo)."""
     plans = []
     previous = None
-    for version_dir in ReleaseLayout.at(release).built_versions():
+    for version_dir in publishable_versions(release)[0]:
         manifest = json.loads((version_dir / "manifest.json").read_text(encoding="utf-8"))
-        recipe = manifest["identity"]["settings"]
+        recipe = manifest.get("identity", {}).get("settings") or manifest["recipe"]
         files = _files(version_dir, [o["path"] for o in manifest["outputs"]] + ["manifest.json"])
         plans.append(
             RepoPlan(
@@ -209,7 +229,7 @@ def space_repos(
         if not (folder / "app.py").is_file() or not (folder / "README.md").is_file():
             raise ReleaseError(f"spaces.include: {folder} has no app.py and README.md")
         files = _files(folder, [p.name for p in folder.iterdir() if p.is_file() and p.suffix in (".py", ".md", ".txt")])
-        for version_dir in ReleaseLayout.at(release).built_versions():
+        for version_dir in publishable_versions(release)[0]:
             repos = version_dir / "repos.parquet"
             if repos.is_file():
                 files.append(
@@ -240,6 +260,13 @@ def discover(
     release = Path(release)
     datasets = dataset_repos(release, org, settings)
     if not datasets:
+        left_out = publishable_versions(release)[1]
+        if left_out:
+            raise ReleaseError(
+                f"{release}: no dataset version applies every request on the opt-out list ("
+                + "; ".join(f"{v} {why}" for v, why in left_out.items())
+                + "): build the next version with them first"
+            )
         raise ReleaseError(
             f"{release}: no built dataset version (dataset-versions/<v>/manifest.json); "
             "run `bigcode-release dataset build` first"

@@ -27,7 +27,7 @@ from huggingface_hub.errors import HfHubHTTPError
 from bigcode_release.errors import ReleaseError
 from bigcode_release.layout import ReleaseLayout
 from bigcode_release.manifest import read_manifest
-from bigcode_release.release.artifacts import RepoFile, RepoPlan
+from bigcode_release.release.artifacts import RepoFile, RepoPlan, publishable_versions
 from bigcode_release.release.auth import scrub, writer_identity
 from bigcode_release.release.settings import CommitSettings
 
@@ -258,11 +258,13 @@ def write_repo_trees(plans: list[RepoPlan], out_dir: str | Path, release: str | 
         )
     path = out_dir / "release-plan.json"
     out_dir.mkdir(parents=True, exist_ok=True)
-    inputs = {}
+    inputs, left_out = {}, {}
     if release is not None and (current := ReleaseLayout.at(release).current_version()):
         dataset = read_manifest(ReleaseLayout.at(release).dataset_dir(current))
         inputs = {"dataset_version": current, "dataset_manifest_hash": dataset["manifest_hash"]}
-    path.write_text(json.dumps({"inputs": inputs, "repos": described}, indent=2) + "\n", encoding="utf-8")
+        left_out = publishable_versions(Path(release))[1]
+    plan = {"inputs": inputs, "dataset_versions_left_out": left_out, "repos": described}
+    path.write_text(json.dumps(plan, indent=2) + "\n", encoding="utf-8")
     return path
 
 

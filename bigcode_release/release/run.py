@@ -142,21 +142,23 @@ def choose_version(layout: ReleaseLayout, first: str, identity: DatasetIdentity)
     """The dataset version to build: the newest one (at or after `first`) when it was built from
     the same inputs, else the next one, with what differs."""
     built = [d for d in layout.built_versions() if version_key(d.name) >= version_key(first)]
-    if not built:
-        return first, []
-    newest = built[-1]
-    manifest = read_manifest(newest) or {}
-    if manifest.get("identity_hash") == identity.hash:
-        return newest.name, []
-    if "identity" in manifest:
-        why = differences(DatasetIdentity.from_dict(manifest["identity"]), identity, newest.name)
-    else:
-        why = [f"{newest.name} was built by an older bigcode-release that did not record its inputs by content"]
-    candidate = next_version(newest.name)
+    why: list[str] = []
+    candidate = first
+    if built:
+        newest = built[-1]
+        manifest = read_manifest(newest) or {}
+        if manifest.get("identity_hash") == identity.hash:
+            return newest.name, []
+        if "identity" in manifest:
+            why = differences(DatasetIdentity.from_dict(manifest["identity"]), identity, newest.name)
+        else:
+            why = [f"{newest.name} was built by an older bigcode-release that did not record its inputs by content"]
+        candidate = next_version(newest.name)
     while (layout.version_dir(candidate) / "work" / "build.json").is_file():
         state = json.loads((layout.version_dir(candidate) / "work" / "build.json").read_text(encoding="utf-8"))
         if state.get("identity_hash") == identity.hash:
             break  # an unfinished build of these inputs: resume it
+        why.append(f"an unfinished build of {candidate} was started from other inputs")
         candidate = next_version(candidate)
     return candidate, why
 

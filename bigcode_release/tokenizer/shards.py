@@ -188,11 +188,17 @@ def tokenize_dataset(
         "text_column": text_column(dataset_dir),
         "eos_token": END_OF_TEXT,
         "tokenizer_name": metadata_name,  # None: the tokenizer directory, wherever it is
+        "tasks": tasks or len(sorted((dataset_dir / "data").glob("*.parquet"))),
+        "max_tokens_per_file": max_tokens_per_file,
     }
     existing = read_manifest(out)
     if existing is not None and existing["inputs"] == inputs and existing["parameters"] == parameters:
         return _reused(existing, out, tokenizer_dir, metadata_name)
     if existing is not None:  # shards of other inputs: they are not these inputs' shards
+        if existing.get("kind") != "tokenized":
+            raise TokenizerError(
+                f"{out} holds a {existing.get('kind')} manifest, not tokenized shards: choose another --out"
+            )
         shutil.rmtree(out)
     work = out / "work"
     shards = sorted((dataset_dir / "data").glob("*.parquet"))

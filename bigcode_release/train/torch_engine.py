@@ -198,6 +198,12 @@ def _train(
             )
         if state.get("tokenized_manifest_hash") != data_hash:
             version = tokenized.get("inputs", {}).get("dataset_version", "?")
+            if "tokenized_manifest_hash" not in state:
+                raise TrainingError(
+                    f"{checkpoints[-1]} was written before runs recorded their data, so it cannot be resumed "
+                    f"on {inputs.tokenized_dir} safely: start a new run with --run-dir "
+                    f"{run_dir.parent / f'{recipe.name}-{version}'}"
+                )
             raise TrainingError(
                 f"{run_dir} trained on other data (tokenized manifest {str(state.get('tokenized_manifest_hash'))[:12]}) "
                 f"than {inputs.tokenized_dir} ({data_hash[:12]}, dataset {version}); a run never resumes on other "

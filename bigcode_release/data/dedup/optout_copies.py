@@ -22,12 +22,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bigcode_release.data.dedup.keys import content_hash
+from bigcode_release.data.dedup.keys import content_hash, normalised_content
 from bigcode_release.data.dedup.shingles import ngram_hashes, word_hashes
 from bigcode_release.data.dedup.signature import OnePermutationMinHash
 from bigcode_release.recipe import NearDedupConfig
 
 OPTED_OUT_COPY = "opted_out_copy"
+# an opted-out file this short (normalised) is too generic to follow into other repositories: an
+# `__init__.py` of one import, a license header; copies of it would be everyone's
+MIN_QUERY_BYTES = 256
 
 
 def query_schema(num_hashes: int) -> pa.Schema:
@@ -52,8 +55,8 @@ class QueryRecorder:
         self.rows: dict[str, list] = {name: [] for name in query_schema(self.num_hashes).names}
 
     def add(self, text: str, request_id: str, original: str) -> None:
-        if not text:
-            return  # not read (unknown language, too large): no copy of it can be in the data either
+        if len(normalised_content(text)) < MIN_QUERY_BYTES:
+            return  # not read (no copy of it can be in the data either), or too generic to follow
         high, low = content_hash(text)
         signature = None
         if self.minhash is not None:
@@ -81,10 +84,10 @@ class Copy:
     request_id: str
 
 
-def _band_keys(signatures: np.ndarray, band: int, rows_per_band: int) -> np.ndarray:
-    """One 64-bit key per signature for a band (a polynomial hash of its values; equal bands give
-    equal keys, and every candidate is verified on the full signature afterwards)."""
-    values = signatures[:, band * rows_per_band : (band + 1) * rows_per_band].astype(np.uint64)
+def _band_keys(signatures: np.ndarray, rows: np.ndarray, band: int, rows_per_band: int) -> np.ndarray:
+    """One 64-bit key per signature (of `rows`) for a band (a polynomial hash of its values; equal
+    bands give equal keys, and every candidate is verified on the full signature afterwards)."""
+    values = signatures[rows, band * rows_per_band : (band + 1) * rows_per_band].astype(np.uint64)
     key = np.zeros(len(values), dtype=np.uint64)
     with np.errstate(over="ignore"):
         for column in range(values.shape[1]):
@@ -119,8 +122,8 @@ def find_copies(
     signed = np.flatnonzero(keys.column("shingles").to_numpy() > 0)
     candidates: set[tuple[int, int]] = set()
     for band in range(near.bands):
-        row_keys = _band_keys(signatures[signed], band, near.rows_per_band)
-        query_keys = _band_keys(query_signatures, band, near.rows_per_band)
+        row_keys = _band_keys(signatures, signed, band, near.rows_per_band)
+        query_keys = _band_keys(query_signatures, np.arange(len(query_signatures)), band, near.rows_per_band)
         members: dict[int, list[int]] = {}
         for q, key in enumerate(query_keys.tolist()):
             members.setdefault(key, []).append(q)

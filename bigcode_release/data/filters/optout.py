@@ -57,7 +57,9 @@ class OptOutFilter(BaseFilter):
         request_id = optouts.match(doc.metadata["repo_name"])
         if request_id is not None:
             doc.metadata["optout_request_id"] = request_id
-            if self._queries is not None:
+            # the owner's own code is followed into other repositories; what the owner vendored
+            # from another project is that project's, so it is not
+            if self._queries is not None and not doc.metadata.get(ORIGIN_KEY):
                 self._queries.add(doc.text, request_id, doc.id)
             return False, OPTED_OUT
         origin = doc.metadata.get(ORIGIN_KEY)
