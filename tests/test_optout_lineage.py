@@ -50,6 +50,9 @@ def _folder_of_copies(root: Path) -> Path:
         "import sys\n\n\ndef main():\n    print('a program of bob's own')\n    return 0\n".replace("bob's", "bobs")
     )
     (root / "carol/other/tool.py").write_text(_code(7))
+    # a one-line file alice and carol both have: too generic to count as a copy of alice's code
+    (root / "alice/lib/__init__.py").write_text("from .lib import function_1\n")
+    (root / "carol/other/__init__.py").write_text("from .lib import function_1\n")
     return root
 
 
@@ -110,7 +113,7 @@ def test_copies_of_an_opted_out_file_elsewhere_are_removed_and_the_rest_stays(tm
     )
     version_dir = release / "dataset-versions" / "v1.0"
     kept = set(pq.read_table(version_dir / "data", columns=["id"]).column("id").to_pylist())
-    assert kept == {"bob/app/main.py", "carol/other/tool.py"}
+    assert kept == {"bob/app/main.py", "carol/other/tool.py", "carol/other/__init__.py"}
     reasons = {f"{r['repo_name']}/{r['path']}": r for r in _ledger(version_dir) if r["reason"].startswith("opted_out")}
     assert reasons["alice/lib/lib.py"]["reason"] == "opted_out"
     for copy in ("bob/app/_vendor/lib/lib.py", "bob/app/third_party/lib_copy.py"):
@@ -118,7 +121,7 @@ def test_copies_of_an_opted_out_file_elsewhere_are_removed_and_the_rest_stays(tm
         assert reasons[copy]["optout_request_id"] == "req-a" and reasons[copy]["duplicate_of"] == "alice/lib/lib.py"
     stats = json.loads((version_dir / "stats.json").read_text())
     request = stats["optout"]["requests"][0]
-    assert (request["request_id"], request["files"], request["copies"], request["copy_repos"]) == ("req-a", 1, 2, 1)
+    assert (request["request_id"], request["files"], request["copies"], request["copy_repos"]) == ("req-a", 2, 2, 1)
     repo_rows = {r["repo_name"]: r for r in pq.read_table(version_dir / "repos.parquet").to_pylist()}
     assert repo_rows["bob/app"]["included"] and repo_rows["bob/app"]["optout_request_id"] is None
     card = (version_dir / "README.md").read_text()

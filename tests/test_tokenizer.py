@@ -176,3 +176,10 @@ def test_nanotron_nanoset_reads_our_shards_with_the_adapter(tokenized_release):
     folder = str(next((tokenized_release / "tokenized").iterdir()) / "train")
     dataset = nanoset.Nanoset([folder], 64, 2, train_split_num_samples=20, eos_token_id=0)
     assert len(dataset) == 20 and dataset[0]["input_ids"].shape == (65,)
+
+
+def test_tokenize_never_replaces_a_folder_that_is_not_tokenized_shards(tokenized_release):
+    before = (tokenized_release / "tokenizer" / "manifest.json").read_text()
+    refused = run_cli("tokenize", str(tokenized_release), "--out", str(tokenized_release / "tokenizer"), check=False)
+    assert refused.returncode == 2 and "not tokenized shards" in refused.stderr
+    assert (tokenized_release / "tokenizer" / "manifest.json").read_text() == before
