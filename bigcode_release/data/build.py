@@ -61,7 +61,7 @@ from bigcode_release.decontamination import load_benchmark_texts
 from bigcode_release.errors import BuildError, VersionExistsError
 from bigcode_release.layout import ReleaseLayout, next_version, version_key
 from bigcode_release.manifest import describe_outputs, read_manifest, sha256_file, tool_versions, write_manifest
-from bigcode_release.optout.export_format import read_optout_list, write_optout_list
+from bigcode_release.optout.export_format import OptOutList, read_optout_list, write_optout_list
 from bigcode_release.recipe import FolderSource, InstalledSource, Recipe, load_recipe
 
 BUILD_STATE = "build.json"
@@ -98,6 +98,46 @@ def make_plan(recipe: Recipe) -> ReadPlan | None:
     return None
 
 
+@dataclass(frozen=True)
+class PreparedBuild:
+    """What a recipe's build reads, fixed and checked before any work: the read plan of its source
+    (None for Stack-schema files), its opt-out list, and the identity they give the version."""
+
+    plan: ReadPlan | None
+    optouts: OptOutList | None
+    identity: DatasetIdentity
+
+
+def prepare_build(recipe: Recipe, origin: str | None = None) -> PreparedBuild:
+    """Check the recipe against the data tables and its benchmark and opt-out files, plan its
+    source and compute the identity (`release run` compares it with the built versions first).
+
+    Raises:
+        RecipeError, BenchmarkFileError, OptOutListError: an input is unusable (nothing is written).
+    """
+    check_recipe_against_tables(recipe, origin or f"recipe {recipe.name} {recipe.version}")
+    if recipe.decontamination.enabled:
+        load_benchmark_texts(recipe.decontamination)  # a broken benchmark file is refused before any work
+    optouts = read_optout_list(recipe.optout.list) if recipe.optout.list else None
+    plan = make_plan(recipe)
+    return PreparedBuild(plan, optouts, dataset_identity(recipe, plan, optouts))
+
+
+def recorded_identity(version_dir: Path) -> tuple[str | None, DatasetIdentity | None, bool]:
+    """(identity hash, identity, finished) a version folder records: its manifest's when complete,
+    else its unfinished build's; (None, None, False) when nothing was started there. A manifest of
+    an older bigcode-release has no identity (its hash is None)."""
+    manifest = read_manifest(version_dir)
+    if manifest is not None:
+        identity = manifest.get("identity")
+        return manifest.get("identity_hash"), DatasetIdentity.from_dict(identity) if identity else None, True
+    state_path = BuildLayout(version_dir).work_dir / BUILD_STATE
+    if state_path.is_file():
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+        return state["identity_hash"], DatasetIdentity.from_dict(state["identity"]), False
+    return None, None, False
+
+
 def _refusal(
     release: ReleaseLayout,
     version: str,
@@ -109,20 +149,10 @@ def _refusal(
     lines = differences(built, wanted, version)
     old_plan, new_plan = plans
     if old_plan is not None and new_plan is not None:
-        added = sorted(new_plan.repo_names() - old_plan.repo_names())
-        removed = sorted(old_plan.repo_names() - new_plan.repo_names())
-        if added or removed:
-            lines.append(
-                "repositories "
-                + "; ".join(
-                    part
-                    for part in (
-                        f"added: {', '.join(added)}" if added else "",
-                        f"removed: {', '.join(removed)}" if removed else "",
-                    )
-                    if part
-                )
-            )
+        if added := sorted(new_plan.repo_names() - old_plan.repo_names()):
+            lines.append(f"repositories added: {', '.join(added)}")
+        if removed := sorted(old_plan.repo_names() - new_plan.repo_names()):
+            lines.append(f"repositories removed: {', '.join(removed)}")
     newest = release.current_version() or version
     suggestion = next_version(max(newest, version, key=version_key))
     what = "an unfinished build of" if unfinished else "dataset version"
@@ -133,36 +163,26 @@ def _refusal(
     )
 
 
-def _claim_version(
-    recipe: Recipe, release: ReleaseLayout, layout: BuildLayout, identity: DatasetIdentity, plan: ReadPlan | None
-) -> dict | None:
+def _claim_version(recipe: Recipe, release: ReleaseLayout, layout: BuildLayout, prepared: PreparedBuild) -> dict | None:
     """The existing manifest if this version was already built from the same inputs (by content);
     refuse, naming what differs, a version built or being built from other inputs."""
-    manifest = read_manifest(layout.version_dir)
-    state_path = layout.work_dir / BUILD_STATE
-    if manifest is not None:
-        if manifest.get("identity_hash") != identity.hash:
-            built = DatasetIdentity.from_dict(manifest["identity"]) if "identity" in manifest else None
-            if built is None:
-                raise VersionExistsError(
-                    f"dataset version {recipe.version} in {layout.version_dir} was built by an older bigcode-release "
-                    f"that did not record its inputs by content; build {next_version(release.current_version())}"
-                )
-            old_plan = ReadPlan.load(layout.plan_path) if layout.plan_path.is_file() else None
-            raise _refusal(release, recipe.version, built, identity, (old_plan, plan), unfinished=False)
-        return manifest
-    if state_path.is_file():
-        state = json.loads(state_path.read_text(encoding="utf-8"))
-        if state.get("identity_hash") != identity.hash:
-            built = DatasetIdentity.from_dict(state["identity"])
-            old_plan = ReadPlan.load(layout.plan_path) if layout.plan_path.is_file() else None
-            raise _refusal(release, recipe.version, built, identity, (old_plan, plan), unfinished=True)
-    else:
-        layout.work_dir.mkdir(parents=True, exist_ok=True)
-        if plan is not None:
-            plan.save(layout.plan_path)
-        state = {"identity_hash": identity.hash, "identity": identity.to_dict(), "version": recipe.version}
-        state_path.write_text(json.dumps(state), encoding="utf-8")
+    identity = prepared.identity
+    recorded_hash, recorded, finished = recorded_identity(layout.version_dir)
+    if recorded_hash == identity.hash:
+        return read_manifest(layout.version_dir) if finished else None
+    if finished and recorded is None:
+        raise VersionExistsError(
+            f"dataset version {recipe.version} in {layout.version_dir} was built by an older bigcode-release "
+            f"that did not record its inputs by content; build {next_version(release.current_version())}"
+        )
+    if recorded is not None:
+        old_plan = ReadPlan.load(layout.plan_path) if layout.plan_path.is_file() else None
+        raise _refusal(release, recipe.version, recorded, identity, (old_plan, prepared.plan), unfinished=not finished)
+    layout.work_dir.mkdir(parents=True, exist_ok=True)
+    if prepared.plan is not None:
+        prepared.plan.save(layout.plan_path)
+    state = {"identity_hash": identity.hash, "identity": identity.to_dict(), "version": recipe.version}
+    (layout.work_dir / BUILD_STATE).write_text(json.dumps(state), encoding="utf-8")
     return None
 
 
@@ -442,12 +462,19 @@ def finalize(
     return stats, content
 
 
-def build_dataset(recipe: Recipe | str | Path, out_dir: str | Path, *, show_progress: bool = True) -> BuildResult:
+def build_dataset(
+    recipe: Recipe | str | Path,
+    out_dir: str | Path,
+    *,
+    show_progress: bool = True,
+    prepared: PreparedBuild | None = None,
+) -> BuildResult:
     """Build (or resume, or find already built) the dataset version a recipe describes.
 
-    `recipe` is a loaded `Recipe` or the path of a recipe file. The version is found already
-    built when it was built from the same inputs by content (`data/identity.py`), wherever the
-    release directory lies now.
+    `recipe` is a loaded `Recipe` or the path of a recipe file; `prepared` is what
+    `prepare_build(recipe)` returned, when the caller already has it. The version is found
+    already built when it was built from the same inputs by content (`data/identity.py`),
+    wherever the release directory lies now.
 
     Raises:
         RecipeError: the recipe or its opt-out list is invalid (before any work).
@@ -456,17 +483,13 @@ def build_dataset(recipe: Recipe | str | Path, out_dir: str | Path, *, show_prog
         BuildError: a task failed; re-running resumes.
     """
     started = time.monotonic()
-    origin = str(recipe) if not isinstance(recipe, Recipe) else f"recipe {recipe.name} {recipe.version}"
+    origin = None if isinstance(recipe, Recipe) else str(recipe)
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
-    check_recipe_against_tables(recipe, origin)
-    if recipe.decontamination.enabled:
-        load_benchmark_texts(recipe.decontamination)  # a broken benchmark file is refused before any work
-    optouts = read_optout_list(recipe.optout.list) if recipe.optout.list else None
+    prepared = prepared or prepare_build(recipe, origin)
+    plan, optouts = prepared.plan, prepared.optouts
     release = ReleaseLayout.at(out_dir)
     layout = BuildLayout(release.version_dir(recipe.version))
-    plan = make_plan(recipe)
-    identity = dataset_identity(recipe, plan, optouts)
-    existing = _claim_version(recipe, release, layout, identity, plan)
+    existing = _claim_version(recipe, release, layout, prepared)
     if existing is not None:
         release.point_current()
         stats = json.loads((layout.version_dir / "stats.json").read_text(encoding="utf-8"))
@@ -480,7 +503,7 @@ def build_dataset(recipe: Recipe | str | Path, out_dir: str | Path, *, show_prog
             f"submitted Slurm jobs for stages {', '.join(s.name for s in completion.stages)}; "
             "run the same command again once they finish to finalise"
         )
-    stats, content = finalize(recipe, layout, plan, identity)
+    stats, content = finalize(recipe, layout, plan, prepared.identity)
     wall = time.monotonic() - started
     manifest = write_manifest(layout.version_dir, content, {"wall_seconds": round(wall, 1), "built_at": time.time()})
     _remove_intermediates(layout)

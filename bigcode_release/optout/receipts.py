@@ -95,30 +95,37 @@ def _removed_files(version_dir: Path, request_id: str, targets: list[str]) -> tu
 
 
 def _texts(layout: ReleaseLayout, version: str, files: list[dict]) -> list[tuple[str, str]]:
-    """(`repo/path`, text) of removed files: read where the build read them (its read plan), or,
-    when the source is gone or has no plan (Stack-schema files), from the earlier versions' data."""
+    """(`repo/path`, text) of removed files: read where the build read them (its read plan); files
+    the plan cannot give (no plan for Stack-schema files, a source moved or gone) from the newest
+    earlier version that holds them (only their rows are read)."""
     wanted = {(f["repo_name"], f["path"]) for f in files}
     texts: dict[tuple[str, str], str] = {}
+    unreadable = set(wanted)
     plan_path = layout.version_dir(version) / "work" / "plan.json"
-    if plan_path.is_file():
-        for repo in ReadPlan.load(plan_path).repos:
-            for planned in repo.files:
-                if (repo.repo_name, planned.path) in wanted and planned.language:
-                    try:
-                        text = Path(planned.abspath).read_text(encoding="utf-8")
-                    except (OSError, UnicodeDecodeError):
-                        continue
-                    if text.strip():
-                        texts[(repo.repo_name, planned.path)] = text
+    for repo in ReadPlan.load(plan_path).repos if plan_path.is_file() else []:
+        for planned in repo.files:
+            key = (repo.repo_name, planned.path)
+            if key in wanted:
+                try:
+                    texts[key] = Path(planned.abspath).read_text(encoding="utf-8")
+                    unreadable.discard(key)
+                except (OSError, UnicodeDecodeError):
+                    continue
     for earlier in reversed(layout.built_versions()):
-        if len(texts) == len(wanted) or earlier.name == version:
+        if not unreadable:
+            break
+        if earlier.name == version:
             continue
-        table = pq.read_table(earlier / "data", columns=["repo_name", "path", "content"])
+        repos = sorted({repo for repo, _ in unreadable})
+        table = pq.read_table(
+            earlier / "data", columns=["repo_name", "path", "content"], filters=[("repo_name", "in", repos)]
+        )
         for row in table.to_pylist():
             key = (row["repo_name"], row["path"])
-            if key in wanted and key not in texts and row["content"].strip():
+            if key in unreadable:
                 texts[key] = row["content"]
-    found = sorted(((f"{r}/{p}", t) for (r, p), t in texts.items()), key=lambda item: -len(item[1]))
+                unreadable.discard(key)
+    found = sorted(((f"{r}/{p}", t) for (r, p), t in texts.items() if t.strip()), key=lambda item: -len(item[1]))
     return found[:MAX_QUERIED_FILES]
 
 

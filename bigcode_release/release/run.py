@@ -22,7 +22,8 @@ from typing import Any
 
 from pydantic import Field
 
-from bigcode_release.data.identity import DatasetIdentity, dataset_identity, differences
+from bigcode_release.data.build import build_dataset, prepare_build, recorded_identity
+from bigcode_release.data.identity import DatasetIdentity, differences
 from bigcode_release.errors import BigcodeReleaseError, ReleaseRunError
 from bigcode_release.layout import ReleaseLayout, next_version, version_key
 from bigcode_release.manifest import read_manifest
@@ -146,21 +147,19 @@ def choose_version(layout: ReleaseLayout, first: str, identity: DatasetIdentity)
     candidate = first
     if built:
         newest = built[-1]
-        manifest = read_manifest(newest) or {}
-        if manifest.get("identity_hash") == identity.hash:
+        recorded_hash, recorded, _ = recorded_identity(newest)
+        if recorded_hash == identity.hash:
             return newest.name, []
-        if "identity" in manifest:
-            why = differences(DatasetIdentity.from_dict(manifest["identity"]), identity, newest.name)
-        else:
-            why = [f"{newest.name} was built by an older bigcode-release that did not record its inputs by content"]
+        why = (
+            differences(recorded, identity, newest.name)
+            if recorded
+            else [f"{newest.name} was built by an older bigcode-release that did not record its inputs by content"]
+        )
         candidate = next_version(newest.name)
-    while (layout.version_dir(candidate) / "work" / "build.json").is_file():
-        state = json.loads((layout.version_dir(candidate) / "work" / "build.json").read_text(encoding="utf-8"))
-        if state.get("identity_hash") == identity.hash:
-            break  # an unfinished build of these inputs: resume it
+    while recorded_identity(layout.version_dir(candidate))[0] not in (None, identity.hash):
         why.append(f"an unfinished build of {candidate} was started from other inputs")
         candidate = next_version(candidate)
-    return candidate, why
+    return candidate, why  # a fresh version, or an unfinished build of these inputs to resume
 
 
 class ReleaseRun:
@@ -209,9 +208,7 @@ class ReleaseRun:
         }
 
     def dataset(self) -> dict:
-        from bigcode_release.data.build import build_dataset, make_plan
         from bigcode_release.optout.export import exported_list
-        from bigcode_release.optout.export_format import read_optout_list
 
         listed = exported_list(self.layout.optout_dir)
         optout = OptOutConfig.model_validate({"list": listed}, context={"base_dir": self.layout.root})
@@ -220,11 +217,11 @@ class ReleaseRun:
             return self.recipes.dataset.model_copy(update={"version": version, "optout": optout})
 
         first = self.recipe.dataset_version
-        identity = dataset_identity(at(first), make_plan(at(first)), read_optout_list(listed))
-        version, why = choose_version(self.layout, first, identity)
+        prepared = prepare_build(at(first))  # the identity does not depend on the version's name
+        version, why = choose_version(self.layout, first, prepared.identity)
         if why:
             self.say(f"dataset: cutting {version}: " + "; ".join(why))
-        result = build_dataset(at(version), self.layout.root, show_progress=self.show)
+        result = build_dataset(at(version), self.layout.root, show_progress=self.show, prepared=prepared)
         self.version = result.version_dir.name
         totals, optout_stats = result.stats["totals"], result.stats["optout"]
         return {
