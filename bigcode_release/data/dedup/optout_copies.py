@@ -113,12 +113,11 @@ def find_copies(
             found[row] = Copy(originals[query], requests[query])
     if near is None or signatures is None:
         return found
-    with_signature = [q for q, s in enumerate(queries.column("signature").to_pylist()) if s is not None]
+    listed = queries.column("signature").to_pylist()
+    with_signature = [q for q, signature in enumerate(listed) if signature is not None]
     if not with_signature:
         return found
-    query_signatures = np.array(
-        [queries.column("signature")[q].as_py() for q in with_signature], dtype=np.uint32
-    ).reshape(len(with_signature), -1)
+    query_signatures = np.array([listed[q] for q in with_signature], dtype=np.uint32)
     signed = np.flatnonzero(keys.column("shingles").to_numpy() > 0)
     candidates: set[tuple[int, int]] = set()
     for band in range(near.bands):

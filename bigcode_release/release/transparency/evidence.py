@@ -40,10 +40,17 @@ class Evidence:
         self.settings = settings
         self.plans = plans
         self.plan_problem = plan_problem
-        self._cache: dict[str, Any] = {}
+        self._cache: dict[object, Any] = {}
 
     # -- files ---------------------------------------------------------------------------------------
     def path(self, kind: str) -> Path:
+        """The file a kind of evidence is read from (found once per report)."""
+        key = ("path", kind)
+        if key not in self._cache:
+            self._cache[key] = self._find(kind)
+        return self._cache[key]
+
+    def _find(self, kind: str) -> Path:
         layout = self.layout
         if kind in ("dataset", "stats", "card", "repos"):
             versions = layout.built_versions()
