@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from bigcode_release.data.dedup.layout import DedupLayout
 from bigcode_release.errors import ReleaseDirectoryError
 from bigcode_release.manifest import MANIFEST_NAME
 
@@ -49,6 +50,59 @@ def next_version(version: str) -> str:
         parts.append(0)
     parts[-1] += 1
     return "v" + ".".join(str(p) for p in parts)
+
+
+@dataclass(frozen=True)
+class BuildLayout:
+    """Where a dataset version's files go (inside `dataset-versions/<v>/`)."""
+
+    version_dir: Path
+
+    @property
+    def data_dir(self) -> Path:
+        return self.version_dir / "data"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.version_dir / "work"
+
+    @property
+    def plan_path(self) -> Path:
+        return self.work_dir / "plan.json"
+
+    @property
+    def optout_copy(self) -> Path:
+        return self.work_dir / "optout.jsonl"
+
+    @property
+    def progress_dir(self) -> Path:
+        return self.work_dir / "progress"
+
+    @property
+    def filtered_dir(self) -> Path:
+        """Hand-off shards from the filter stage to the finish stage (deleted after a build)."""
+        return self.work_dir / "filtered"
+
+    @property
+    def pii_dir(self) -> Path:
+        """Per-file PII counts (never the values)."""
+        return self.work_dir / "pii"
+
+    @property
+    def dedup(self) -> DedupLayout:
+        return DedupLayout(self.work_dir / "dedup")
+
+    @property
+    def dropped_root(self) -> Path:
+        """The drop ledgers, one folder per step (who was dropped and why, never the content)."""
+        return self.work_dir / "dropped"
+
+    def dropped_dir(self, step: str) -> Path:
+        return self.dropped_root / step
+
+    def stage_dir(self, stage: str) -> Path:
+        """A stage's datatrove logging folder (logs, stats, completions)."""
+        return self.work_dir / "stages" / stage
 
 
 def _complete(folder: Path) -> bool:
@@ -207,10 +261,6 @@ class ReleaseLayout:
     @property
     def hub_generated(self) -> Path:
         return self.root / "hub" / "generated"
-
-    @property
-    def hub_trees(self) -> Path:
-        return self.root / "hub-trees"
 
     @property
     def hub_release_record(self) -> Path:

@@ -365,6 +365,16 @@ def _format_problem(error: dict[str, Any], known: set[str]) -> tuple[str, str]:
     return key, reason
 
 
+def merge_settings(base: dict, update: dict, whole: frozenset[str] = frozenset()) -> dict:
+    """`base` with `update` laid over it section by section (a file or override holds only what
+    it changes); a key in `whole` is replaced whole, never merged."""
+    merged = dict(base)
+    for key, value in update.items():
+        nested = isinstance(value, dict) and isinstance(merged.get(key), dict) and key not in whole
+        merged[key] = merge_settings(merged[key], value, whole) if nested else value
+    return merged
+
+
 def validate_model(model: type[M], data: Any, *, base_dir: Path, origin: str) -> M:
     """Validate a parsed YAML mapping against a recipe schema; relative paths resolve against
     `base_dir`. Raises `RecipeError` listing every problem with its key path."""

@@ -40,7 +40,7 @@ def list_recipes() -> list[ShippedRecipe]:
     return [ShippedRecipe(name, shipped_recipe(name), _summary(shipped_recipe(name))) for name in recipe_names()]
 
 
-def _referenced(path: Path) -> list[str]:
+def _named_recipes(path: Path) -> list[str]:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     return [str(data[key]) for key in _REFERENCES if isinstance(data.get(key), str)]
 
@@ -62,7 +62,7 @@ def copy_recipe(name: str, to_dir: str | Path = "recipes", overwrite: bool = Fal
         if path in seen:
             continue
         seen.append(path)
-        wanted += [shipped_dir(RECIPES) / ref for ref in _referenced(path) if (shipped_dir(RECIPES) / ref).is_file()]
+        wanted += [shipped_dir(RECIPES) / ref for ref in _named_recipes(path) if (shipped_dir(RECIPES) / ref).is_file()]
     targets = [to_dir / path.name for path in seen]
     existing = [str(t) for t in targets if t.exists()]
     if existing and not overwrite:

@@ -418,7 +418,7 @@ def finalize(
     steps, problems, finish_counters = _accounting(build_stages(recipe, layout), layout)
     if problems:
         raise BuildError("the build's accounting does not balance:\n  " + "\n  ".join(problems))
-    tables = BuildTables(layout.data_dir, layout.work_dir / "dropped")
+    tables = BuildTables(layout.data_dir, layout.dropped_root)
     repos = tables.repos(recipe.version)
     write_repos_table(repos, layout.version_dir / "repos.parquet")
     included = sum(repos.column("included").to_pylist())

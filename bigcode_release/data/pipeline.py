@@ -32,7 +32,6 @@ from datatrove.pipeline.dedup.minhash import MinhashDedupBuckets
 from bigcode_release.data.dedup.steps import (
     EXACT,
     NEAR,
-    DedupLayout,
     DedupResolver,
     DuplicateFilter,
     Fingerprints,
@@ -59,6 +58,7 @@ from bigcode_release.data.sources.stack import StackJsonlReader, StackParquetRea
 from bigcode_release.data.stats import SOURCE_STEP, WRITER_STEP
 from bigcode_release.data.writers import DatasetParquetWriter, DropLedgerWriter
 from bigcode_release.errors import RecipeError
+from bigcode_release.layout import BuildLayout
 from bigcode_release.license.spdx import normalise, permissive_allowlist
 from bigcode_release.recipe import NearDedupConfig, Recipe, StackSource
 
@@ -69,54 +69,6 @@ FINISH_STEPS = ("optout_copies", "exact_dedup", "near_dedup", "pii", "decontamin
 # ids of the steps that drop nothing
 FINGERPRINTS_STEP, HANDOFF_WRITE_STEP, HANDOFF_READ_STEP = "fingerprints", "handoff_write", "handoff_read"
 PASS_THROUGH_STEPS = frozenset({FINGERPRINTS_STEP, "pii", "format"})
-
-
-@dataclass(frozen=True)
-class BuildLayout:
-    """Where a dataset version's files go."""
-
-    version_dir: Path
-
-    @property
-    def data_dir(self) -> Path:
-        return self.version_dir / "data"
-
-    @property
-    def work_dir(self) -> Path:
-        return self.version_dir / "work"
-
-    @property
-    def plan_path(self) -> Path:
-        return self.work_dir / "plan.json"
-
-    @property
-    def optout_copy(self) -> Path:
-        return self.work_dir / "optout.jsonl"
-
-    @property
-    def progress_dir(self) -> Path:
-        return self.work_dir / "progress"
-
-    @property
-    def filtered_dir(self) -> Path:
-        """Hand-off shards from the filter stage to the finish stage (deleted after a build)."""
-        return self.work_dir / "filtered"
-
-    @property
-    def pii_dir(self) -> Path:
-        """Per-file PII counts (never the values)."""
-        return self.work_dir / "pii"
-
-    @property
-    def dedup(self) -> DedupLayout:
-        return DedupLayout(self.work_dir / "dedup")
-
-    def dropped_dir(self, step: str) -> Path:
-        return self.work_dir / "dropped" / step
-
-    def stage_dir(self, stage: str) -> Path:
-        """A stage's datatrove logging folder (logs, stats, completions)."""
-        return self.work_dir / "stages" / stage
 
 
 @dataclass

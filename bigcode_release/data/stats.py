@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bigcode_release.errors import BuildError
+from bigcode_release.layout import BuildLayout
 
 SOURCE_STEP = "source"
 WRITER_STEP = "write"
@@ -198,12 +199,13 @@ class BuildTables:
             """
         )
 
-    def optout_copies(self, request_id: str) -> list[dict]:
-        """The copies of a request's files removed from other repositories: where, and of what."""
+    def optout_copies(self, request_ids: list[str]) -> list[dict]:
+        """The copies of these requests' files removed from other repositories: where, of what, by which."""
         return self.rows(
-            "SELECT repo_name || '/' || path file, repo_name, path, duplicate_of original, size FROM dropped "
-            "WHERE reason = 'opted_out_copy' AND optout_request_id = ? ORDER BY 1",
-            [request_id],
+            "SELECT repo_name || '/' || path file, repo_name, path, duplicate_of original, size, "
+            "optout_request_id request_id FROM dropped "
+            "WHERE reason = 'opted_out_copy' AND list_contains(?, optout_request_id) ORDER BY 1",
+            [list(request_ids)],
         )
 
     def totals(self) -> dict:
@@ -226,3 +228,9 @@ def write_repos_table(table: pa.Table, path: Path) -> Path:
     `WHERE owner_key = ?` reads only the row groups whose min/max statistics can hold the key."""
     pq.write_table(table, path, row_group_size=100_000, compression="zstd")
     return path
+
+
+def version_tables(version_dir: Path) -> BuildTables:
+    """The SQL views of a built dataset version (its shards and drop ledgers)."""
+    layout = BuildLayout(Path(version_dir))
+    return BuildTables(layout.data_dir, layout.dropped_root)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bigcode_release.data.stats import BuildTables
+from bigcode_release.data.stats import version_tables
 from bigcode_release.layout import ReleaseLayout
 from bigcode_release.manifest import read_manifest
 from bigcode_release.optout.export import exported_list
@@ -44,10 +44,8 @@ class OptOutMask:
         )
         copies: dict[str, str] = {}
         if entries and newest and newest != version:
-            tables = BuildTables(layout.version_dir(newest) / "data", layout.version_dir(newest) / "work" / "dropped")
-            wanted = {e.request_id for e in entries}
-            for request_id in sorted(wanted):
-                copies.update({row["file"]: request_id for row in tables.optout_copies(request_id)})
+            found = version_tables(layout.version_dir(newest)).optout_copies([e.request_id for e in entries])
+            copies = {row["file"]: row["request_id"] for row in found}
         return cls(version, newest, OptOutList(entries), copies)
 
     def __bool__(self) -> bool:
@@ -65,13 +63,6 @@ class OptOutMask:
             f"{hidden} result(s) hidden: their owners opted out after {self.version} was built "
             f"(removed in {self.newest or 'the next version'})"
         )
-
-    def to_dict(self) -> dict:
-        return {
-            "version": self.version,
-            "requests": sorted({e.request_id for e in self.owners.entries}),
-            "copies": len(self.copies),
-        }
 
 
 def masked_search(index_folder: Path, mask: OptOutMask, query: str, top: int = 10, **filters) -> tuple[list, int]:

@@ -26,7 +26,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from bigcode_release.data.sources.plan import ReadPlan
-from bigcode_release.data.stats import BuildTables
+from bigcode_release.data.stats import version_tables
 from bigcode_release.errors import DataIndexError
 from bigcode_release.layout import ReleaseLayout
 from bigcode_release.manifest import read_manifest
@@ -89,9 +89,9 @@ def _owned(repo_name: str, targets: list[str]) -> bool:
 def _removed_files(version_dir: Path, request_id: str, targets: list[str]) -> tuple[list[dict], list[dict]]:
     """(the targets' own files, copies of them) the version's drop ledgers record as removed by an
     opt-out (own files whichever request covering them removed them first)."""
-    tables = BuildTables(version_dir / "data", version_dir / "work" / "dropped")
+    tables = version_tables(version_dir)
     opted_out = tables.rows("SELECT repo_name, path, size FROM dropped WHERE reason = 'opted_out' ORDER BY 1, 2")
-    return [f for f in opted_out if _owned(f["repo_name"], targets)], tables.optout_copies(request_id)
+    return [f for f in opted_out if _owned(f["repo_name"], targets)], tables.optout_copies([request_id])
 
 
 def _texts(layout: ReleaseLayout, version: str, files: list[dict]) -> list[tuple[str, str]]:

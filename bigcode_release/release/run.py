@@ -27,7 +27,15 @@ from bigcode_release.data.identity import DatasetIdentity, differences
 from bigcode_release.errors import BigcodeReleaseError, ReleaseRunError
 from bigcode_release.layout import ReleaseLayout, next_version, version_key
 from bigcode_release.manifest import read_manifest
-from bigcode_release.recipe import OptOutConfig, Recipe, Strict, load_model_file, load_recipe, validate_model
+from bigcode_release.recipe import (
+    OptOutConfig,
+    Recipe,
+    Strict,
+    load_model_file,
+    load_recipe,
+    merge_settings,
+    validate_model,
+)
 from bigcode_release.shipped import recipe_base_dir, resolve_recipe
 from bigcode_release.train.recipe import TrainRecipe, load_train_recipe
 
@@ -84,15 +92,6 @@ class ReleaseRecipes:
     origin: str
 
 
-def _merge(base: dict, update: dict) -> dict:
-    merged = dict(base)
-    for key, value in update.items():
-        merged[key] = (
-            _merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
-        )
-    return merged
-
-
 def _referenced(base: Path, name: Path) -> Path:
     """A recipe the release-run recipe names: next to it, else a shipped recipe of that name."""
     path = name if name.is_absolute() else base / name
@@ -111,7 +110,7 @@ def load_run_recipes(path: str | Path) -> ReleaseRecipes:
     if recipe.train_overrides:
         train = validate_model(
             TrainRecipe,
-            _merge(train.model_dump(mode="json"), recipe.train_overrides),
+            merge_settings(train.model_dump(mode="json"), recipe.train_overrides),
             base_dir=train_path.parent,
             origin=f"{path} (train_overrides over {train_path.name})",
         )

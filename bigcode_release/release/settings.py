@@ -14,7 +14,7 @@ import yaml
 from pydantic import Field
 
 from bigcode_release.errors import RecipeError
-from bigcode_release.recipe import Strict, validate_model
+from bigcode_release.recipe import Strict, merge_settings, validate_model
 from bigcode_release.shipped import shipped_recipe
 
 DEFAULT_RELEASE_RECIPE = shipped_recipe("release")
@@ -61,7 +61,7 @@ def load_release_settings(path: str | Path | None = None) -> ReleaseSettings:
     by key, so a file may hold only what it changes), checked before any work."""
     merged = _read(DEFAULT_RELEASE_RECIPE)
     if path is not None:
-        _merge(merged, _read(Path(path)))
+        merged = merge_settings(merged, _read(Path(path)), whole=frozenset({"fields"}))
     return validate_model(
         ReleaseSettings,
         merged,
@@ -80,11 +80,3 @@ def _read(path: Path) -> dict:
     if not isinstance(data, dict):
         raise RecipeError(str(path), [("<root>", "release settings are a YAML mapping")])
     return data
-
-
-def _merge(base: dict, update: dict) -> None:
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict) and key != "fields":
-            _merge(base[key], value)
-        else:
-            base[key] = value

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import struct
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -30,6 +29,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.utils.hashing import HashConfig
 
 from bigcode_release.data.dedup.keys import KeyRecorder, priority_order
+from bigcode_release.data.dedup.layout import DedupLayout
 from bigcode_release.data.dedup.optout_copies import OPTED_OUT_COPY, Copy, find_copies, load_queries
 from bigcode_release.data.dedup.shingles import CodeWordTokenizer, ngram_hashes, shingle_hashes, word_hashes
 from bigcode_release.data.dedup.signature import OnePermutationMinHash
@@ -58,29 +58,6 @@ def minhash_config(near: NearDedupConfig) -> MinhashConfig:
         seed=near.seed,
         hash_config=HashConfig(precision=32),
     )
-
-
-class DedupLayout:
-    """Where the dedup stages keep their state, under `work/dedup/`."""
-
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
-        self.keys = self.root / "keys"
-        self.signatures = self.root / "signatures"
-        self.buckets = self.root / "buckets"
-        self.pairs = self.root / "pairs"
-        self.remove = self.root / "remove"
-        self.optout_queries = self.root / "optout-queries"
-        self.report = self.root / "report.json"
-
-    def keys_file(self, rank: int) -> Path:
-        return self.keys / f"{rank:05d}.parquet"
-
-    def signatures_file(self, rank: int) -> Path:
-        return self.signatures / f"{rank:05d}.npy"
-
-    def remove_file(self, rank: int) -> Path:
-        return self.remove / f"{rank:05d}.parquet"
 
 
 class Fingerprints(MinhashDedupSignature):

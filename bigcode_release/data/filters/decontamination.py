@@ -8,7 +8,8 @@ import json
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from bigcode_release.data.dedup.steps import DedupLayout, RowDecisionFilter
+from bigcode_release.data.dedup.layout import DedupLayout
+from bigcode_release.data.dedup.steps import RowDecisionFilter
 
 
 class DecontaminationFilter(RowDecisionFilter):
