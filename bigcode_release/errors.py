@@ -9,6 +9,10 @@ class BigcodeReleaseError(Exception):
     """Base class of every error raised on purpose by bigcode-release."""
 
 
+class MissingExtraError(BigcodeReleaseError):
+    """A command needs an optional dependency that is not installed; the message names the extra."""
+
+
 class RecipeError(BigcodeReleaseError):
     """A recipe is invalid. Raised before any work starts.
 
@@ -49,6 +53,15 @@ class ReleaseDirectoryError(BigcodeReleaseError):
 class OptOutRequestError(BigcodeReleaseError):
     """An opt-out request is refused (bad username, someone else's repository, too large); the
     message says which input and why. Nothing is written."""
+
+
+class OptOutRecordError(BigcodeReleaseError):
+    """A file of an opt-out intake repository is not a request (or status) record; the message names it."""
+
+
+class OptOutIntakeError(BigcodeReleaseError):
+    """A request could not be stored where requests are kept (the Hub refused or could not be reached);
+    nothing was filed and the requester may try again."""
 
 
 class RegistryError(BigcodeReleaseError):

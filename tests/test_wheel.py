@@ -1,6 +1,6 @@
 """The toolkit as a trainer installs it: a wheel built from the checkout, installed into a fresh
-virtualenv outside it (its dependencies from the package index, no extras: the commands below
-need none; torch comes with `[train]`, lighteval with `[eval]`), run from an empty directory.
+virtualenv outside it (its dependencies from the package index, with the `[data]` extra the
+commands below need; torch comes with `[train]`, lighteval with `[eval]`), run from an empty directory.
 Recipes, card templates and Space sources must come from the wheel, never from the checkout."""
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def installed(tmp_path_factory) -> Path:
     wheel = next((root / "dist").glob("bigcode_release-*.whl"))
     subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True)
     venv_pip = [str(root / "venv" / "bin" / "python"), "-m", "pip", "-q", "--disable-pip-version-check"]
-    subprocess.run([*venv_pip, "install", str(wheel)], check=True, timeout=1200)
+    subprocess.run([*venv_pip, "install", f"{wheel}[data]"], check=True, timeout=1200)
     return root / "venv" / "bin" / "bigcode-release"
 
 
@@ -103,6 +103,16 @@ def test_the_wheel_carries_recipes_cards_and_spaces_and_runs_from_an_empty_folde
     assert (work / "release" / "dataset" / "README.md").read_text().count("## Opt-out") == 1  # the shipped card
     looked = json.loads(_run(installed, work, "optout", "lookup", "pallets", "--json").stdout)
     assert looked["versions"][0]["in_this_version"]
-    plan = json.loads(_run(installed, work, "release", "plan", "release", "--org", "someone", "--json").stdout)
+    # an installed toolkit has no checkout to build the Spaces' wheel from: it is told to pass its own
+    unplanned = subprocess.run(
+        [str(installed), "release", "plan", "release", "--org", "someone"], cwd=work, capture_output=True, text=True
+    )
+    assert unplanned.returncode == 2 and "--wheel PATH" in unplanned.stderr, unplanned.stderr[-2000:]
+    wheel = next((installed.parents[2] / "dist").glob("bigcode_release-*.whl"))
+    plan = json.loads(
+        _run(installed, work, "release", "plan", "release", "--org", "someone", "--wheel", str(wheel), "--json").stdout
+    )
     kinds = {repo["kind"] for repo in plan["repos"]}
-    assert kinds == {"dataset", "space"}  # the Space's sources come from the wheel
+    assert kinds == {"dataset", "space", "optout-intake"}  # the Space's sources come from the wheel
+    space = next(repo for repo in plan["repos"] if repo["kind"] == "space")
+    assert {f["path_in_repo"]: f["size"] for f in space["files"]}[f"wheels/{wheel.name}"] == wheel.stat().st_size

@@ -9,7 +9,8 @@ import typer
 
 from bigcode_release.cli import dataset, evaluate, index, license, model, optout, pii, recipes, release, serving, spaces
 from bigcode_release.cli.output import exit_with_error
-from bigcode_release.errors import BigcodeReleaseError
+from bigcode_release.errors import BigcodeReleaseError, MissingExtraError
+from bigcode_release.extras import missing_extra
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Run a BigCode-style open release of a code LLM.")
 for name, group in [
@@ -40,8 +41,14 @@ for name, command in [
 
 
 def main() -> None:
-    """The console script: run the command; a `BigcodeReleaseError` becomes a message and exit code 2."""
+    """The console script: run the command; a `BigcodeReleaseError` (or an optional dependency that is
+    not installed) becomes a message and exit code 2."""
     try:
         app()
     except BigcodeReleaseError as exc:
         exit_with_error(exc)
+    except ModuleNotFoundError as exc:
+        message = missing_extra(exc)
+        if message is None:
+            raise
+        exit_with_error(MissingExtraError(message))
