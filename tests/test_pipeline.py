@@ -199,9 +199,9 @@ def test_an_approved_optout_is_gone_from_every_artifact_of_the_next_release(rele
     assert receipt["verified"] and receipt["dataset_version"] == "v1.2"
     assert {c["name"] for c in receipt["checks"]} == {"data", "repos", "search", "membership", "tokenized"}
     assert receipt["removed"]["files"] >= before["benjaminp/six"]["kept_files"]
-    from bigcode_release.optout.service import InTheStackService
+    from bigcode_release.optout.service import InTheStackService, intake_for
 
-    shown = InTheStackService(out, registry).status(request["id"])  # what the Space answers
+    shown = InTheStackService(out, intake_for(out, registry)).status(request["id"])  # what the Space answers
     assert "Removed in v1.2 on" in shown and "verified absent from the data, search, membership" in shown
     assert f"| {request['id']} | benjaminp |" in (v12 / "README.md").read_text()  # the card lists it
 

@@ -246,3 +246,63 @@ def _print_lookup(username: str, answers: list) -> None:
             )
         if answer.repos:
             console.print(table)
+
+
+def _hub_api():
+    import os
+
+    from huggingface_hub import HfApi
+
+    from bigcode_release.release.auth import resolve_token
+
+    return HfApi(endpoint=os.environ.get("HF_ENDPOINT"), token=resolve_token())
+
+
+@app.command("pull")
+def optout_pull(
+    repo: Annotated[str, typer.Option("--from", help="ORG/NAME of the Space's intake dataset")],
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    as_json: JsonFlag = False,
+) -> None:
+    """Import the requests filed through the published Space into the registry (pending, under their
+    own ids); a second pull imports nothing new. Files that are not requests are skipped and named."""
+    from bigcode_release.optout.hub_sync import pull_requests
+
+    with _registry(registry) as reg:
+        result = pull_requests(reg, _hub_api(), repo)
+
+    def human() -> None:
+        console.print(
+            f"{repo}@{result.revision[:12]}: {len(result.imported)} request(s) imported into {registry}, "
+            f"{result.already_present} already there, {len(result.skipped)} skipped"
+        )
+        for path, why in result.skipped.items():
+            console.print(f"  skipped {path}: {why}")
+
+    emit(result.to_dict(), as_json, human)
+
+
+@app.command("push-status")
+def optout_push_status(
+    repo: Annotated[str, typer.Option("--to", help="ORG/NAME of the Space's intake dataset")],
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    release: Annotated[
+        Path | None, typer.Option("--release", help="release directory with the receipts (default: the registry's)")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Write the status of every request filed through the Space back to its intake dataset (one
+    commit; unchanged statuses are not sent), so the published Space shows the decisions."""
+    from bigcode_release.optout.hub_sync import push_statuses
+
+    with _registry(registry) as reg:
+        result = push_statuses(reg, _hub_api(), repo, release or registry.parent)
+    emit(
+        result.to_dict(),
+        as_json,
+        lambda: console.print(
+            f"{repo}: {len(result.written)} status(es) written"
+            + (f" in commit {result.commit[:12]}" if result.commit else "")
+            + f", {result.unchanged} unchanged"
+        ),
+    )

@@ -21,6 +21,7 @@ from bigcode_release.errors import OptOutRequestError, RegistryError
 from bigcode_release.optout.export_format import OptOutEntry
 from bigcode_release.optout.identity import check_repo, check_username
 from bigcode_release.optout.proof import ProofCheck
+from bigcode_release.optout.request_record import RequestRecord
 
 MAX_REPOS = 1000
 MAX_MESSAGE_CHARS = 2000
@@ -156,16 +157,9 @@ class OptOutRegistry:
         Raises:
             OptOutRequestError: a bad username, a repository of another owner, an input too large.
         """
-        username = check_username(username)
-        repos = list(repos or [])
-        if len(repos) > MAX_REPOS:
-            raise OptOutRequestError(f"repos: {len(repos)} given, at most {MAX_REPOS} per request")
-        repos = sorted({check_repo(repo, username) for repo in repos}, key=str.lower)
-        for name, value, limit in (("proof", proof, MAX_PROOF_CHARS), ("message", message, MAX_MESSAGE_CHARS)):
-            if value is not None and (not isinstance(value, str) or len(value) > limit):
-                raise OptOutRequestError(f"{name}: at most {limit} characters of text")
+        username, repos = validate_request(username, repos, proof, message)
         check = auto_approve(proof, username) if auto_approve and proof else None
-        request_id = f"req-{secrets.token_hex(6)}"
+        request_id = new_request_id()
         now = time.time()
         self._db.execute("BEGIN IMMEDIATE")
         try:
@@ -191,6 +185,40 @@ class OptOutRegistry:
             self._db.execute("ROLLBACK")
             raise
         return self.get(request_id)
+
+    def import_request(self, record: RequestRecord, source: str) -> bool:
+        """Add a request filed elsewhere (a published Space's intake repository) under its own id and
+        time, pending; False when the registry has it already, so importing twice adds nothing.
+
+        Raises:
+            OptOutRequestError: the record's fields break the rules a submission here obeys.
+        """
+        username, repos = validate_request(record.username, list(record.repos), record.proof, record.message)
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            if self._db.execute("SELECT 1 FROM requests WHERE id = ?", (record.id,)).fetchone():
+                self._db.execute("COMMIT")
+                return False
+            self._db.execute(
+                "INSERT INTO requests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.id,
+                    username,
+                    username.lower(),
+                    "repos" if repos else "account",
+                    json.dumps(repos),
+                    record.proof,
+                    record.message,
+                    record.client,
+                    record.submitted_at,
+                ),
+            )
+            self._append(record.id, "submitted", username, record.submitted_at, {"via": source})
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return True
 
     def _append(self, request_id: str, kind: str, actor: str, at: float, detail: dict) -> None:
         self._db.execute(
@@ -288,6 +316,30 @@ class OptOutRegistry:
 
     def integrity_check(self) -> str:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def validate_request(
+    username: str, repos: list[str] | None, proof: str | None, message: str | None
+) -> tuple[str, list[str]]:
+    """The checked username and its repositories (sorted, deduplicated), or the reason a request is
+    refused: the rules every request obeys, wherever it is filed.
+
+    Raises:
+        OptOutRequestError: a bad username, a repository of another owner, an input too large.
+    """
+    username = check_username(username)
+    repos = list(repos or [])
+    if len(repos) > MAX_REPOS:
+        raise OptOutRequestError(f"repos: {len(repos)} given, at most {MAX_REPOS} per request")
+    repos = sorted({check_repo(repo, username) for repo in repos}, key=str.lower)
+    for name, value, limit in (("proof", proof, MAX_PROOF_CHARS), ("message", message, MAX_MESSAGE_CHARS)):
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            raise OptOutRequestError(f"{name}: at most {limit} characters of text")
+    return username, repos
+
+
+def new_request_id() -> str:
+    return f"req-{secrets.token_hex(6)}"
 
 
 def _statements(script: str) -> list[str]:

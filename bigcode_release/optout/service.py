@@ -10,10 +10,9 @@ from pathlib import Path
 
 from bigcode_release.errors import BigcodeReleaseError
 from bigcode_release.layout import ReleaseLayout
+from bigcode_release.optout.intake import HubIntake, RegistryIntake, RequestIntake
 from bigcode_release.optout.lookup import RepoLookup
 from bigcode_release.optout.mask import OptOutMask
-from bigcode_release.optout.receipts import Receipt, read_receipt
-from bigcode_release.optout.registry import OptOutRegistry
 
 TABLE_HEADERS = ["repository", "included", "why not", "files kept", "license"]
 MAX_FIELD_CHARS = 10_000  # anything longer is refused before it is parsed
@@ -40,12 +39,13 @@ class RateLimiter:
 
 
 class InTheStackService:
-    """Look-ups over a release's dataset versions and opt-out requests into a registry."""
+    """Look-ups over a release's dataset versions, and opt-out requests filed where `intake` keeps
+    them: a registry on this machine, or the Hub for a published Space (`intake_for`)."""
 
-    def __init__(self, release_dir: str | Path, registry_path: str | Path, *, submissions_per_minute: int = 5):
+    def __init__(self, release_dir: str | Path, intake: RequestIntake, *, submissions_per_minute: int = 5):
         self.layout = ReleaseLayout.at(release_dir)
         self.lookups = RepoLookup(release_dir)
-        self.registry = OptOutRegistry(registry_path)
+        self.intake = intake
         self.limiter = RateLimiter(submissions_per_minute, 60.0)
         self._lock = threading.Lock()  # one DuckDB connection and one SQLite connection, shared
 
@@ -108,19 +108,19 @@ class InTheStackService:
         if not whole_account and not repos:
             return "**Error:** tick the repositories to remove, or choose the whole account."
         try:
-            with self._lock:
-                request = self.registry.submit(
+            with self._lock:  # on the Hub: answered only once the request's commit has landed
+                filed = self.intake.file(
                     (username or "").strip(),
                     [] if whole_account else list(repos),
-                    proof=(proof or "").strip() or None,
-                    message=(message or "").strip() or None,
-                    client=client,
+                    (proof or "").strip() or None,
+                    (message or "").strip() or None,
+                    client,
                 )
         except BigcodeReleaseError as exc:
             return f"**Error:** {exc}"
-        scope = "the whole account" if request.scope == "account" else ", ".join(request.repos)
+        scope = "the whole account" if filed.scope == "account" else ", ".join(filed.repos)
         return (
-            f"Request **{request.id}** filed for {scope}: **{request.status}**. Keep the id to follow it; "
+            f"Request **{filed.id}** filed for {scope}: **{filed.status}**. Keep the id to follow it; "
             "approved requests are removed from the next dataset version."
         )
 
@@ -130,19 +130,30 @@ class InTheStackService:
             return "**Error:** give a request id such as `req-0123456789ab`."
         try:
             with self._lock:
-                request, events = self.registry.get(request_id.strip()), self.registry.history(request_id.strip())
+                shown = self.intake.status(request_id)
         except BigcodeReleaseError as exc:
             return f"**Error:** {exc}"
-        lines = [f"Request **{request.id}** ({request.username}): **{request.status}**"]
-        receipt = read_receipt(self.layout, request.id)
-        if receipt is not None:
-            summary = Receipt.from_dict(receipt).summary()
-            lines.append(summary[0].upper() + summary[1:])
-        elif request.first_version:
-            lines.append(f"First dataset version without it: **{request.first_version}**")
+        lines = [f"Request **{shown.id}** ({shown.username}): **{shown.status}**"]
+        if shown.receipt is not None:
+            lines.append(shown.receipt[0].upper() + shown.receipt[1:])
+        elif shown.first_version:
+            lines.append(f"First dataset version without it: **{shown.first_version}**")
         lines += [
-            f"- {time.strftime('%Y-%m-%d %H:%M', time.gmtime(e.at))} UTC: {e.kind}"
-            + (f" ({e.detail['reason']})" if "reason" in e.detail else "")
-            for e in events
+            f"- {time.strftime('%Y-%m-%d %H:%M', time.gmtime(e['at']))} UTC: {e['kind']}"
+            + (f" ({e['reason']})" if "reason" in e else "")
+            for e in shown.events
         ]
         return "\n".join(lines)
+
+
+def intake_for(
+    release_dir: str | Path,
+    registry_path: str | Path | None = None,
+    requests_repo: str | None = None,
+    token: str | None = None,
+) -> RequestIntake:
+    """The Hub dataset `requests_repo` when one is named (a published Space), else the registry
+    (`<release>/optout.sqlite` unless given)."""
+    if requests_repo:
+        return HubIntake(requests_repo, token)
+    return RegistryIntake(registry_path or ReleaseLayout.at(release_dir).registry, release_dir)

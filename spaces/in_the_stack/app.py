@@ -1,20 +1,27 @@
 """Am I in The Stack? Check an account in every dataset version and ask to be removed.
 
-Run: `bigcode-release spaces serve in-the-stack --release release/ --registry release/optout.sqlite`.
-This file only wires widgets to `bigcode_release.optout.service`.
+Run: `bigcode-release spaces serve in-the-stack --release release/ --registry release/optout.sqlite`;
+published, the Space reads its variables and secrets (`bigcode_release.space_env`) and files requests
+in the Hub dataset OPTOUT_REQUESTS_REPO. This file only wires widgets to `bigcode_release.optout.service`.
 """
 
 from __future__ import annotations
 
-import os
-
 import gradio as gr
 
-from bigcode_release.optout.service import TABLE_HEADERS, InTheStackService
+from bigcode_release import space_env
+from bigcode_release.optout.service import TABLE_HEADERS, InTheStackService, intake_for
 
 
-def build_app(release_dir: str, registry_path: str, submissions_per_minute: int = 5) -> gr.Blocks:
-    service = InTheStackService(release_dir, registry_path, submissions_per_minute=submissions_per_minute)
+def build_app(
+    release_dir: str,
+    registry_path: str | None = None,
+    submissions_per_minute: int = 5,
+    requests_repo: str | None = None,
+    token: str | None = None,
+) -> gr.Blocks:
+    intake = intake_for(release_dir, registry_path, requests_repo, token)
+    service = InTheStackService(release_dir, intake, submissions_per_minute=submissions_per_minute)
     versions = service.versions()
 
     def check(username, version):
@@ -53,5 +60,9 @@ def build_app(release_dir: str, registry_path: str, submissions_per_minute: int 
 
 if __name__ == "__main__":
     build_app(
-        os.environ.get("RELEASE_DIR", "release"), os.environ.get("OPTOUT_REGISTRY", "release/optout.sqlite")
-    ).launch()
+        space_env.read(space_env.RELEASE_DIR),
+        space_env.read(space_env.OPTOUT_REGISTRY),
+        int(space_env.read(space_env.SUBMISSIONS_PER_MINUTE)),
+        space_env.read(space_env.OPTOUT_REQUESTS_REPO),
+        space_env.read(space_env.HF_TOKEN),
+    ).queue(default_concurrency_limit=4).launch()

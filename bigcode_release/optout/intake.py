@@ -1,0 +1,131 @@
+"""Where the "Am I in The Stack?" Space files opt-out requests and reads their status: the
+maintainer's SQLite registry (served from a checkout), or a private dataset repository on the Hub
+(the published Space, whose own disk is wiped at every restart).
+
+On the Hub, a request is acknowledged only once the commit that adds `requests/<id>.json` has
+landed; a commit the Hub refuses or never answers raises `OptOutIntakeError` and nothing is filed.
+The maintainer imports requests with `bigcode-release optout pull` and writes decisions back with
+`optout push-status` (`optout/hub_sync.py`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Protocol
+
+import httpx
+from huggingface_hub import CommitOperationAdd, HfApi
+from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError
+
+from bigcode_release.errors import OptOutIntakeError, RegistryError
+from bigcode_release.layout import ReleaseLayout
+from bigcode_release.optout.receipts import read_receipt
+from bigcode_release.optout.registry import OptOutRegistry, new_request_id, validate_request
+from bigcode_release.optout.request_record import RequestRecord, StatusRecord, client_hash, normalize_request_id
+
+HUB_ERRORS = (HfHubHTTPError, httpx.HTTPError, OSError)
+
+
+class RequestIntake(Protocol):
+    """Files requests and reports their status."""
+
+    where: str
+
+    def file(
+        self, username: str, repos: list[str], proof: str | None, message: str | None, client: str | None
+    ) -> StatusRecord: ...
+
+    def status(self, request_id: str) -> StatusRecord: ...
+
+
+def _unknown(request_id: str) -> RegistryError:
+    return RegistryError(f"no request {request_id!r} was filed here; request ids look like req-0123456789ab")
+
+
+class RegistryIntake:
+    """Requests in the maintainer's registry, receipts read from the release directory."""
+
+    def __init__(self, registry_path: str | Path, release_dir: str | Path):
+        self.registry = OptOutRegistry(registry_path)
+        self.layout = ReleaseLayout.at(release_dir)
+        self.where = "this machine's registry"
+
+    def file(self, username, repos, proof, message, client) -> StatusRecord:
+        request = self.registry.submit(username, repos, proof=proof, message=message, client=client)
+        return self._status(request.id)
+
+    def status(self, request_id: str) -> StatusRecord:
+        found = normalize_request_id(request_id)
+        if found is None:
+            raise _unknown(request_id)
+        try:
+            return self._status(found)
+        except RegistryError:
+            raise _unknown(found) from None
+
+    def _status(self, request_id: str) -> StatusRecord:
+        request, events = self.registry.get(request_id), self.registry.history(request_id)
+        return StatusRecord.of(request, events, read_receipt(self.layout, request_id))
+
+
+class HubIntake:
+    """Requests as files of a private dataset repository: one commit per request."""
+
+    def __init__(self, repo_id: str, token: str | None, endpoint: str | None = None):
+        if not token:
+            raise OptOutIntakeError(
+                f"the opt-out intake {repo_id} needs a token with write access (the Space secret HF_TOKEN)"
+            )
+        self.repo_id = repo_id
+        self.api = HfApi(endpoint=endpoint, token=token)
+        self.where = f"the Hub dataset {repo_id}"
+
+    def file(self, username, repos, proof, message, client) -> StatusRecord:
+        username, repos = validate_request(username, repos, proof, message)
+        record = RequestRecord(
+            new_request_id(), username, tuple(repos), proof, message, time.time(), client_hash(client)
+        )
+        scope = "the whole account" if not repos else f"{len(repos)} repositories"
+        try:
+            self.api.create_commit(
+                self.repo_id,
+                repo_type="dataset",
+                operations=[CommitOperationAdd(path_in_repo=record.path, path_or_fileobj=record.to_bytes())],
+                commit_message=f"Opt-out request {record.id} ({record.username}, {scope})",
+            )
+        except HUB_ERRORS as exc:
+            raise OptOutIntakeError(
+                f"your request could not be stored ({_reason(exc)}); it was NOT filed. Please try again in a moment."
+            ) from None
+        return StatusRecord.pending(record)
+
+    def status(self, request_id: str) -> StatusRecord:
+        found = normalize_request_id(request_id)
+        if found is None:
+            raise _unknown(request_id)
+        try:
+            status = self._read(f"status/{found}.json")
+            if status is not None:
+                return StatusRecord.from_bytes(status, f"{self.repo_id}/status/{found}.json")
+            request = self._read(f"requests/{found}.json")
+        except HUB_ERRORS as exc:
+            raise OptOutIntakeError(f"the status cannot be read right now ({_reason(exc)}); try again") from None
+        if request is None:
+            raise _unknown(found)
+        return StatusRecord.pending(RequestRecord.from_bytes(request, f"{self.repo_id}/requests/{found}.json"))
+
+    def _read(self, path: str) -> bytes | None:
+        try:
+            local = self.api.hf_hub_download(self.repo_id, path, repo_type="dataset")
+        except EntryNotFoundError:
+            return None
+        return Path(local).read_bytes()
+
+
+def _reason(exc: Exception) -> str:
+    """A short, token-free reason for people."""
+    response = getattr(exc, "response", None)
+    if response is not None and getattr(response, "status_code", None):
+        return f"the Hub answered HTTP {response.status_code}"
+    return f"the Hub could not be reached: {type(exc).__name__}"
