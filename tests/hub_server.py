@@ -39,6 +39,8 @@ class Repo:
     tags: dict[str, str] = field(default_factory=dict)
     requests: dict[str, dict] = field(default_factory=dict)  # user -> {"status", "timestamp", "fields"}
     sdk: str | None = None
+    variables: dict[str, str] = field(default_factory=dict)  # a Space's variables and secrets, which
+    secrets: dict[str, str] = field(default_factory=dict)  # its runtime passes as environment variables
 
     @property
     def head(self) -> dict:
@@ -56,6 +58,7 @@ class FakeHub:
         self.lock = threading.Lock()
         self.commit_requests = 0
         self.hold_commits_after: int | None = None  # commits after this many block until released
+        self.refuse_commits = False  # answer every commit with 503, as the Hub does when it is down
         self.released = threading.Event()
         self.url = ""
 
@@ -237,6 +240,8 @@ class FakeHub:
             return self.not_found()
         lines = [json.loads(line) for line in (await request.body()).decode().splitlines() if line.strip()]
         self.commit_requests += 1
+        if self.refuse_commits:
+            return JSONResponse({"error": "Service unavailable"}, status_code=503)
         if self.hold_commits_after is not None and self.commit_requests > self.hold_commits_after:
             self.released.wait(60)  # the test kills the client meanwhile; this commit never lands
             return JSONResponse({"error": "Service unavailable"}, status_code=503)
@@ -279,6 +284,30 @@ class FakeHub:
         if "visibility" in body:
             repo.private = body["visibility"] == "private"
         return JSONResponse({})
+
+    async def space_settings(self, request: Request) -> Response:
+        """POST (set) or DELETE a Space's variable or secret: `/api/spaces/{ns}/{name}/variables|secrets`."""
+        repo = self.repo("space", f"{request.path_params['ns']}/{request.path_params['name']}")
+        if (
+            repo is None
+            or request.path_params["kind"] not in ("variables", "secrets")
+            or not self.can_write(self.user_of(request), repo.repo_id.split("/")[0])
+        ):
+            return self.not_found()
+        body = await request.json()
+        store = repo.variables if request.path_params["kind"] == "variables" else repo.secrets
+        if request.method == "DELETE":
+            store.pop(body["key"], None)
+        else:
+            store[body["key"]] = body.get("value", "")
+        if request.path_params["kind"] == "secrets":
+            return JSONResponse({})
+        return JSONResponse({k: {"value": v, "updatedAt": _now()} for k, v in repo.variables.items()})
+
+    def space_environment(self, repo_id: str) -> dict[str, str]:
+        """What the Hub's runtime gives a Space's process: its variables and secrets as environment variables."""
+        repo = self.repos[("space", repo_id)]
+        return {**repo.variables, **repo.secrets}
 
     async def tag(self, request: Request) -> Response:
         repo, revision = self._repo_from_path(request)
@@ -418,6 +447,7 @@ class FakeHub:
                 Route(repo + "/commit/{rev:path}", self.commit, methods=["POST"]),
                 Route(repo + "/settings", self.settings, methods=["PUT"]),
                 Route(repo + "/tag/{rev:path}", self.tag, methods=["POST"]),
+                Route("/api/spaces/{ns:str}/{name:str}/{kind:str}", self.space_settings, methods=["POST", "DELETE"]),
                 Route(repo + "/refs", self.refs),
                 Route(repo + "/tree/{rev:str}", self.tree),
                 Route(repo + "/tree/{rev:str}/{path:path}", self.tree),

@@ -73,6 +73,7 @@ def test_plan_lists_what_would_be_published_and_sends_nothing(release, tmp_path)
         "bigcode/the-stack-local-optout",
         "bigcode/tiny-test",
         "bigcode/in-the-stack",
+        "bigcode/the-stack-local-optout-requests",
     }
     dataset = repos["bigcode/the-stack-local"]
     assert (dataset["repo_type"], dataset["gate"], dataset["private"], dataset["tag"]) == (
@@ -90,7 +91,14 @@ def test_plan_lists_what_would_be_published_and_sends_nothing(release, tmp_path)
         f["path_in_repo"] for f in model["files"]
     }
     assert "training_state.pt" not in {f["path_in_repo"] for f in model["files"]}
-    assert repos["bigcode/in-the-stack"]["space_sdk"] == "gradio"
+    space = repos["bigcode/in-the-stack"]
+    assert space["space_sdk"] == "gradio" and space["space_secrets"] == ["HF_TOKEN"]
+    assert space["space_variables"]["OPTOUT_REQUESTS_REPO"] == "bigcode/the-stack-local-optout-requests"
+    assert {"app.py", "README.md", "requirements.txt", "wheels/bigcode_release-0.1.0-py3-none-any.whl"} <= {
+        f["path_in_repo"] for f in space["files"]
+    }
+    intake = repos["bigcode/the-stack-local-optout-requests"]
+    assert intake["private"] and not intake["prune"] and [f["path_in_repo"] for f in intake["files"]] == ["README.md"]
 
 
 def test_cards_validate_with_huggingface_hub(release):
@@ -191,7 +199,11 @@ def test_a_push_killed_after_its_first_commit_resumes_to_the_same_state(release,
         }
 
     def strip(state: dict) -> dict:
-        return {k: (tree, sorted(tags), gated, private) for k, (tree, tags, gated, private) in state.items()}
+        # a Space's requirements.txt names its Hub's address (the wheel's URL): each server has its own port
+        return {
+            k: ({p: v for p, v in tree.items() if p != "requirements.txt"}, sorted(tags), gated, private)
+            for k, (tree, tags, gated, private) in state.items()
+        }
 
     assert strip(actual) == strip(expected)
 

@@ -24,12 +24,18 @@ Repo = Annotated[str, typer.Argument(help="ORG/NAME of a gated repository")]
 RepoType = Annotated[str, typer.Option("--repo-type", help="dataset, model or space")]
 
 
-def _plan(release: Path, org: str, settings_path: Path | None):
+Wheel = Annotated[
+    Path | None,
+    typer.Option("--wheel", help="the toolkit's wheel the Spaces install (default: built from this checkout)"),
+]
+
+
+def _plan(release: Path, org: str, settings_path: Path | None, wheel: Path | None = None):
     from bigcode_release.release.plan import make_plan
     from bigcode_release.release.settings import load_release_settings
 
     settings = load_release_settings(settings_path)
-    return settings, make_plan(release, org, settings)
+    return settings, make_plan(release, org, settings, endpoint=os.environ.get("HF_ENDPOINT"), wheel=wheel)
 
 
 @app.command("plan")
@@ -38,12 +44,14 @@ def plan(
     org: Org,
     settings: Settings = None,
     files: Annotated[bool, typer.Option("--files", help="list every file")] = False,
+    wheel: Wheel = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Show the repositories, visibility, gates, tags and files a push would create or change. Nothing is sent."""
+    """Show the repositories, visibility, gates, tags and files a push would create or change, and the
+    variables and secrets each Space reads. Nothing is sent."""
     from bigcode_release.release.plan import describe
 
-    _, plans = _plan(release, org, settings)
+    _, plans = _plan(release, org, settings, wheel)
 
     def human() -> None:
         table = Table(title=f"release plan for {org} (nothing sent)")
@@ -60,6 +68,13 @@ def plan(
                 f"{row['bytes'] / 2**20:,.1f}",
             )
         console.print(table)
+        for item in plans:
+            if item.repo_type == "space":
+                variables = ", ".join(f"{k}={v}" for k, v in item.space_variables.items())
+                console.print(
+                    f"spaces/{item.repo_id}: variables {variables}; secrets {', '.join(item.space_secrets)} "
+                    "(set with `release push --space-token-env NAME`, or in the Space's settings)"
+                )
         if files:
             for item in plans:
                 console.print(f"[bold]{item.repo_type}s/{item.repo_id}[/]")
@@ -77,6 +92,15 @@ def push(
     to_dir: Annotated[
         Path | None, typer.Option("--to-dir", help="write the repository trees here instead (no token needed)")
     ] = None,
+    wheel: Wheel = None,
+    space_token_env: Annotated[
+        str | None,
+        typer.Option(
+            "--space-token-env",
+            help="environment variable holding the token the Spaces get as their HF_TOKEN secret "
+            "(write access to the opt-out intake dataset); default: leave the secret as it is",
+        ),
+    ] = None,
     as_json: JsonFlag = False,
     progress: ProgressFlag = True,
 ) -> None:
@@ -87,7 +111,12 @@ def push(
     from bigcode_release.release.push import push_release, write_repo_trees
 
     require_optouts_applied(release)
-    loaded, plans = _plan(release, org, settings)
+    loaded, plans = _plan(release, org, settings, wheel)
+    space_secrets = {}
+    if space_token_env is not None:
+        if not os.environ.get(space_token_env):
+            raise InvalidArgumentError(f"--space-token-env {space_token_env}: that environment variable is not set")
+        space_secrets["HF_TOKEN"] = os.environ[space_token_env]
     if to_dir is not None:
         path = write_repo_trees(plans, to_dir, release)
         emit(
@@ -109,6 +138,7 @@ def push(
         release,
         endpoint=os.environ.get("HF_ENDPOINT"),
         say=(lambda _: None) if as_json else console.print,
+        space_secrets=space_secrets,
     )
 
     def human() -> None:

@@ -7,7 +7,9 @@ by the manifest (or marker file) its stage writes, so a stage added later only n
 | `optout/README.md` + `optout-list.*` (the opt-out export) | dataset `<org>/<recipe name>-optout` |
 | `train/<run>/manifest.json` (kind training-run) + its last checkpoint | model `<org>/<run>`, with eval results |
 | `finetune/<name>/finetune.json` + `adapter/` | model `<org>/<name>` (a PEFT adapter) |
-| `spaces/<name>/` of this project (the settings' `include`) | Space `<org>/<name with dashes>` |
+| `spaces/<name>/` of this project (the settings' `include`) | Space `<org>/<name with dashes>`, with the toolkit's wheel |
+| the in-the-stack Space | private dataset `<org>/<recipe name>-optout-requests` (its request intake; never pruned) |
+| `index/<v>/manifest.json` of the current version, when a data Space is included | dataset `<org>/<recipe name>-index`, gated like the dataset, tagged `<v>` |
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from bigcode_release.optout.export import exported_list
 from bigcode_release.optout.export_format import read_optout_list
 from bigcode_release.release.settings import Gate, ReleaseSettings
 from bigcode_release.shipped import SPACES, shipped_dir
+from bigcode_release.space_env import SETTINGS_OF_SPACE
 
 PROJECT_SPACES = shipped_dir(SPACES)
 CHECKPOINT_SKIP = {"training_state.pt", "trainer_state.json"}  # resume state, not part of a release
@@ -48,8 +51,10 @@ class RepoPlan:
     tag: str | None = None
     space_sdk: str | None = None
     space_variables: dict = field(default_factory=dict)
+    space_secrets: list[str] = field(default_factory=list)  # names the Space reads; values are never planned
     source: str = ""
     tag_message: str = ""
+    prune: bool = True  # delete files the plan does not list (False: others write there, e.g. a Space's intake)
 
     @property
     def bytes(self) -> int:
@@ -219,24 +224,84 @@ def adapter_repos(release: Path, org: str, settings: ReleaseSettings) -> list[Re
     return plans
 
 
+def intake_repo_id(org: str, dataset_name: str) -> str:
+    return f"{org}/{dataset_name}-optout-requests"
+
+
+def index_repo_id(org: str, dataset_name: str) -> str:
+    return f"{org}/{dataset_name}-index"
+
+
+def _current(release: Path) -> str:
+    return publishable_versions(release)[0][-1].name
+
+
+def index_repo(release: Path, org: str, settings: ReleaseSettings, dataset_name: str, gate: str | None) -> RepoPlan:
+    """The data index of the current version, laid out as in a release directory (its index folder,
+    the version's manifest and plots, the opt-out export the mask reads), for the data Spaces.
+
+    Raises:
+        ReleaseError: a data Space is included but the current version has no index.
+    """
+    layout = ReleaseLayout.at(release)
+    version = _current(release)
+    folder = layout.index_dir(version)
+    if read_manifest(folder) is None:
+        raise ReleaseError(
+            f"spaces.include names a data Space, but {version} has no data index ({folder}): "
+            f"run `bigcode-release index build {release}` first"
+        )
+    files = _files(
+        folder, [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()], f"index/{version}/"
+    )
+    version_dir = layout.version_dir(version)
+    shown = [n for n in ("manifest.json", "licenses.png", "languages.png") if (version_dir / n).is_file()]
+    files += _files(version_dir, shown, f"dataset-versions/{version}/")
+    listed = [p.name for p in layout.optout_dir.glob("optout-list.*")] if layout.optout_dir.is_dir() else []
+    files += _files(layout.optout_dir, listed, "optout/")
+    return RepoPlan(
+        kind="index",
+        repo_type="dataset",
+        repo_id=index_repo_id(org, dataset_name),
+        files=files,
+        private=settings.dataset.visibility == "private",
+        gate=gate,
+        tag=version,
+        source=str(folder / "manifest.json"),
+        tag_message=f"data index of {version}",
+    )
+
+
 def space_repos(
-    release: Path, org: str, settings: ReleaseSettings, spaces_root: Path = PROJECT_SPACES
+    release: Path, org: str, settings: ReleaseSettings, dataset_name: str, spaces_root: Path = PROJECT_SPACES
 ) -> list[RepoPlan]:
-    """Each included Space: its app and README, and the per-version `repos.parquet` it reads."""
+    """Each included Space: its app and README, the per-version `repos.parquet` it reads (with the
+    `manifest.json` that makes the folder a complete version there), and the variables it reads; for
+    "Am I in The Stack?" also the private dataset its requests go to."""
     plans = []
     for name in settings.spaces.include:
         folder = spaces_root / name
         if not (folder / "app.py").is_file() or not (folder / "README.md").is_file():
             raise ReleaseError(f"spaces.include: {folder} has no app.py and README.md")
+        if name not in SETTINGS_OF_SPACE:
+            raise ReleaseError(f"spaces.include: {name!r} is not a shipped Space ({', '.join(SETTINGS_OF_SPACE)})")
+        if settings.spaces.visibility == "private" and not settings.spaces.requirement:
+            raise ReleaseError(
+                "spaces.visibility is private: a private Space's build cannot download the toolkit's wheel from "
+                "its own files (it has no token); set spaces.requirement (e.g. a pinned VCS URL) or publish the "
+                "Spaces"
+            )
         files = _files(folder, [p.name for p in folder.iterdir() if p.is_file() and p.suffix in (".py", ".md", ".txt")])
-        for version_dir in publishable_versions(release)[0]:
-            repos = version_dir / "repos.parquet"
-            if repos.is_file():
-                files.append(
-                    RepoFile(
-                        f"release/dataset-versions/{version_dir.name}/repos.parquet", str(repos), repos.stat().st_size
-                    )
-                )
+        variables = {"RELEASE_DIR": "release"}
+        if name == "in_the_stack":
+            variables["OPTOUT_REQUESTS_REPO"] = intake_repo_id(org, dataset_name)
+            for version_dir in publishable_versions(release)[0]:
+                if (version_dir / "repos.parquet").is_file():  # the table it reads, and the manifest that
+                    # makes the folder a complete version where the Space runs
+                    prefix = f"release/dataset-versions/{version_dir.name}/"
+                    files += _files(version_dir, ["repos.parquet", "manifest.json"], prefix)
+        else:  # the data Spaces download the index at start
+            variables.update(INDEX_REPO=index_repo_id(org, dataset_name), INDEX_REVISION=_current(release))
         plans.append(
             RepoPlan(
                 kind="space",
@@ -246,10 +311,24 @@ def space_repos(
                 private=settings.spaces.visibility == "private",
                 gate=None,
                 space_sdk="gradio",
-                space_variables={"RELEASE_DIR": "release", "OPTOUT_REGISTRY": "release/optout.sqlite"},
+                space_variables=variables,
+                space_secrets=["HF_TOKEN"],
                 source=str(folder),
             )
         )
+        if name == "in_the_stack":
+            plans.append(
+                RepoPlan(
+                    kind="optout-intake",
+                    repo_type="dataset",
+                    repo_id=intake_repo_id(org, dataset_name),
+                    files=[],
+                    private=True,
+                    gate=None,
+                    source=str(folder),
+                    prune=False,
+                )
+            )
     return plans
 
 
@@ -271,11 +350,14 @@ def discover(
             f"{release}: no built dataset version (dataset-versions/<v>/manifest.json); "
             "run `bigcode-release dataset build` first"
         )
-    optout = optout_repo(release, org, settings, datasets[-1].repo_id.split("/")[1], datasets[-1].gate)
+    name = datasets[-1].repo_id.split("/")[1]
+    optout = optout_repo(release, org, settings, name, datasets[-1].gate)
+    data_spaces = set(settings.spaces.include) & {"data_inspector", "membership_test"}
     return [
         *datasets,
         *([optout] if optout else []),
+        *([index_repo(release, org, settings, name, datasets[-1].gate)] if data_spaces else []),
         *model_repos(release, org, settings),
         *adapter_repos(release, org, settings),
-        *space_repos(release, org, settings, spaces_root),
+        *space_repos(release, org, settings, name, spaces_root),
     ]

@@ -9,10 +9,9 @@ import json
 import re
 from pathlib import Path
 
-from huggingface_hub import DatasetCard, ModelCard, ModelCardData, SpaceCard
+from huggingface_hub import DatasetCard, DatasetCardData, ModelCard, ModelCardData, SpaceCard
 from jinja2 import Environment, StrictUndefined
 
-from bigcode_release import __version__
 from bigcode_release.errors import ReleaseError
 from bigcode_release.layout import ReleaseLayout
 from bigcode_release.release.artifacts import RepoFile, RepoPlan
@@ -68,8 +67,10 @@ def check_cards(plans: list[RepoPlan]) -> None:
             except Exception as exc:  # noqa: BLE001
                 problems.append(f"{plan.repo_id} ({card.local}): not a valid Space card ({exc})")
                 continue
-            if not data.get("sdk"):
-                problems.append(f"{plan.repo_id} ({card.local}): the front matter names no sdk")
+            if not data.get("sdk") or not data.get("sdk_version"):
+                problems.append(f"{plan.repo_id} ({card.local}): the front matter names no sdk and sdk_version")
+            if str(data.get("python_version")) != "3.11":
+                problems.append(f"{plan.repo_id} ({card.local}): python_version must be 3.11 (the toolkit needs it)")
     if problems:
         raise ReleaseError("cards are not ready to publish:\n  " + "\n  ".join(problems))
 
@@ -152,17 +153,57 @@ def _value(rows: list, name: str) -> str:
     return next((row.value for row in rows if row.name == name), "not produced")
 
 
-def add_generated_files(plans: list[RepoPlan], release: Path, settings: ReleaseSettings, report) -> None:
-    """Write what the Hub needs and the release lacks (model cards, Space requirements) and add it
-    to the plans. Generated files are deterministic, so a re-run finds them unchanged."""
+def index_card(plan: RepoPlan, release: Path) -> str:
+    """The index repository's card: what it holds, gated with the dataset's own terms (it holds the
+    dataset's full text)."""
+    dataset_card = DatasetCard.load(ReleaseLayout.at(release).version_dir(plan.tag) / "README.md")
+    gate = {k: v for k, v in dataset_card.data.to_dict().items() if k.startswith("extra_gated")}
+    data = DatasetCardData(pretty_name=f"Data index of {plan.repo_id.split('/')[1].removesuffix('-index')}", **gate)
+    body = (
+        f"# Data index of dataset version {plan.tag}\n\n"
+        "What `bigcode-release index build` wrote for this version: a BM25 full-text index (`bm25/`), suffix "
+        "arrays for verbatim spans (`suffix/`), a Bloom-filter portrait and the documents table, laid out as "
+        "in a release directory. The data inspector and membership test Spaces download it at start. It holds "
+        "the dataset's full text, so it is gated on the dataset's terms; files of owners who opted out after "
+        "this version are removed in later versions and hidden by the Spaces.\n"
+    )
+    return DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body}").content + "\n"
+
+
+def add_generated_files(
+    plans: list[RepoPlan],
+    release: Path,
+    settings: ReleaseSettings,
+    report,
+    endpoint: str | None = None,
+    wheel: str | Path | None = None,
+) -> None:
+    """Write what the Hub needs and the release lacks (model cards; a Space's README with its
+    configuration, its requirements and the toolkit's wheel; the intake repository's card) and add
+    it to the plans. Generated files are deterministic, so a re-run finds them unchanged."""
+    from bigcode_release.optout.hub_sync import INTAKE_README
+    from bigcode_release.release import space_tree
+
     measured = [row for row in report.results if row.status == "measured"]
     for plan in plans:
         folder = ReleaseLayout.at(release).hub_generated / plan.repo_type / plan.repo_id
         generated: dict[str, str] = {}
         if plan.kind == "model" and plan.card() is None:
             generated["README.md"] = render_model_card(plan, settings, measured)
-        if plan.kind == "space" and not any(f.path_in_repo == "requirements.txt" for f in plan.files):
-            generated["requirements.txt"] = f"bigcode-release=={__version__}\n"
+        if plan.kind == "optout-intake":
+            generated["README.md"] = INTAKE_README
+        if plan.kind == "index":
+            generated["README.md"] = index_card(plan, release)
+        if plan.kind == "space":
+            shipped = Path(plan.source)
+            generated["README.md"] = space_tree.space_readme(shipped / "README.md", shipped.name, plan.space_variables)
+            generated["requirements.txt"] = space_tree.requirements_txt(
+                plan.repo_id, endpoint or space_tree.hub_endpoint(), settings.spaces.requirement
+            )
+            plan.files = [f for f in plan.files if f.path_in_repo not in generated]
+            if not settings.spaces.requirement:
+                built = space_tree.toolkit_wheel(wheel)
+                plan.files.append(RepoFile(space_tree.WHEEL_PATH_IN_REPO, str(built), built.stat().st_size))
         for name, text in generated.items():
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / name

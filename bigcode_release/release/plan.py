@@ -46,10 +46,18 @@ def release_transparency(release: str | Path, settings: ReleaseSettings | None =
 
 
 def make_plan(
-    release: str | Path, org: str, settings: ReleaseSettings, spaces_root: Path = PROJECT_SPACES, check: bool = True
+    release: str | Path,
+    org: str,
+    settings: ReleaseSettings,
+    spaces_root: Path = PROJECT_SPACES,
+    check: bool = True,
+    endpoint: str | None = None,
+    wheel: str | Path | None = None,
 ) -> list[RepoPlan]:
-    """The plan for `org`. With `check`, a measurable transparency indicator that is missing (its
-    stage ran but the measured input is gone) or a card missing a required section is refused here."""
+    """The plan for `org` on the Hub at `endpoint` (default: HF_ENDPOINT or huggingface.co), the Spaces
+    installing `wheel` (default: built from this checkout). With `check`, a measurable transparency
+    indicator that is missing (its stage ran but the measured input is gone) or a card missing a
+    required section is refused here."""
     report = release_transparency(release, settings)
     if check and report.blocking():
         raise ReleaseError(
@@ -57,7 +65,7 @@ def make_plan(
             "stage before publishing:\n  " + "\n  ".join(f"#{r.number} {r.name}: {r.value}" for r in report.blocking())
         )
     plans = discover(release, org, settings, spaces_root)
-    add_generated_files(plans, Path(release), settings, report)
+    add_generated_files(plans, Path(release), settings, report, endpoint=endpoint, wheel=wheel)
     if check:
         check_cards(plans)
     return plans
@@ -75,6 +83,8 @@ def describe(plans: list[RepoPlan]) -> list[dict]:
             "files": len(p.files),
             "bytes": p.bytes,
             "source": p.source,
+            "variables": p.space_variables,
+            "secrets": p.space_secrets,
         }
         for p in plans
     ]

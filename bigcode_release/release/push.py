@@ -111,8 +111,15 @@ def _tag_target(api: HfApi, plan: RepoPlan) -> str | None:
     return next((t.target_commit for t in refs.tags if t.name == plan.tag), None)
 
 
-def push_repo(api: HfApi, plan: RepoPlan, limits: CommitSettings, say: Callable[[str], None]) -> RepoResult:
-    """Bring one repository to the plan's state (see the module docstring)."""
+def push_repo(
+    api: HfApi,
+    plan: RepoPlan,
+    limits: CommitSettings,
+    say: Callable[[str], None],
+    space_secrets: dict[str, str] | None = None,
+) -> RepoResult:
+    """Bring one repository to the plan's state (see the module docstring); a Space also gets its
+    variables, and the secrets of `space_secrets` it reads."""
     url = str(
         api.create_repo(
             plan.repo_id,
@@ -125,6 +132,12 @@ def push_repo(api: HfApi, plan: RepoPlan, limits: CommitSettings, say: Callable[
     )
     if plan.repo_type != "space":
         api.update_repo_settings(plan.repo_id, repo_type=plan.repo_type, gated=plan.gate or False)
+    else:
+        for key, value in plan.space_variables.items():  # also on a Space that exists already
+            api.add_space_variable(plan.repo_id, key, value)
+        for key in plan.space_secrets:
+            if key in (space_secrets or {}):
+                api.add_space_secret(plan.repo_id, key, space_secrets[key])
     result = RepoResult(
         plan.repo_id, plan.repo_type, url, head="", tag=plan.tag, gated=plan.gate or False, private=plan.private
     )
@@ -140,7 +153,7 @@ def push_repo(api: HfApi, plan: RepoPlan, limits: CommitSettings, say: Callable[
         remote = _remote_files(api, plan)
         changed = {f.path_in_repo for f in _changed(plan, remote)}  # for the report: the library decides
         wanted = {f.path_in_repo for f in plan.files}
-        deleted = sorted(p for p in remote if p not in wanted and p not in KEEP_REMOTE)
+        deleted = sorted(p for p in remote if p not in wanted and p not in KEEP_REMOTE) if plan.prune else []
         head = api.repo_info(plan.repo_id, repo_type=plan.repo_type).sha
         batches = _batches(plan.files, limits)
         label = f"{plan.kind}{' ' + plan.tag if plan.tag else ''}"
@@ -193,8 +206,10 @@ def push_release(
     release: Path,
     endpoint: str | None = None,
     say: Callable[[str], None] = lambda _: None,
+    space_secrets: dict[str, str] | None = None,
 ) -> PushResult:
-    """Push every repository of the plan and write `<release>/hub-release.json`.
+    """Push every repository of the plan and write `<release>/hub-release.json`; each Space gets the
+    secrets of `space_secrets` it reads (their values are never written anywhere else).
 
     Raises:
         ReleaseError: an approved opt-out request is not applied yet (nothing is sent), or the Hub
@@ -209,9 +224,12 @@ def push_release(
     results = []
     for plan in plans:
         try:
-            results.append(push_repo(api, plan, limits, say))
+            results.append(push_repo(api, plan, limits, say, space_secrets))
         except HfHubHTTPError as exc:
-            raise ReleaseError(scrub(f"{plan.repo_id}: the Hub refused the push: {exc}", token)) from None
+            message = f"{plan.repo_id}: the Hub refused the push: {exc}"
+            for secret in (space_secrets or {}).values():
+                message = scrub(message, secret)
+            raise ReleaseError(scrub(message, token)) from None
     result = PushResult(
         org=org, user=user, endpoint=api.endpoint, repos=results, seconds=round(time.monotonic() - started, 1)
     )
@@ -250,6 +268,8 @@ def write_repo_trees(plans: list[RepoPlan], out_dir: str | Path, release: str | 
                 "tag": plan.tag,
                 "space_sdk": plan.space_sdk,
                 "space_variables": plan.space_variables,
+                "space_secrets": plan.space_secrets,
+                "prune": plan.prune,
                 "folder": str(root),
                 "files": entries,
                 "tag_message": plan.tag_message or None,

@@ -39,6 +39,11 @@ class ModelSettings(RepoSettings):
 class SpaceSettings(Strict):
     include: list[str] = Field(default_factory=lambda: ["in_the_stack"], description="folders of spaces/")
     visibility: Literal["public", "private"] = "public"
+    requirement: str | None = Field(
+        default=None,
+        description="pip requirement the Spaces install the toolkit from (e.g. a pinned VCS URL); "
+        "default: the toolkit's wheel, pushed with each Space",
+    )
 
 
 class CommitSettings(Strict):

@@ -7,10 +7,10 @@ This file only wires widgets to `bigcode_release.index.service.DataInspector`.
 
 from __future__ import annotations
 
-import os
-
 import gradio as gr
 
+from bigcode_release import space_env
+from bigcode_release.index.remote import index_release
 from bigcode_release.index.service import ANY, RESULT_HEADERS, DataInspector
 
 
@@ -67,4 +67,4 @@ def build_app(release_dir: str, version: str | None = None) -> gr.Blocks:
 
 
 if __name__ == "__main__":
-    build_app(os.environ.get("RELEASE_DIR", "release"), os.environ.get("DATASET_VERSION") or None).launch()
+    build_app(index_release(), space_env.read(space_env.DATASET_VERSION)).queue(default_concurrency_limit=4).launch()
