@@ -269,34 +269,13 @@ def test_requests_filed_through_the_published_space_outlive_it(hub, space_python
         "--registry",
         str(registry),
     )
-    pushed = _cli_json(
-        hub,
-        home,
-        "optout",
-        "push-status",
-        "--to",
-        INTAKE,
-        "--registry",
-        str(registry),
-        "--release",
-        str(indexed_release),
-    )
-    assert set(filed) <= set(pushed["written"])
-    assert (
-        _cli_json(
-            hub,
-            home,
-            "optout",
-            "push-status",
-            "--to",
-            INTAKE,
-            "--registry",
-            str(registry),
-            "--release",
-            str(indexed_release),
-        )["written"]
-        == []
-    )
+
+    def push_status() -> dict:
+        arguments = ["optout", "push-status", "--to", INTAKE, "--registry", str(registry)]
+        return _cli_json(hub, home, *arguments, "--release", str(indexed_release))
+
+    assert set(filed) <= set(push_status()["written"])
+    assert push_status()["written"] == []  # unchanged statuses are not sent again
 
     restarted = RunningSpace(hub, space_python, tmp_path / "second")
     try:
@@ -343,8 +322,10 @@ def test_a_request_the_hub_refuses_is_never_acknowledged(hub, space_python, tmp_
         space.kill()
 
 
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (scripts/test.sh installs it)")
 def test_the_data_spaces_answer_from_the_index_they_download(hub, space_python, indexed_release, tmp_path):
     import pyarrow.parquet as pq
+    from playwright.sync_api import sync_playwright
 
     index = hub.repos[("dataset", INDEX)]
     assert index.gated == "auto" and set(index.tags) == {"v1.0"}
@@ -363,17 +344,35 @@ def test_the_data_spaces_answer_from_the_index_they_download(hub, space_python, 
     shard = sorted((indexed_release / "dataset" / "data").rglob("*.parquet"))[0]
     row = pq.read_table(shard, columns=["content", "repo_name", "path"]).slice(0, 1).to_pylist()[0]
     inspector = RunningSpace(hub, space_python, tmp_path / "inspector", "bigcode/data-inspector")
+    membership = RunningSpace(hub, space_python, tmp_path / "membership", "bigcode/membership-test")
     try:
         assert "loading the data index bigcode/the-stack-local-index@v1.0" in inspector.log.read_text()
         word = max(re.findall(r"[A-Za-z_]{6,}", row["content"]), key=len)
         message, results = inspector.client().predict(word, "(any)", "(any)", api_name="/search")
         assert "result(s)" in message and row["repo_name"] in {r[2] for r in results["data"]}, (word, message)
-    finally:
-        inspector.kill()
-    membership = RunningSpace(hub, space_python, tmp_path / "membership", "bigcode/membership-test")
-    try:
         summary, _, sources, notice = membership.client().predict(row["content"][:4000], 64, api_name="/check")
         assert "of the text is in v1.0" in summary, summary
         assert [row["repo_name"], row["path"]] in [r[3:5] for r in sources["data"]]
+        with sync_playwright() as playwright:
+            browser = launch_browser(playwright)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 1400})
+                page.goto(inspector.url)
+                page.get_by_label("Search").fill(word)
+                page.get_by_role("button", name="Search").click()
+                page.get_by_text(re.compile(r"^\d+ result\(s\)")).first.wait_for(timeout=30_000)
+                number = next(r[0] for r in results["data"] if r[2] == row["repo_name"])
+                page.get_by_label("File #").fill(str(number))
+                page.get_by_role("button", name="Open file").click()
+                page.get_by_text("license:").first.wait_for(timeout=30_000)
+                screenshot(page, "data_inspector_published.png")
+                page.goto(membership.url)
+                page.get_by_label("Code").fill(row["content"][:4000])
+                page.get_by_role("button", name="Check").click()
+                page.get_by_text("span 1").first.wait_for(timeout=30_000)
+                screenshot(page, "membership_test_published.png")
+            finally:
+                browser.close()
     finally:
+        inspector.kill()
         membership.kill()

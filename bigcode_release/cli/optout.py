@@ -248,16 +248,6 @@ def _print_lookup(username: str, answers: list) -> None:
             console.print(table)
 
 
-def _hub_api():
-    import os
-
-    from huggingface_hub import HfApi
-
-    from bigcode_release.release.auth import resolve_token
-
-    return HfApi(endpoint=os.environ.get("HF_ENDPOINT"), token=resolve_token())
-
-
 @app.command("pull")
 def optout_pull(
     repo: Annotated[str, typer.Option("--from", help="ORG/NAME of the Space's intake dataset")],
@@ -267,9 +257,10 @@ def optout_pull(
     """Import the requests filed through the published Space into the registry (pending, under their
     own ids); a second pull imports nothing new. Files that are not requests are skipped and named."""
     from bigcode_release.optout.hub_sync import pull_requests
+    from bigcode_release.release.auth import hub_api
 
     with _registry(registry) as reg:
-        result = pull_requests(reg, _hub_api(), repo)
+        result = pull_requests(reg, hub_api(), repo)
 
     def human() -> None:
         console.print(
@@ -294,9 +285,10 @@ def optout_push_status(
     """Write the status of every request filed through the Space back to its intake dataset (one
     commit; unchanged statuses are not sent), so the published Space shows the decisions."""
     from bigcode_release.optout.hub_sync import push_statuses
+    from bigcode_release.release.auth import hub_api
 
     with _registry(registry) as reg:
-        result = push_statuses(reg, _hub_api(), repo, release or registry.parent)
+        result = push_statuses(reg, hub_api(), repo, release or registry.parent)
     emit(
         result.to_dict(),
         as_json,

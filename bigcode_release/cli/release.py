@@ -152,14 +152,6 @@ def push(
     emit(result.to_dict(), as_json, human)
 
 
-def _api():
-    from huggingface_hub import HfApi
-
-    from bigcode_release.release.auth import resolve_token
-
-    return HfApi(endpoint=os.environ.get("HF_ENDPOINT"), token=resolve_token())
-
-
 @access_app.command("list")
 def access_list(
     repo: Repo,
@@ -169,10 +161,11 @@ def access_list(
 ) -> None:
     """List a gated repository's access requests."""
     from bigcode_release.release.access import STATUSES, list_requests
+    from bigcode_release.release.auth import hub_api
 
     if status not in STATUSES:
         raise InvalidArgumentError(f"--status must be one of {', '.join(STATUSES)}, got {status!r}")
-    rows = list_requests(_api(), repo, repo_type, status)
+    rows = list_requests(hub_api(), repo, repo_type, status)
 
     def human() -> None:
         table = Table(title=f"{status} access requests of {repo}")
@@ -193,8 +186,9 @@ def access_list(
 
 def _decide(action: str, repo: str, user: str, repo_type: str, reason: str | None = None) -> None:
     from bigcode_release.release.access import decide
+    from bigcode_release.release.auth import hub_api
 
-    decide(_api(), repo, repo_type, action, user, reason)
+    decide(hub_api(), repo, repo_type, action, user, reason)
     console.print(f"{repo}: {action} {user}: done")
 
 

@@ -22,6 +22,13 @@ def resolve_token(token: str | None = None) -> str:
     return found
 
 
+def hub_api() -> HfApi:
+    """An `HfApi` for the Hub at HF_ENDPOINT (default huggingface.co) with the user's token."""
+    import os
+
+    return HfApi(endpoint=os.environ.get("HF_ENDPOINT"), token=resolve_token())
+
+
 def scrub(text: str, token: str | None) -> str:
     """`text` with the token replaced, for logs, manifests and errors."""
     return text.replace(token, "hf_***") if token else text

@@ -55,7 +55,7 @@ def build_app(release_dir: str, version: str | None = None) -> gr.Blocks:
             )
             browse_button = gr.Button("Random file")
         metadata = gr.Markdown()
-        content = gr.Code(label="File", interactive=False)
+        content = gr.Code(label="File", interactive=False, max_lines=40)  # scrolls: a long file keeps the page short
         with gr.Accordion("Licenses and languages of the dataset", open=False):
             gr.Gallery(inspector.plots(), columns=2, height="auto", label="Distributions")
         search_button.click(search, [query, language, license_], [message, results], api_name="search")
