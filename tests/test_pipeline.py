@@ -125,8 +125,10 @@ def test_the_whole_release_runs_and_names_every_artifact(released):
     assert [c["step"] for c in stages["evaluate"]["checkpoints"]] == [2, 4]
     assert stages["transparency"]["score"] >= 40
     plan = json.loads((out / "hub-trees" / "release-plan.json").read_text())
-    assert {r["kind"] for r in plan["repos"]} == {"dataset", "optout-list", "model", "space"}
+    assert {r["kind"] for r in plan["repos"]} == {"dataset", "optout-list", "model", "space", "optout-intake"}
     assert plan["inputs"]["dataset_version"] == "v1.1"
+    space = next(r for r in plan["repos"] if r["kind"] == "space")  # a tree that installs on the Hub
+    assert {"requirements.txt", "wheels/bigcode_release-0.1.0-py3-none-any.whl"} <= {f["path"] for f in space["files"]}
 
 
 def test_an_approved_optout_is_gone_from_every_artifact_of_the_next_release(released, tmp_path):

@@ -376,3 +376,26 @@ def test_the_data_spaces_answer_from_the_index_they_download(hub, space_python, 
     finally:
         inspector.kill()
         membership.kill()
+
+
+def test_a_file_in_the_intake_that_is_not_a_request_is_skipped_and_named(hub, tmp_path):
+    from huggingface_hub import HfApi
+
+    HfApi(endpoint=hub.url, token="tok-alice").upload_file(
+        path_or_fileobj=b"{not json", path_in_repo="requests/req-0000000000ff.json", repo_id=INTAKE, repo_type="dataset"
+    )
+    stored = len(_pushed_files(hub, "requests"))
+    pulled = _cli_json(hub, tmp_path, "optout", "pull", "--from", INTAKE, "--registry", str(tmp_path / "r.sqlite"))
+    assert list(pulled["skipped"]) == ["requests/req-0000000000ff.json"]
+    assert "not JSON" in pulled["skipped"]["requests/req-0000000000ff.json"]
+    assert pulled["imported_count"] == stored - 1
+
+
+def test_a_space_without_its_token_starts_and_refuses_requests_saying_why(tmp_path):
+    from bigcode_release.errors import OptOutIntakeError
+    from bigcode_release.optout.intake import HubIntake
+
+    intake = HubIntake(INTAKE, token=None, endpoint="http://127.0.0.1:9")
+    for call in (lambda: intake.file("alice", [], None, None, "1.2.3.4"), lambda: intake.status("req-0123456789ab")):
+        with pytest.raises(OptOutIntakeError, match="no HF_TOKEN secret .* nothing was filed"):
+            call()

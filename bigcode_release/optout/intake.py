@@ -73,15 +73,21 @@ class HubIntake:
     """Requests as files of a private dataset repository: one commit per request."""
 
     def __init__(self, repo_id: str, token: str | None, endpoint: str | None = None):
-        if not token:
-            raise OptOutIntakeError(
-                f"the opt-out intake {repo_id} needs a token with write access (the Space secret HF_TOKEN)"
-            )
         self.repo_id = repo_id
+        self.token = token
         self.api = HfApi(endpoint=endpoint, token=token)
         self.where = f"the Hub dataset {repo_id}"
 
+    def _require_token(self) -> None:
+        """A Space without its secret still starts and answers look-ups; requests are refused, saying why."""
+        if not self.token:
+            raise OptOutIntakeError(
+                "requests cannot be filed or followed here right now: this Space has no HF_TOKEN secret "
+                "(maintainers: set it in the Space's settings); nothing was filed"
+            )
+
     def file(self, username, repos, proof, message, client) -> StatusRecord:
+        self._require_token()
         username, repos = validate_request(username, repos, proof, message)
         record = RequestRecord(
             new_request_id(), username, tuple(repos), proof, message, time.time(), client_hash(client)
@@ -101,6 +107,7 @@ class HubIntake:
         return StatusRecord.pending(record)
 
     def status(self, request_id: str) -> StatusRecord:
+        self._require_token()
         found = normalize_request_id(request_id)
         if found is None:
             raise _unknown(request_id)
