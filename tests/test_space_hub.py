@@ -192,8 +192,10 @@ def test_the_pushed_space_installs_from_its_own_tree_and_says_how_it_is_configur
 
     tree = _download_space(hub, tmp_path)
     requirement = (tree / "requirements.txt").read_text().splitlines()[-1]
-    assert requirement == (
-        f"bigcode-release[space] @ {hub.url}/spaces/{SPACE}/resolve/main/wheels/bigcode_release-0.1.0-py3-none-any.whl"
+    wheel = tree / "wheels" / "bigcode_release-0.1.0-py3-none-any.whl"
+    assert requirement == (  # the wheel's digest in the URL: pip checks it, and a new wheel changes the file
+        f"bigcode-release[space] @ {hub.url}/spaces/{SPACE}/resolve/main/wheels/{wheel.name}"
+        f"#sha256={hashlib.sha256(wheel.read_bytes()).hexdigest()}"
     )
     meta = yaml.safe_load((tree / "README.md").read_text().split("---")[1])
     assert meta["python_version"] == "3.11" and meta["sdk"] == "gradio" and meta["sdk_version"] == gradio.__version__
@@ -391,11 +393,18 @@ def test_a_file_in_the_intake_that_is_not_a_request_is_skipped_and_named(hub, tm
     assert pulled["imported_count"] == stored - 1
 
 
-def test_a_space_without_its_token_starts_and_refuses_requests_saying_why(tmp_path):
+def test_a_space_without_its_token_or_its_hub_refuses_requests_saying_why(tmp_path, monkeypatch):
     from bigcode_release.errors import OptOutIntakeError
     from bigcode_release.optout.intake import HubIntake
 
-    intake = HubIntake(INTAKE, token=None, endpoint="http://127.0.0.1:9")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "home"))
+    closed = f"http://127.0.0.1:{_free_port()}"  # nothing listens there: the Hub cannot be reached
+    intake = HubIntake(INTAKE, token=None, endpoint=closed)
     for call in (lambda: intake.file("alice", [], None, None, "1.2.3.4"), lambda: intake.status("req-0123456789ab")):
         with pytest.raises(OptOutIntakeError, match="no HF_TOKEN secret .* nothing was filed"):
             call()
+    unreachable = HubIntake(INTAKE, token="tok-space", endpoint=closed)
+    with pytest.raises(OptOutIntakeError, match="could not be stored .*NOT filed"):
+        unreachable.file("alice", [], None, None, "1.2.3.4")
+    with pytest.raises(OptOutIntakeError, match="cannot be read right now"):  # not "no such request"
+        unreachable.status("req-0123456789ab")

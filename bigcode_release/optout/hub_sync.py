@@ -55,6 +55,13 @@ class PushStatusResult:
         return dict(self.__dict__)
 
 
+def _head(api: HfApi, repo_id: str) -> str:
+    try:
+        return api.repo_info(repo_id, repo_type="dataset").sha
+    except RepositoryNotFoundError:
+        raise OptOutIntakeError(f"{repo_id}: no such dataset repository, or this token cannot read it") from None
+
+
 def _folder(api: HfApi, repo_id: str, folder: str, revision: str) -> dict[str, str]:
     """path -> git blob id of each JSON file in one folder of the intake repository."""
     try:
@@ -75,7 +82,7 @@ def _blob_id(data: bytes) -> str:
 def pull_requests(registry: OptOutRegistry, api: HfApi, repo_id: str) -> PullResult:
     """Import every request of the intake repository the registry does not have yet (pending, under
     its own id). A file that is not a valid request is skipped, counted and named, never imported."""
-    revision = api.repo_info(repo_id, repo_type="dataset").sha
+    revision = _head(api, repo_id)
     result = PullResult(repo_id, revision)
     known = {r.id for r in registry.requests()}
     for path in sorted(_folder(api, repo_id, "requests", revision)):
@@ -99,7 +106,7 @@ def push_statuses(registry: OptOutRegistry, api: HfApi, repo_id: str, release_di
     statuses the repository already holds unchanged are not sent again."""
     result = PushStatusResult(repo_id)
     layout = ReleaseLayout.at(release_dir)
-    revision = api.repo_info(repo_id, repo_type="dataset").sha
+    revision = _head(api, repo_id)
     filed = {Path(p).stem for p in _folder(api, repo_id, "requests", revision)}
     published = _folder(api, repo_id, "status", revision)
     operations = []

@@ -10,13 +10,14 @@ The maintainer imports requests with `bigcode-release optout pull` and writes de
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Protocol
 
 import httpx
 from huggingface_hub import CommitOperationAdd, HfApi
-from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError
+from huggingface_hub.errors import HfHubHTTPError
 
 from bigcode_release.errors import OptOutIntakeError, RegistryError
 from bigcode_release.layout import ReleaseLayout
@@ -24,7 +25,16 @@ from bigcode_release.optout.receipts import read_receipt
 from bigcode_release.optout.registry import OptOutRegistry, new_request_id, validate_request
 from bigcode_release.optout.request_record import RequestRecord, StatusRecord, client_hash, normalize_request_id
 
-HUB_ERRORS = (HfHubHTTPError, httpx.HTTPError, OSError)
+try:  # huggingface_hub 2.x calls the Hub through httpx2, whose errors are not httpx's
+    import httpx2
+
+    HUB_ERRORS: tuple[type[Exception], ...] = (HfHubHTTPError, httpx.HTTPError, httpx2.HTTPError, OSError)
+except ImportError:  # huggingface_hub 1.x
+    HUB_ERRORS = (HfHubHTTPError, httpx.HTTPError, OSError)
+try:  # only "the Hub says there is no such file": an unreachable Hub is an error, not an absence
+    from huggingface_hub.errors import RemoteEntryNotFoundError as MissingOnHub
+except ImportError:
+    from huggingface_hub.errors import EntryNotFoundError as MissingOnHub
 
 
 class RequestIntake(Protocol):
@@ -50,17 +60,20 @@ class RegistryIntake:
         self.registry = OptOutRegistry(registry_path)
         self.layout = ReleaseLayout.at(release_dir)
         self.where = "this machine's registry"
+        self._lock = threading.Lock()  # one SQLite connection, shared by the Space's worker threads
 
     def file(self, username, repos, proof, message, client) -> StatusRecord:
-        request = self.registry.submit(username, repos, proof=proof, message=message, client=client)
-        return self._status(request.id)
+        with self._lock:
+            request = self.registry.submit(username, repos, proof=proof, message=message, client=client)
+            return self._status(request.id)
 
     def status(self, request_id: str) -> StatusRecord:
         found = normalize_request_id(request_id)
         if found is None:
             raise _unknown(request_id)
         try:
-            return self._status(found)
+            with self._lock:
+                return self._status(found)
         except RegistryError:
             raise _unknown(found) from None
 
@@ -125,7 +138,7 @@ class HubIntake:
     def _read(self, path: str) -> bytes | None:
         try:
             local = self.api.hf_hub_download(self.repo_id, path, repo_type="dataset")
-        except EntryNotFoundError:
+        except MissingOnHub:
             return None
         return Path(local).read_bytes()
 

@@ -47,7 +47,7 @@ class InTheStackService:
         self.lookups = RepoLookup(release_dir)
         self.intake = intake
         self.limiter = RateLimiter(submissions_per_minute, 60.0)
-        self._lock = threading.Lock()  # one DuckDB connection and one SQLite connection, shared
+        self._lock = threading.Lock()  # one DuckDB connection, shared by the Space's worker threads
 
     def versions(self) -> list[str]:
         return list(self.lookups.versions)
@@ -107,15 +107,14 @@ class InTheStackService:
             return "**Error:** too many requests from you in the last minute; try again shortly."
         if not whole_account and not repos:
             return "**Error:** tick the repositories to remove, or choose the whole account."
-        try:
-            with self._lock:  # on the Hub: answered only once the request's commit has landed
-                filed = self.intake.file(
-                    (username or "").strip(),
-                    [] if whole_account else list(repos),
-                    (proof or "").strip() or None,
-                    (message or "").strip() or None,
-                    client,
-                )
+        try:  # on the Hub: answered only once the request's commit has landed (no lock held meanwhile)
+            filed = self.intake.file(
+                (username or "").strip(),
+                [] if whole_account else list(repos),
+                (proof or "").strip() or None,
+                (message or "").strip() or None,
+                client,
+            )
         except BigcodeReleaseError as exc:
             return f"**Error:** {exc}"
         scope = "the whole account" if filed.scope == "account" else ", ".join(filed.repos)
@@ -129,8 +128,7 @@ class InTheStackService:
         if not isinstance(request_id, str) or not request_id.strip() or len(request_id) > 64:
             return "**Error:** give a request id such as `req-0123456789ab`."
         try:
-            with self._lock:
-                shown = self.intake.status(request_id)
+            shown = self.intake.status(request_id)
         except BigcodeReleaseError as exc:
             return f"**Error:** {exc}"
         lines = [f"Request **{shown.id}** ({shown.username}): **{shown.status}**"]
@@ -144,6 +142,15 @@ class InTheStackService:
             for e in shown.events
         ]
         return "\n".join(lines)
+
+
+def client_address(request) -> str:
+    """The requester's address from a web request (`gr.Request`): behind the Hub's proxy, the first
+    `X-Forwarded-For` entry (the connection itself comes from the proxy), else the connection's."""
+    headers = getattr(request, "headers", None) or {}
+    forwarded = headers.get("x-forwarded-for", "") if hasattr(headers, "get") else ""
+    host = getattr(getattr(request, "client", None), "host", None)
+    return forwarded.split(",")[0].strip() or host or "unknown"
 
 
 def intake_for(

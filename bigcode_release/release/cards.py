@@ -197,12 +197,12 @@ def add_generated_files(
         if plan.kind == "space":
             shipped = Path(plan.source)
             generated["README.md"] = space_tree.space_readme(shipped / "README.md", shipped.name, plan.space_variables)
+            built = None if settings.spaces.requirement else space_tree.toolkit_wheel(wheel)
             generated["requirements.txt"] = space_tree.requirements_txt(
-                plan.repo_id, endpoint or space_tree.hub_endpoint(), settings.spaces.requirement
+                plan.repo_id, endpoint or space_tree.hub_endpoint(), settings.spaces.requirement, built
             )
             plan.files = [f for f in plan.files if f.path_in_repo not in generated]
-            if not settings.spaces.requirement:
-                built = space_tree.toolkit_wheel(wheel)
+            if built is not None:
                 plan.files.append(RepoFile(space_tree.WHEEL_PATH_IN_REPO, str(built), built.stat().st_size))
         for name, text in generated.items():
             folder.mkdir(parents=True, exist_ok=True)

@@ -124,7 +124,9 @@ def push_repo(
         api.create_repo(
             plan.repo_id,
             repo_type=plan.repo_type,
-            private=True,
+            # a Space builds as soon as files land, and a private one cannot download its own wheel:
+            # it is created with its final visibility; every other repository stays private until complete
+            private=plan.private if plan.repo_type == "space" else True,
             exist_ok=True,
             space_sdk=plan.space_sdk,
             space_variables=[{"key": k, "value": v} for k, v in plan.space_variables.items()] or None,

@@ -108,12 +108,15 @@ def _build(sources: list[Path], target: Path) -> None:
         partial.replace(target)
 
 
-def requirements_txt(repo_id: str, endpoint: str, requirement: str | None) -> str:
+def requirements_txt(repo_id: str, endpoint: str, requirement: str | None, wheel: Path | None = None) -> str:
     """The Space's requirements: the toolkit with its `[space]` extra, from the wheel pushed with the
-    Space (or `requirement`). Gradio itself comes from the README's `sdk_version`."""
+    Space (or `requirement`). Gradio itself comes from the README's `sdk_version`. The wheel's SHA-256
+    rides in the URL: pip checks the download against it, and the file changes whenever the wheel does,
+    so the Space's build cannot reuse an install of an older wheel."""
     if requirement:
         return f"# bigcode-release as the release settings name it (spaces.requirement)\n{requirement}\n"
-    url = f"{endpoint.rstrip('/')}/spaces/{repo_id}/resolve/main/{WHEEL_PATH_IN_REPO}"
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    url = f"{endpoint.rstrip('/')}/spaces/{repo_id}/resolve/main/{WHEEL_PATH_IN_REPO}#sha256={digest}"
     return (
         "# bigcode-release, the wheel pushed with this Space (built at push time), with the slim [space] extra\n"
         f"bigcode-release[space] @ {url}\n"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gradio as gr
 
 from bigcode_release import space_env
-from bigcode_release.optout.service import TABLE_HEADERS, InTheStackService, intake_for
+from bigcode_release.optout.service import TABLE_HEADERS, InTheStackService, client_address, intake_for
 
 
 def build_app(
@@ -29,8 +29,7 @@ def build_app(
         return text, rows, gr.update(choices=repos, value=[])
 
     def submit(username, scope, repos, proof, message, request: gr.Request):
-        client = request.client.host if request and request.client else "unknown"
-        return service.submit(username, scope == "whole account", repos, proof, message, client)
+        return service.submit(username, scope == "whole account", repos, proof, message, client_address(request))
 
     with gr.Blocks(title="Am I in The Stack?") as app:
         gr.Markdown("# Am I in The Stack?\nCheck whether your repositories are in a dataset version, and opt out.")
