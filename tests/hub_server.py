@@ -353,6 +353,12 @@ class FakeHub:
             if lfs:
                 entry["lfs"] = {"oid": oid, "size": size, "pointerSize": 130}
             entries.append(entry)
+        if base and not entries:  # the Hub answers a folder that does not exist with 404
+            return Response(
+                "Entry not found",
+                status_code=404,
+                headers={"X-Error-Code": "EntryNotFound", "X-Error-Message": f"{base} does not exist"},
+            )
         return JSONResponse(entries)
 
     async def access_list(self, request: Request) -> Response:
