@@ -196,3 +196,30 @@ def test_fifty_malformed_submissions_each_get_a_clear_error_and_nothing_is_store
             demo.close()
     with OptOutRegistry(built / "malformed.sqlite") as registry:
         assert registry.requests() == []
+
+
+@pytest.mark.slow
+def test_only_accepted_submissions_count_and_proofs_must_be_issue_urls(built):
+    demo, client = _launch(built)  # its own app: the default 5 accepted submissions per minute per client
+    try:
+        for proof in [
+            "not a url at all",
+            "javascript:alert(1)",
+            "https://example.org/issues/1",
+            "http://github.com/a/b",
+        ]:
+            refused = client.predict("alice", "whole account", [], proof, "", api_name="/submit")
+            assert refused.startswith("**Error:** proof: give the URL of a GitHub issue"), refused
+        accepted = [
+            client.predict(
+                f"rate-{n}", "whole account", [], "https://github.com/bigcode/opt-out/issues/7", "", api_name="/submit"
+            )
+            for n in range(5)
+        ]
+        assert all("filed for the whole account" in a for a in accepted), accepted  # refusals did not count
+        assert "too many requests" in client.predict("rate-5", "whole account", [], "", "", api_name="/submit")
+        for typed in ["@alice", "github.com/Alice", "https://github.com/alice/"]:
+            answer, rows, _ = client.predict(typed, "v1.0", api_name="/check")
+            assert answer.lower().startswith("**alice** has"), (typed, answer)
+    finally:
+        demo.close()

@@ -21,6 +21,11 @@ _ISSUE_URL = re.compile(
 )
 
 
+def is_issue_url(proof: str) -> bool:
+    """Whether `proof` has the shape of a GitHub issue URL (https://github.com/<owner>/<repo>/issues/<n>)."""
+    return bool(_ISSUE_URL.match(proof or ""))
+
+
 @dataclass(frozen=True)
 class ProofCheck:
     """The outcome of checking a proof: `verified`, `rejected` (wrong repository or author),

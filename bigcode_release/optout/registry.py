@@ -20,7 +20,7 @@ from pathlib import Path
 from bigcode_release.errors import OptOutRequestError, RegistryError
 from bigcode_release.optout.export_format import OptOutEntry
 from bigcode_release.optout.identity import check_repo, check_username
-from bigcode_release.optout.proof import ProofCheck
+from bigcode_release.optout.proof import ProofCheck, is_issue_url
 from bigcode_release.optout.request_record import RequestRecord
 
 MAX_REPOS = 1000
@@ -335,6 +335,10 @@ def validate_request(
     for name, value, limit in (("proof", proof, MAX_PROOF_CHARS), ("message", message, MAX_MESSAGE_CHARS)):
         if value is not None and (not isinstance(value, str) or len(value) > limit):
             raise OptOutRequestError(f"{name}: at most {limit} characters of text")
+    if proof and not is_issue_url(proof):  # shown to reviewers as text, never as a link
+        raise OptOutRequestError(
+            "proof: give the URL of a GitHub issue you opened, https://github.com/<owner>/<repo>/issues/<number>"
+        )
     return username, repos
 
 

@@ -27,6 +27,7 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def allow(self, client: str) -> bool:
+        """Reserve one event for `client`, or False when its window is full (see `refund`)."""
         now = time.monotonic()
         with self._lock:
             events = self._events[client]
@@ -36,6 +37,12 @@ class RateLimiter:
                 return False
             events.append(now)
             return True
+
+    def refund(self, client: str) -> None:
+        """Give back the newest reservation of `client`: a refused submission does not count."""
+        with self._lock:
+            if self._events[client]:
+                self._events[client].pop()
 
 
 class InTheStackService:
@@ -57,7 +64,7 @@ class InTheStackService:
         one version (the newest when none is given)."""
         if not isinstance(username, str) or len(username) > MAX_FIELD_CHARS:
             return "**Error:** give a GitHub username.", [], []
-        username = username.strip()
+        username = account_name(username)
         try:
             with self._lock:
                 answers = self.lookups.lookup(username, version or self.versions()[-1])
@@ -76,13 +83,13 @@ class InTheStackService:
         ]
         if answer.included:
             text = (
-                f"**{username}** has **{len(answer.included)}** of {len(answer.repos)} repositories in "
+                f"**{username}** has **{len(answer.included)}** of {_repositories(len(answer.repos))} in "
                 f"**{answer.version}**."
             )
         elif answer.repos:
             text = (
-                f"**{username}** is **not** in {answer.version}: {len(answer.repos)} repositories were seen "
-                "and none was included (see why below)."
+                f"**{username}** is **not** in {answer.version}: {_repositories(len(answer.repos))} seen "
+                "and none included (see why below)."
             )
         else:
             text = f"**{username}** is **not** in {answer.version}: no repository of this account was seen."
@@ -106,16 +113,18 @@ class InTheStackService:
         if not self.limiter.allow(client or "unknown"):
             return "**Error:** too many requests from you in the last minute; try again shortly."
         if not whole_account and not repos:
+            self.limiter.refund(client or "unknown")
             return "**Error:** tick the repositories to remove, or choose the whole account."
         try:  # on the Hub: answered only once the request's commit has landed (no lock held meanwhile)
             filed = self.intake.file(
-                (username or "").strip(),
+                account_name(username or ""),
                 [] if whole_account else list(repos),
                 (proof or "").strip() or None,
                 (message or "").strip() or None,
                 client,
             )
         except BigcodeReleaseError as exc:
+            self.limiter.refund(client or "unknown")  # only accepted submissions count against the limit
             return f"**Error:** {exc}"
         scope = "the whole account" if filed.scope == "account" else ", ".join(filed.repos)
         return (
@@ -142,6 +151,20 @@ class InTheStackService:
             for e in shown.events
         ]
         return "\n".join(lines)
+
+
+def account_name(text: str) -> str:
+    """The account a person typed, as GitHub names it: without a leading `@` or a profile URL
+    (`@pallets`, `github.com/pallets`, `https://github.com/pallets/` all mean `pallets`)."""
+    name = text.strip()
+    for prefix in ("https://", "http://", "www.", "github.com/"):
+        if name.lower().startswith(prefix):
+            name = name[len(prefix) :]
+    return name.removeprefix("@").strip("/")
+
+
+def _repositories(count: int) -> str:
+    return f"{count:,} repositor{'y' if count == 1 else 'ies'}"
 
 
 def client_address(request) -> str:
