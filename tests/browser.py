@@ -4,6 +4,7 @@ Playwright downloads), and screenshots checked for what they show, not just writ
 from __future__ import annotations
 
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,19 @@ BROWSER_ARGS = [
 
 def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+
+
+@contextmanager
+def browser_page(**options):
+    """A page of Debian's chromium (closed afterwards); `options` go to `new_page` (e.g. a viewport)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            yield browser.new_page(**options)
+        finally:
+            browser.close()
 
 
 def screenshot(page, name: str) -> Path:

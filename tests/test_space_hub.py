@@ -28,8 +28,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.browser import CHROMIUM, screenshot
-from tests.browser import launch as launch_browser
+from tests.browser import CHROMIUM, browser_page, screenshot
 from tests.conftest import CLI, REPO_ROOT
 from tests.hub_server import FakeHub, RunningHub
 
@@ -231,8 +230,6 @@ def test_the_pushed_space_installs_from_its_own_tree_and_says_how_it_is_configur
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (scripts/test.sh installs it)")
 def test_requests_filed_through_the_published_space_outlive_it(hub, space_python, indexed_release, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     before = len(_pushed_files(hub, "requests"))
     space = RunningSpace(hub, space_python, tmp_path / "first")
     client = space.client()
@@ -288,18 +285,13 @@ def test_requests_filed_through_the_published_space_outlive_it(hub, space_python
         assert "**pending**" in client.predict(filed[0], api_name="/status")
         unknown = client.predict("req-000000000000", api_name="/status")
         assert unknown.startswith("**Error:**") and "sqlite" not in unknown and "/" not in unknown
-        with sync_playwright() as playwright:
-            browser = launch_browser(playwright)
-            try:
-                page = browser.new_page()
-                page.goto(restarted.url)
-                page.get_by_text("Follow a request", exact=True).first.click()
-                page.get_by_label("Request id").fill(filed[3])
-                page.get_by_role("button", name="Status").click()
-                page.get_by_text("approved").first.wait_for(timeout=30_000)
-                screenshot(page, "in_the_stack_published.png")
-            finally:
-                browser.close()
+        with browser_page() as page:
+            page.goto(restarted.url)
+            page.get_by_text("Follow a request", exact=True).first.click()
+            page.get_by_label("Request id").fill(filed[3])
+            page.get_by_role("button", name="Status").click()
+            page.get_by_text("approved").first.wait_for(timeout=30_000)
+            screenshot(page, "in_the_stack_published.png")
     finally:
         restarted.kill()
 
@@ -327,7 +319,6 @@ def test_a_request_the_hub_refuses_is_never_acknowledged(hub, space_python, tmp_
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (scripts/test.sh installs it)")
 def test_the_data_spaces_answer_from_the_index_they_download(hub, space_python, indexed_release, tmp_path):
     import pyarrow.parquet as pq
-    from playwright.sync_api import sync_playwright
 
     index = hub.repos[("dataset", INDEX)]
     assert index.gated == "auto" and set(index.tags) == {"v1.0"}
@@ -355,26 +346,21 @@ def test_the_data_spaces_answer_from_the_index_they_download(hub, space_python, 
         summary, _, sources, notice = membership.client().predict(row["content"][:4000], 64, api_name="/check")
         assert "of the text is in v1.0" in summary, summary
         assert [row["repo_name"], row["path"]] in [r[3:5] for r in sources["data"]]
-        with sync_playwright() as playwright:
-            browser = launch_browser(playwright)
-            try:
-                page = browser.new_page(viewport={"width": 1280, "height": 1400})
-                page.goto(inspector.url)
-                page.get_by_label("Search").fill(word)
-                page.get_by_role("button", name="Search").click()
-                page.get_by_text(re.compile(r"^\d+ result\(s\)")).first.wait_for(timeout=30_000)
-                number = next(r[0] for r in results["data"] if r[2] == row["repo_name"])
-                page.get_by_label("File #").fill(str(number))
-                page.get_by_role("button", name="Open file").click()
-                page.get_by_text("license:").first.wait_for(timeout=30_000)
-                screenshot(page, "data_inspector_published.png")
-                page.goto(membership.url)
-                page.get_by_label("Code").fill(row["content"][:4000])
-                page.get_by_role("button", name="Check").click()
-                page.get_by_text("span 1").first.wait_for(timeout=30_000)
-                screenshot(page, "membership_test_published.png")
-            finally:
-                browser.close()
+        with browser_page(viewport={"width": 1280, "height": 1400}) as page:
+            page.goto(inspector.url)
+            page.get_by_label("Search").fill(word)
+            page.get_by_role("button", name="Search").click()
+            page.get_by_text(re.compile(r"^\d+ result\(s\)")).first.wait_for(timeout=30_000)
+            number = next(r[0] for r in results["data"] if r[2] == row["repo_name"])
+            page.get_by_label("File #").fill(str(number))
+            page.get_by_role("button", name="Open file").click()
+            page.get_by_text("license:").first.wait_for(timeout=30_000)
+            screenshot(page, "data_inspector_published.png")
+            page.goto(membership.url)
+            page.get_by_label("Code").fill(row["content"][:4000])
+            page.get_by_role("button", name="Check").click()
+            page.get_by_text("span 1").first.wait_for(timeout=30_000)
+            screenshot(page, "membership_test_published.png")
     finally:
         inspector.kill()
         membership.kill()

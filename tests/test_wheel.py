@@ -108,6 +108,13 @@ def test_the_wheel_carries_recipes_cards_and_spaces_and_runs_from_an_empty_folde
         [str(installed), "release", "plan", "release", "--org", "someone"], cwd=work, capture_output=True, text=True
     )
     assert unplanned.returncode == 2 and "--wheel PATH" in unplanned.stderr, unplanned.stderr[-2000:]
+    unrun = subprocess.run(  # the one-command release is refused the same way, before any work
+        [str(installed), "release", "run", "release-default", "--out", "never"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    )
+    assert unrun.returncode == 2 and "release.wheel" in unrun.stderr and not (work / "never").exists(), unrun.stderr
     wheel = next((installed.parents[2] / "dist").glob("bigcode_release-*.whl"))
     plan = json.loads(
         _run(installed, work, "release", "plan", "release", "--org", "someone", "--wheel", str(wheel), "--json").stdout

@@ -232,10 +232,6 @@ def index_repo_id(org: str, dataset_name: str) -> str:
     return f"{org}/{dataset_name}-index"
 
 
-def _current(release: Path) -> str:
-    return publishable_versions(release)[0][-1].name
-
-
 def index_repo(release: Path, org: str, settings: ReleaseSettings, dataset_name: str, gate: str | None) -> RepoPlan:
     """The data index of the current version, laid out as in a release directory (its index folder,
     the version's manifest and plots, the opt-out export the mask reads), for the data Spaces.
@@ -244,7 +240,7 @@ def index_repo(release: Path, org: str, settings: ReleaseSettings, dataset_name:
         ReleaseError: a data Space is included but the current version has no index.
     """
     layout = ReleaseLayout.at(release)
-    version = _current(release)
+    version = publishable_versions(release)[0][-1].name
     folder = layout.index_dir(version)
     if read_manifest(folder) is None:
         raise ReleaseError(
@@ -278,30 +274,30 @@ def space_repos(
     """Each included Space: its app and README, the per-version `repos.parquet` it reads (with the
     `manifest.json` that makes the folder a complete version there), and the variables it reads; for
     "Am I in The Stack?" also the private dataset its requests go to."""
+    if settings.spaces.include and settings.spaces.visibility == "private" and not settings.spaces.requirement:
+        raise ReleaseError(
+            "spaces.visibility is private: a private Space's build cannot download the toolkit's wheel from "
+            "its own files (it has no token); set spaces.requirement (e.g. a pinned VCS URL) or publish the Spaces"
+        )
     plans = []
+    versions = publishable_versions(release)[0]
     for name in settings.spaces.include:
         folder = spaces_root / name
         if not (folder / "app.py").is_file() or not (folder / "README.md").is_file():
             raise ReleaseError(f"spaces.include: {folder} has no app.py and README.md")
         if name not in SETTINGS_OF_SPACE:
             raise ReleaseError(f"spaces.include: {name!r} is not a shipped Space ({', '.join(SETTINGS_OF_SPACE)})")
-        if settings.spaces.visibility == "private" and not settings.spaces.requirement:
-            raise ReleaseError(
-                "spaces.visibility is private: a private Space's build cannot download the toolkit's wheel from "
-                "its own files (it has no token); set spaces.requirement (e.g. a pinned VCS URL) or publish the "
-                "Spaces"
-            )
         files = _files(folder, [p.name for p in folder.iterdir() if p.is_file() and p.suffix in (".py", ".md", ".txt")])
         variables = {"RELEASE_DIR": "release"}
         if name == "in_the_stack":
             variables["OPTOUT_REQUESTS_REPO"] = intake_repo_id(org, dataset_name)
-            for version_dir in publishable_versions(release)[0]:
+            for version_dir in versions:
                 if (version_dir / "repos.parquet").is_file():  # the table it reads, and the manifest that
                     # makes the folder a complete version where the Space runs
                     prefix = f"release/dataset-versions/{version_dir.name}/"
                     files += _files(version_dir, ["repos.parquet", "manifest.json"], prefix)
         else:  # the data Spaces download the index at start
-            variables.update(INDEX_REPO=index_repo_id(org, dataset_name), INDEX_REVISION=_current(release))
+            variables.update(INDEX_REPO=index_repo_id(org, dataset_name), INDEX_REVISION=versions[-1].name)
         plans.append(
             RepoPlan(
                 kind="space",

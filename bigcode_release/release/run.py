@@ -24,7 +24,7 @@ from pydantic import Field
 
 from bigcode_release.data.build import build_dataset, prepare_build, recorded_identity
 from bigcode_release.data.identity import DatasetIdentity, differences
-from bigcode_release.errors import BigcodeReleaseError, ReleaseRunError
+from bigcode_release.errors import BigcodeReleaseError, RecipeError, ReleaseRunError
 from bigcode_release.layout import ReleaseLayout, next_version, version_key
 from bigcode_release.manifest import read_manifest
 from bigcode_release.recipe import (
@@ -36,6 +36,7 @@ from bigcode_release.recipe import (
     merge_settings,
     validate_model,
 )
+from bigcode_release.release.space_tree import running_from_checkout
 from bigcode_release.shipped import recipe_base_dir, resolve_recipe
 from bigcode_release.train.recipe import TrainRecipe, load_train_recipe
 
@@ -65,6 +66,11 @@ class EvalStageSettings(Strict):
 class ReleaseStageSettings(Strict):
     org: str = "local"
     to_dir: str = "hub-trees"
+    wheel: Path | None = Field(
+        default=None,
+        description="the toolkit's wheel the Spaces carry; default: built from this checkout (an installed "
+        "toolkit must name its wheel)",
+    )
 
 
 class RunRecipe(Strict):
@@ -107,6 +113,15 @@ def load_run_recipes(path: str | Path) -> ReleaseRecipes:
     dataset = load_recipe(_referenced(base, recipe.dataset_recipe))
     train_path = _referenced(base, recipe.train_recipe)
     train = load_train_recipe(train_path)
+    if recipe.release.wheel is not None:
+        recipe.release.wheel = (
+            recipe.release.wheel if recipe.release.wheel.is_absolute() else base / recipe.release.wheel
+        )
+    elif not running_from_checkout():
+        raise RecipeError(
+            str(path),
+            [("release.wheel", "this toolkit is installed, not a checkout: name the wheel it was installed from")],
+        )
     if recipe.train_overrides:
         train = validate_model(
             TrainRecipe,
@@ -353,7 +368,9 @@ class ReleaseRun:
         from bigcode_release.release.push import write_repo_trees
         from bigcode_release.release.settings import load_release_settings
 
-        plans = make_plan(self.layout.root, self.recipe.release.org, load_release_settings())
+        plans = make_plan(
+            self.layout.root, self.recipe.release.org, load_release_settings(), wheel=self.recipe.release.wheel
+        )
         path = write_repo_trees(plans, self.layout.root / self.recipe.release.to_dir, self.layout.root)
         return {
             "plan": str(path),

@@ -54,6 +54,11 @@ def _source_files(root: Path) -> list[Path]:
     return sorted(found)
 
 
+def running_from_checkout() -> bool:
+    """Whether this toolkit runs from a source checkout (it can build its own wheel), not an install."""
+    return all((CHECKOUT_ROOT / name).is_file() for name in ("pyproject.toml", "setup.py"))
+
+
 def toolkit_wheel(wheel: str | Path | None = None) -> Path:
     """The wheel a Space installs: `wheel` when given (it must be this toolkit's version), else one
     built from this checkout (cached by the digest of its sources, so a re-push sends the same file).
@@ -67,7 +72,7 @@ def toolkit_wheel(wheel: str | Path | None = None) -> Path:
         if not wheel.is_file() or wheel.name != WHEEL_NAME:
             raise ReleaseError(f"--wheel {wheel}: expected this toolkit's wheel, a file named {WHEEL_NAME}")
         return wheel
-    if not all((CHECKOUT_ROOT / name).is_file() for name in ("pyproject.toml", "setup.py")):
+    if not running_from_checkout():
         raise ReleaseError(
             f"bigcode-release {__version__} runs from an installed package ({CHECKOUT_ROOT}), not a checkout: "
             "pass the wheel it was installed from with --wheel PATH (the Spaces install it)"
