@@ -283,6 +283,17 @@ def test_requests_filed_through_the_published_space_outlive_it(hub, space_python
         rejected = client.predict(filed[4].upper(), api_name="/status")
         assert "**rejected**" in rejected and "no such account" in rejected
         assert "**pending**" in client.predict(filed[0], api_name="/status")
+        # the restarted Space finds each account's requests on the Hub: a lookup names them, a
+        # duplicate is answered with the request already filed and nothing new is committed
+        answer, _, _ = client.predict("USER-03", "v1.0", api_name="/check")
+        assert f"**{filed[3]}** approved (the whole account" in answer, answer
+        commits = len(_pushed_files(hub, "requests"))
+        duplicate = client.predict("user-00", "whole account", [], "", "", api_name="/submit")
+        assert duplicate.startswith(f"Already requested: **{filed[0]}** pending"), duplicate
+        assert len(_pushed_files(hub, "requests")) == commits
+        assert f"accounts/user-00/{filed[0]}" in _pushed_files(hub, "accounts")
+        refiled = client.predict("user-04", "whole account", [], "", "", api_name="/submit")
+        assert "filed for the whole account" in refiled  # a rejected request does not stand in the way
         unknown = client.predict("req-000000000000", api_name="/status")
         assert unknown.startswith("**Error:**") and "sqlite" not in unknown and "/" not in unknown
         with browser_page() as page:
@@ -341,25 +352,26 @@ def test_the_data_spaces_answer_from_the_index_they_download(hub, space_python, 
     try:
         assert "loading the data index bigcode/the-stack-local-index@v1.0" in inspector.log.read_text()
         word = max(re.findall(r"[A-Za-z_]{6,}", row["content"]), key=len)
-        message, results = inspector.client().predict(word, "(any)", "(any)", api_name="/search")
-        assert "result(s)" in message and row["repo_name"] in {r[2] for r in results["data"]}, (word, message)
+        message, results, _ = inspector.client().predict(word, "(any)", "(any)", api_name="/search")
+        assert message.startswith("Results 1-") and row["repo_name"] in {r[2] for r in results["data"]}, (word, message)
         summary, _, sources, notice = membership.client().predict(row["content"][:4000], 64, api_name="/check")
-        assert "of the text is in v1.0" in summary, summary
-        assert [row["repo_name"], row["path"]] in [r[3:5] for r in sources["data"]]
+        assert "in v1.0" in summary and "look copied" in summary, summary
+        assert [row["repo_name"], row["path"]] in [r[5:7] for r in sources["data"]]
         with browser_page(viewport={"width": 1280, "height": 1400}) as page:
             page.goto(inspector.url)
             page.get_by_label("Search").fill(word)
             page.get_by_role("button", name="Search").click()
-            page.get_by_text(re.compile(r"^\d+ result\(s\)")).first.wait_for(timeout=30_000)
+            page.get_by_text(re.compile(r"^Results 1-")).first.wait_for(timeout=30_000)
             number = next(r[0] for r in results["data"] if r[2] == row["repo_name"])
             page.get_by_label("File #").fill(str(number))
             page.get_by_role("button", name="Open file").click()
             page.get_by_text("license:").first.wait_for(timeout=30_000)
             screenshot(page, "data_inspector_published.png")
             page.goto(membership.url)
-            page.get_by_label("Code").fill(row["content"][:4000])
+            page.locator(".cm-content").first.click()  # the code editor (CodeMirror)
+            page.keyboard.insert_text(row["content"][:4000])
             page.get_by_role("button", name="Check").click()
-            page.get_by_text("span 1").first.wait_for(timeout=30_000)
+            page.locator("pre.membership-code mark").first.wait_for(timeout=30_000)
             screenshot(page, "membership_test_published.png")
     finally:
         inspector.kill()

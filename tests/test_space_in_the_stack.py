@@ -65,7 +65,7 @@ def test_bad_input_gives_a_message_and_the_space_keeps_answering(space):
     refused = client.predict("alice", "selected repositories", ["carol/web"], "", "", api_name="/submit")
     assert "belongs to 'carol', not to 'alice'" in refused
     assert client.predict("no-such-request", api_name="/status").startswith("**Error:**")
-    answers = [client.predict("bob", "whole account", [], "", "", api_name="/submit") for _ in range(6)]
+    answers = [client.predict(f"bob-{n}", "whole account", [], "", "", api_name="/submit") for n in range(6)]
     assert "too many requests" in answers[-1]
     answer, _, _ = client.predict("alice", "v1.0", api_name="/check")
     assert "**alice** has" in answer

@@ -61,6 +61,7 @@ def search(
     language: Annotated[str | None, typer.Option("--language")] = None,
     license_: Annotated[str | None, typer.Option("--license", help="a license expression as in the data")] = None,
     top: Annotated[int, typer.Option("--top")] = 10,
+    offset: Annotated[int, typer.Option("--offset", help="skip this many results (the next page)")] = 0,
     snippets: Annotated[bool, typer.Option("--snippets", help="add highlighted excerpts")] = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -70,10 +71,14 @@ def search(
 
     folder, found_version = current_index(release, version)
     mask = OptOutMask.for_version(release, found_version)
-    hits, hidden = masked_search(folder, mask, query, top=top, language=language, license_=license_, snippets=snippets)
+    found, hidden = masked_search(
+        folder, mask, query, top=top, offset=offset, language=language, license_=license_, snippets=snippets
+    )
+    hits = found.hits
 
     def human() -> None:
-        table = Table(title=f"{len(hits)} results for {query!r} in {found_version}")
+        shown = f"{offset + 1}-{offset + len(hits)} of {found.total:,}" if hits else f"0 of {found.total:,}"
+        table = Table(title=f"results {shown} for {query!r} in {found_version}")
         for column in ("score", "repository", "path", "license", "language"):
             table.add_column(column)
         for hit in hits:
@@ -85,7 +90,14 @@ def search(
             console.print(mask.note(hidden))
 
     emit(
-        {"query": query, "dataset_version": found_version, "hits": [h.to_dict() for h in hits], "hidden": hidden},
+        {
+            "query": query,
+            "dataset_version": found_version,
+            "total": found.total,
+            "offset": offset,
+            "hits": [h.to_dict() for h in hits],
+            "hidden": hidden,
+        },
         as_json,
         human,
     )

@@ -234,13 +234,13 @@ def _print_lookup(username: str, answers: list) -> None:
                 + (f" ({len(answer.repos)} repositories seen, none included)" if answer.repos else "")
             )
         table = Table(title=f"{answer.version}: {len(answer.included)} of {len(answer.repos)} repositories included")
-        for column in ("repository", "included", "why not", "files kept", "license"):
+        for column in ("repository", "included", "why not, or files left out", "files kept", "license"):
             table.add_column(column)
         for r in answer.repos:
             table.add_row(
                 r["repo_name"],
                 "yes" if r["included"] else "no",
-                r["drop_reason"] or "",
+                answer.why(r),
                 f"{r['kept_files']:,}/{r['files']:,}",
                 r["license"] or "",
             )

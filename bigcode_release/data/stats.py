@@ -153,7 +153,8 @@ class BuildTables:
         )
 
     def repos(self, dataset_version: str) -> pa.Table:
-        """One row per repository seen: included or not, and the main reason when not."""
+        """One row per repository seen: included or not, the main reason when not, and how many of
+        its files each reason dropped (`dropped_by_reason`, most first; empty when none was)."""
         return self.con.sql(
             """
             WITH files AS (
@@ -167,7 +168,9 @@ class BuildTables:
                 FROM files WHERE reason IS NOT NULL GROUP BY 1, 2
             ),
             top_reason AS (
-                SELECT repo_name, arg_min(reason, (early, -n, reason)) reason FROM reasons GROUP BY 1
+                SELECT repo_name, arg_min(reason, (early, -n, reason)) reason,
+                       list({'reason': reason, 'files': n::BIGINT} ORDER BY n DESC, reason) dropped_by_reason
+                FROM reasons GROUP BY 1
             )
             SELECT lower(f.owner) owner_key, f.owner, split_part(f.repo_name, '/', 2) repo, f.repo_name,
                    any_value(f.license_expression) license,
@@ -177,6 +180,7 @@ class BuildTables:
                    count(*) FILTER (WHERE f.reason IS NULL) > 0 included,
                    CASE WHEN count(*) FILTER (WHERE f.reason IS NULL) > 0 THEN NULL ELSE any_value(t.reason) END drop_reason,
                    max(f.optout_request_id) FILTER (WHERE f.reason = 'opted_out') optout_request_id,
+                   coalesce(any_value(t.dropped_by_reason), []::STRUCT(reason VARCHAR, files BIGINT)[]) dropped_by_reason,
                    ? dataset_version
             FROM files f LEFT JOIN top_reason t USING (repo_name)
             GROUP BY f.owner, f.repo_name

@@ -1,7 +1,10 @@
 """Attribute a text to the training data: its maximal verbatim spans of at least N bytes that occur
-in the dataset version, each with its source documents (first K and the total) and their licenses;
-the share of the text covered; and a notice to paste when a span comes from a license that
-requires attribution."""
+in the dataset version, each with its source documents (first K, and how many files hold it, counted
+up to `FILE_COUNT_CAP`) and their licenses; the share of the text covered; and a notice to paste for
+the spans that look copied (`NOTICE_RULE`) from a license that requires attribution.
+
+How common a span is decides what it means: a 40-byte import block is in thousands of files (an
+idiom, nobody's to attribute), a 300-byte function body in two files was most likely copied."""
 
 from __future__ import annotations
 
@@ -16,6 +19,14 @@ from bigcode_release.index.suffix import SuffixIndex
 
 DEFAULT_MIN_BYTES = 64
 DEFAULT_MAX_SOURCES = 5
+FILE_COUNT_CAP = 1000  # files holding a span are counted up to this ("in 1,000+ files")
+NOTICE_MIN_BYTES = 64  # a span asks for attribution only when at least this long ...
+NOTICE_MAX_FILES = 10  # ... and in at most this many files of the data
+NOTICE_RULE = (
+    f"a span asks for attribution when it is at least {NOTICE_MIN_BYTES} bytes long and found in at most "
+    f"{NOTICE_MAX_FILES} files of the data: long and rare, so most likely copied; shorter or more common spans "
+    "are idioms"
+)
 MAX_TEXT_CHARS = 200_000
 # licenses whose terms ask for no notice; any other license in an expression asks for attribution
 # with a mask, how many of a span's documents are looked at to find visible sources
@@ -38,8 +49,17 @@ class Span:
     end: int
     bytes: int
     occurrences: int
-    documents: int
+    documents: int  # files holding the span (at least this many when not `documents_complete`)
     sources: list[Source]
+    documents_complete: bool = True
+
+    @property
+    def looks_copied(self) -> bool:
+        """Long and rare enough to be copying rather than an idiom (`NOTICE_RULE`)."""
+        return self.bytes >= NOTICE_MIN_BYTES and self.documents_complete and self.documents <= NOTICE_MAX_FILES
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "looks_copied": self.looks_copied}
 
 
 @dataclass
@@ -52,11 +72,12 @@ class Attribution:
 
     @property
     def covered_chars(self) -> int:
-        covered, reach = 0, 0
-        for span in sorted(self.spans, key=lambda s: s.start):
-            covered += max(0, span.end - max(span.start, reach))
-            reach = max(reach, span.end)
-        return covered
+        return _covered(self.spans)
+
+    @property
+    def copied_chars(self) -> int:
+        """Characters inside spans that look copied (`NOTICE_RULE`)."""
+        return _covered([span for span in self.spans if span.looks_copied])
 
     @property
     def licenses(self) -> dict[str, int]:
@@ -68,9 +89,12 @@ class Attribution:
 
     @property
     def notice(self) -> str:
-        """Lines to paste next to the code: one per source whose license asks for attribution."""
+        """Lines to paste next to the code: one per source of a span that looks copied whose license
+        asks for attribution."""
         lines, seen = [], set()
         for span in self.spans:
+            if not span.looks_copied:
+                continue
             for source in span.sources:
                 terms = {
                     t
@@ -94,9 +118,12 @@ class Attribution:
             "min_bytes": self.min_bytes,
             "covered_chars": self.covered_chars,
             "coverage": round(self.covered_chars / self.text_chars, 4) if self.text_chars else 0.0,
+            "copied_chars": self.copied_chars,
+            "copied_coverage": round(self.copied_chars / self.text_chars, 4) if self.text_chars else 0.0,
+            "notice_rule": NOTICE_RULE,
             "licenses": self.licenses,
             "notice": self.notice,
-            "spans": [asdict(s) for s in self.spans],
+            "spans": [s.to_dict() for s in self.spans],
             "hidden": self.hidden,
         }
 
@@ -144,11 +171,13 @@ class MembershipIndex:
         for start, end in self.suffix.maximal_spans(data, min_bytes):
             found = self.suffix.find(data[start:end])
             if hide is None:
-                numbers, total = self.suffix.documents(found, max_sources)
+                numbers, total, complete = self.suffix.documents(found, max_sources, FILE_COUNT_CAP)
                 sources = self.sources(numbers)
             else:
                 # look further than the sources listed: a span is shown only with a visible source
-                numbers, total = self.suffix.documents(found, max(max_sources, HIDDEN_LOOKAHEAD))
+                numbers, total, complete = self.suffix.documents(
+                    found, max(max_sources, HIDDEN_LOOKAHEAD), FILE_COUNT_CAP
+                )
                 seen = self.sources(numbers)
                 visible = [s for s in seen if not hide(s.repo, s.path)]
                 result.hidden += len(seen) - len(visible)
@@ -156,8 +185,16 @@ class MembershipIndex:
                     continue  # every source seen is hidden: the span is not shown
                 total -= len(seen) - len(visible)
                 sources = visible[:max_sources]
-            result.spans.append(Span(char_at[start], char_at[end], end - start, found.count, total, sources))
+            result.spans.append(Span(char_at[start], char_at[end], end - start, found.count, total, sources, complete))
         return result
+
+
+def _covered(spans: list[Span]) -> int:
+    covered, reach = 0, 0
+    for span in sorted(spans, key=lambda s: s.start):
+        covered += max(0, span.end - max(span.start, reach))
+        reach = max(reach, span.end)
+    return covered
 
 
 def check_text(text: str) -> None:

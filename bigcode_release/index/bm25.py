@@ -1,11 +1,16 @@
 """Full-text search with tantivy's BM25. The `code` tokenizer splits identifiers into their words
 (`load_dataset`, `LoadDataset` and `loadDataset` all give `load` `dataset`), lowercases, and keeps
 punctuation as tokens, so a search for an identifier finds every spelling of it, and a quoted
-phrase matches that sequence exactly (up to case and identifier style)."""
+phrase matches that sequence exactly (up to case and identifier style). A second field holds each
+multi-word identifier joined and lowercased (`load_dataset` -> `loaddataset`), so a word typed as
+one (`loaddataset`) finds it too, and a file using the identifier itself ranks above one that only
+has its words apart."""
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,7 +22,10 @@ from bigcode_release.errors import DataIndexError
 # camelCase / PascalCase words, acronyms, digit runs, single punctuation marks; '_' separates
 CODE_TOKEN = r"[A-Z]?[a-z]+|[A-Z]+|[0-9]+|[^\sA-Za-z0-9_]"
 FILTER_FIELDS = ("repo", "license", "language")
+IDENTIFIERS_FIELD = "identifiers"
 MAX_QUERY_CHARS = 2000
+MAX_RESULTS = 1000  # the deepest page a search can reach
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _analyzer() -> tantivy.TextAnalyzer:
@@ -33,10 +41,21 @@ def schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("content", stored=True, tokenizer_name="code", index_option="position")
     builder.add_text_field("path", stored=True, tokenizer_name="code")
+    builder.add_text_field(IDENTIFIERS_FIELD, stored=False, tokenizer_name="whitespace", index_option="freq")
     for name in FILTER_FIELDS:
         builder.add_text_field(name, stored=True, tokenizer_name="raw", fast=True)
     builder.add_unsigned_field("doc", stored=True, indexed=True, fast=True)
     return builder.build()
+
+
+def joined_identifiers(text: str) -> str:
+    """Each identifier of several words (`load_dataset`, `loadDataset`) joined and lowercased, once
+    per occurrence, space-separated: what the identifiers field indexes."""
+    joined = []
+    for identifier in IDENTIFIER.findall(text):
+        if len(re.findall(CODE_TOKEN, identifier)) > 1:
+            joined.append(identifier.replace("_", "").lower())
+    return " ".join(joined)
 
 
 def open_index(folder: Path, create: bool = False) -> tantivy.Index:
@@ -44,6 +63,12 @@ def open_index(folder: Path, create: bool = False) -> tantivy.Index:
     index = tantivy.Index(schema(), path=str(folder), reuse=not create)
     index.register_tokenizer("code", _analyzer())
     return index
+
+
+def _fields(folder: Path) -> set[str]:
+    """The fields an index on disk has (one built by an earlier toolkit may lack the newest)."""
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    return {field["name"] for field in meta.get("schema", [])}
 
 
 def build(documents, folder: Path, heap_bytes: int = 256 * 2**20, on_document=None) -> int:
@@ -59,6 +84,7 @@ def build(documents, folder: Path, heap_bytes: int = 256 * 2**20, on_document=No
             license=document.license,
             language=document.language,
         )
+        entry.add_text(IDENTIFIERS_FIELD, joined_identifiers(document.content))
         entry.add_unsigned("doc", document.number)
         writer.add_document(entry)
         count += 1
@@ -87,9 +113,10 @@ def _escape_phrase(text: str) -> str:
     return text.replace("\\", " ").replace('"', " ")
 
 
-def parse(index: tantivy.Index, query: str) -> tantivy.Query:
-    """Quoted parts are phrases; everything else is matched word by word (identifiers split). Query
-    syntax characters in the user's text are taken literally, never as operators."""
+def parse(index: tantivy.Index, query: str, identifiers: bool = False) -> tantivy.Query:
+    """Quoted parts are phrases; everything else is matched word by word (identifiers split) and,
+    with `identifiers`, as a joined identifier too. Query syntax characters in the user's text are
+    taken literally, never as operators."""
     query = query.strip()
     if not query:
         raise DataIndexError("the query is empty")
@@ -105,17 +132,40 @@ def parse(index: tantivy.Index, query: str) -> tantivy.Query:
         )
     parts = [f'"{_escape_phrase(p)}"' for p in phrases if p.strip()] + words
     parsed, _ = index.parse_query_lenient(" ".join(parts), ["content", "path"])  # words rebuilt above: no syntax left
-    return parsed
+    joined = {word.replace("_", "").lower() for word in words} - {""}
+    if not identifiers or not joined:
+        return parsed
+    clauses = [(tantivy.Occur.Should, parsed)] + [
+        (tantivy.Occur.Should, tantivy.Query.term_query(index.schema, IDENTIFIERS_FIELD, word))
+        for word in sorted(joined)
+    ]
+    return tantivy.Query.boolean_query(clauses)
 
 
 @lru_cache(maxsize=8)
-def _searchable(folder: str) -> tantivy.Index:
-    """An opened index, kept for the process (opening costs tens of milliseconds per query)."""
+def _searchable(folder: str) -> tuple[tantivy.Index, bool]:
+    """An opened index and whether it has the identifiers field, kept for the process (opening
+    costs tens of milliseconds per query). The schema is the one on disk, whichever it is."""
     if not (Path(folder) / "meta.json").is_file():
         raise DataIndexError(f"{folder}: no search index; run `bigcode-release index build`")
-    index = open_index(Path(folder))
+    index = tantivy.Index.open(folder)
+    index.register_tokenizer("code", _analyzer())
     index.reload()
-    return index
+    return index, IDENTIFIERS_FIELD in _fields(Path(folder))
+
+
+@dataclass(frozen=True)
+class Results:
+    """One page of hits and how many documents match in all."""
+
+    hits: list[Hit]
+    total: int
+
+
+def _any_of(index: tantivy.Index, field: str, values: str | Sequence[str]) -> tantivy.Query:
+    values = [values] if isinstance(values, str) else list(values)
+    terms = [tantivy.Query.term_query(index.schema, field, value) for value in values]
+    return terms[0] if len(terms) == 1 else tantivy.Query.boolean_query([(tantivy.Occur.Should, t) for t in terms])
 
 
 def search(
@@ -123,22 +173,39 @@ def search(
     query: str,
     top: int = 10,
     language: str | None = None,
-    license_: str | None = None,
+    license_: str | Sequence[str] | None = None,
     snippets: bool = False,
 ) -> list[Hit]:
-    """The `top` best documents for `query`, optionally only one language or license expression;
-    `snippets` adds highlighted excerpts (tens of milliseconds more: each stored file is scanned)."""
-    index = _searchable(str(Path(folder).resolve()))
-    parsed = parse(index, query)
+    """The `top` best documents for `query`, optionally only one language and license expression(s)
+    (any of several); `snippets` adds highlighted excerpts (tens of milliseconds more: each stored
+    file is scanned)."""
+    return search_page(folder, query, top, 0, language, license_, snippets).hits
+
+
+def search_page(
+    folder: Path,
+    query: str,
+    top: int = 10,
+    offset: int = 0,
+    language: str | None = None,
+    license_: str | Sequence[str] | None = None,
+    snippets: bool = False,
+) -> Results:
+    """Hits `offset + 1` to `offset + top` for `query` (see `search`) and how many match in all."""
+    if offset < 0 or offset + top > MAX_RESULTS:
+        raise DataIndexError(f"results {offset + 1}-{offset + top} asked; a search shows its first {MAX_RESULTS:,}")
+    index, identifiers = _searchable(str(Path(folder).resolve()))
+    parsed = parse(index, query, identifiers)
     clauses = [(tantivy.Occur.Must, parsed)]
     for field, value in (("language", language), ("license", license_)):
         if value:
-            clauses.append((tantivy.Occur.Must, tantivy.Query.term_query(index.schema, field, value)))
+            clauses.append((tantivy.Occur.Must, _any_of(index, field, value)))
     combined = tantivy.Query.boolean_query(clauses) if len(clauses) > 1 else parsed
     searcher = index.searcher()
     generator = tantivy.SnippetGenerator.create(searcher, parsed, index.schema, "content") if snippets else None
+    found = searcher.search(combined, limit=top, offset=offset, count=True)
     hits = []
-    for score, address in searcher.search(combined, limit=top).hits:
+    for score, address in found.hits:
         stored = searcher.doc(address)
         snippet = generator.snippet_from_doc(stored).fragment() if generator else ""
         hits.append(
@@ -152,4 +219,4 @@ def search(
                 snippet,
             )
         )
-    return hits
+    return Results(hits, found.count)

@@ -23,6 +23,9 @@ from bigcode_release.layout import ReleaseLayout
 from bigcode_release.manifest import describe_outputs, read_manifest, tool_versions, write_manifest
 
 KINDS = ["bm25", "suffix-array", "portrait"]
+# what the index holds changes with it: an index of an older format is rebuilt (2: the BM25 index has
+# the joined-identifiers field)
+INDEX_FORMAT = 2
 
 
 @dataclass
@@ -55,7 +58,12 @@ def build_indexes(
         raise DataIndexError(f"{version_dir}: no dataset manifest; run `bigcode-release dataset build` first")
     folder = layout.index_dir(dataset["version"])
     existing = read_manifest(folder)
-    if existing and existing.get("inputs", {}).get("dataset_manifest_hash") == dataset["manifest_hash"]:
+    inputs = {
+        "dataset_version": dataset["version"],
+        "dataset_manifest_hash": dataset["manifest_hash"],
+        "index_format": INDEX_FORMAT,
+    }
+    if existing and existing.get("inputs") == inputs:
         return IndexBuildResult(
             str(folder),
             dataset["version"],
@@ -104,7 +112,7 @@ def build_indexes(
             "kinds": KINDS,
             "dataset_version": dataset["version"],
             "dataset_manifest_hash": dataset["manifest_hash"],
-            "inputs": {"dataset_version": dataset["version"], "dataset_manifest_hash": dataset["manifest_hash"]},
+            "inputs": inputs,
             "counts": {
                 "documents": count,
                 "text_bytes": text_bytes,

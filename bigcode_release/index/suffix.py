@@ -122,16 +122,29 @@ class SuffixIndex:
                 ranges.append((number, first, count))
         return Occurrences(len(pattern), tuple(ranges))
 
-    def documents(self, found: Occurrences, limit: int) -> tuple[list[int], int]:
-        """The first `limit` distinct document numbers holding the occurrences, and their total."""
+    def documents(self, found: Occurrences, limit: int, cap: int | None = None) -> tuple[list[int], int, bool]:
+        """The first `limit` distinct document numbers holding the occurrences, how many documents
+        hold them, and whether that count is complete. With `cap`, counting stops once `cap`
+        documents are found or `20 * cap` occurrences are read (the count is then "at least")."""
         numbers: set[int] = set()
+        budget = None if cap is None else 20 * cap
+        complete = True
         for shard_number, first, count in found.ranges:
+            if budget is not None:
+                if budget <= 0 or len(numbers) >= cap:
+                    complete = False
+                    break
+                if count > budget:
+                    count, complete = budget, False
+                budget -= count
             shard = self.shards[shard_number]
             positions = np.asarray(shard["sa"][first : first + count], dtype=np.int64)
             rows = np.searchsorted(shard["starts"], positions, side="right") - 1
             numbers.update(int(n) for n in shard["docs"][np.unique(rows)])
         ordered = sorted(numbers)
-        return ordered[:limit], len(ordered)
+        if cap is not None and len(ordered) >= cap:
+            complete = False
+        return ordered[:limit], len(ordered), complete
 
     def longest_match(self, data: bytes, start: int, minimum: int) -> int:
         """The length of the longest prefix of `data[start:]` found in the index (0 if shorter than

@@ -27,8 +27,10 @@ tags: [bigcode-release, opt-out]
 
 Requests filed through the "Am I in The Stack?" Space, one file each (`requests/<id>.json`, written
 by the Space before it acknowledges the request), and their status as the maintainers' registry
-knows it (`status/<id>.json`, written by `bigcode-release optout push-status`). Keep this repository
-private: it holds usernames and messages. Requesters' addresses are never stored, only a salted hash.
+knows it (`status/<id>.json`, written by `bigcode-release optout push-status`), and one empty file per
+request under `accounts/<username>/`, so the Space finds an account's requests (to name them in a
+look-up and to answer a duplicate with the request already filed). Keep this repository private: it
+holds usernames and messages. Requesters' addresses are never stored, only a salted hash.
 """
 
 

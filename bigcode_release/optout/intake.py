@@ -23,7 +23,13 @@ from bigcode_release.errors import OptOutIntakeError, RegistryError
 from bigcode_release.layout import ReleaseLayout
 from bigcode_release.optout.receipts import read_receipt
 from bigcode_release.optout.registry import OptOutRegistry, new_request_id, validate_request
-from bigcode_release.optout.request_record import RequestRecord, StatusRecord, client_hash, normalize_request_id
+from bigcode_release.optout.request_record import (
+    RequestRecord,
+    StatusRecord,
+    account_folder,
+    client_hash,
+    normalize_request_id,
+)
 
 try:  # huggingface_hub 2.x calls the Hub through httpx2, whose errors are not httpx's
     import httpx2
@@ -47,6 +53,8 @@ class RequestIntake(Protocol):
     ) -> StatusRecord: ...
 
     def status(self, request_id: str) -> StatusRecord: ...
+
+    def requests_for(self, username: str) -> list[StatusRecord]: ...
 
 
 def _unknown(request_id: str) -> RegistryError:
@@ -76,6 +84,11 @@ class RegistryIntake:
                 return self._status(found)
         except RegistryError:
             raise _unknown(found) from None
+
+    def requests_for(self, username: str) -> list[StatusRecord]:
+        """Every request of an account, oldest first."""
+        with self._lock:
+            return [self._status(request.id) for request in self.registry.requests(username=username)]
 
     def _status(self, request_id: str) -> StatusRecord:
         request, events = self.registry.get(request_id), self.registry.history(request_id)
@@ -110,7 +123,10 @@ class HubIntake:
             self.api.create_commit(
                 self.repo_id,
                 repo_type="dataset",
-                operations=[CommitOperationAdd(path_in_repo=record.path, path_or_fileobj=record.to_bytes())],
+                operations=[
+                    CommitOperationAdd(path_in_repo=record.path, path_or_fileobj=record.to_bytes()),
+                    CommitOperationAdd(path_in_repo=record.account_marker, path_or_fileobj=b""),
+                ],
                 commit_message=f"Opt-out request {record.id} ({record.username}, {scope})",
             )
         except HUB_ERRORS as exc:
@@ -125,15 +141,40 @@ class HubIntake:
         if found is None:
             raise _unknown(request_id)
         try:
-            status = self._read(f"status/{found}.json")
-            if status is not None:
-                return StatusRecord.from_bytes(status, f"{self.repo_id}/status/{found}.json")
-            request = self._read(f"requests/{found}.json")
+            shown = self._status(found)
         except HUB_ERRORS as exc:
             raise OptOutIntakeError(f"the status cannot be read right now ({_reason(exc)}); try again") from None
-        if request is None:
+        if shown is None:
             raise _unknown(found)
-        return StatusRecord.pending(RequestRecord.from_bytes(request, f"{self.repo_id}/requests/{found}.json"))
+        return shown
+
+    def requests_for(self, username: str) -> list[StatusRecord]:
+        """Every request filed here for an account (found by its markers), oldest first."""
+        self._require_token()
+        folder = account_folder(username)
+        try:
+            try:
+                entries = self.api.list_repo_tree(self.repo_id, repo_type="dataset", path_in_repo=folder)
+                ids = sorted({Path(e.path).name for e in entries if normalize_request_id(Path(e.path).name)})
+            except HfHubHTTPError as exc:
+                if exc.response is None or exc.response.status_code != 404:
+                    raise
+                ids = []  # no request for this account: its folder does not exist
+            found = [self._status(request_id) for request_id in ids]
+        except HUB_ERRORS as exc:
+            raise OptOutIntakeError(f"this account's requests cannot be read right now ({_reason(exc)})") from None
+        shown = [status for status in found if status is not None]
+        return sorted(shown, key=lambda s: s.events[0]["at"] if s.events else 0.0)
+
+    def _status(self, request_id: str) -> StatusRecord | None:
+        """The published status of a request, else its pending status as filed, else None."""
+        status = self._read(f"status/{request_id}.json")
+        if status is not None:
+            return StatusRecord.from_bytes(status, f"{self.repo_id}/status/{request_id}.json")
+        request = self._read(f"requests/{request_id}.json")
+        if request is None:
+            return None
+        return StatusRecord.pending(RequestRecord.from_bytes(request, f"{self.repo_id}/requests/{request_id}.json"))
 
     def _read(self, path: str) -> bytes | None:
         try:

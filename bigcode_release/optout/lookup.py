@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,8 +20,10 @@ import duckdb
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from bigcode_release.data.drop_reasons import OPTED_OUT, describe_counts, explain
 from bigcode_release.errors import ReleaseDirectoryError
 from bigcode_release.layout import VERSIONS_DIR, ReleaseLayout
+from bigcode_release.manifest import read_manifest
 from bigcode_release.optout.identity import check_username
 
 INDEX_ROW_GROUP = 10_000
@@ -34,7 +37,10 @@ _COLUMNS = (
     "bytes",
     "license",
     "optout_request_id",
+    "dropped_by_reason",
 )
+# columns a version built by an earlier toolkit may lack, and what it reads as then
+_ADDED_COLUMNS = {"dropped_by_reason": "[]::STRUCT(reason VARCHAR, files BIGINT)[]"}
 
 
 @dataclass
@@ -43,13 +49,32 @@ class VersionLookup:
 
     version: str
     repos: list[dict] = field(default_factory=list)
+    built_at: float | None = None  # when the version was built (its manifest's `run.built_at`)
+
+    def why(self, repo: dict) -> str:
+        """In plain language: why a repository is not in this version (with the opt-out request that
+        removed it), or, for an included one, which of its files were left out and why."""
+        counts = repo.get("dropped_by_reason") or []
+        if repo["included"]:
+            return f"left out: {describe_counts(counts)}" if counts else ""
+        reason = repo["drop_reason"]
+        text = explain(reason) if reason else ""
+        if reason == OPTED_OUT and repo.get("optout_request_id"):
+            built = f", built {time.strftime('%Y-%m-%d', time.gmtime(self.built_at))}" if self.built_at else ""
+            text += f": request {repo['optout_request_id']}, removed from {self.version}{built}"
+        others = [row for row in counts if row["reason"] != reason]
+        return text + (f" (also {describe_counts(others)})" if others else "")
 
     @property
     def included(self) -> list[dict]:
         return [r for r in self.repos if r["included"]]
 
     def to_dict(self) -> dict:
-        return {"version": self.version, "in_this_version": bool(self.included), "repos": self.repos}
+        return {
+            "version": self.version,
+            "in_this_version": bool(self.included),
+            "repos": [{**r, "why": self.why(r)} for r in self.repos],
+        }
 
 
 def dataset_versions(release_dir: str | Path) -> list[Path]:
@@ -72,7 +97,8 @@ def build_lookup_index(release_dir: str | Path) -> Path:
     index = layout.lookup_index
     tmp = index.with_name(f".{index.name}.tmp")
     union = " UNION ALL ".join(
-        f"SELECT ? AS version, owner_key, {', '.join(_COLUMNS)} FROM read_parquet(?)" for _ in versions
+        f"SELECT ? AS version, owner_key, {', '.join(_select(d / 'repos.parquet'))} FROM read_parquet(?)"
+        for d in versions
     )
     params = [value for d in versions for value in (d.name, str(d / "repos.parquet"))]
     con = duckdb.connect()
@@ -86,12 +112,22 @@ def build_lookup_index(release_dir: str | Path) -> Path:
     return index
 
 
+def _select(table: Path) -> list[str]:
+    """The index's columns as one version's table gives them (an added column it lacks as its default)."""
+    present = set(pq.read_schema(table).names)
+    return [
+        column if column in present or column not in _ADDED_COLUMNS else f"{_ADDED_COLUMNS[column]} AS {column}"
+        for column in _COLUMNS
+    ]
+
+
 class RepoLookup:
     """Case-insensitive lookups of accounts across a release's dataset versions."""
 
     def __init__(self, release_dir: str | Path):
         versions = dataset_versions(release_dir)
         self.versions = {d.name: d / "repos.parquet" for d in versions}
+        self.built_at = {d.name: ((read_manifest(d) or {}).get("run") or {}).get("built_at") for d in versions}
         index = ReleaseLayout.at(release_dir).lookup_index
         stamp = index.with_name(f"{index.name}.json")
         fresh = index.is_file() and stamp.is_file() and json.loads(stamp.read_text()) == _fingerprint(versions)
@@ -107,7 +143,11 @@ class RepoLookup:
         if version is not None and version not in self.versions:
             raise ReleaseDirectoryError(f"no dataset version {version!r}; built: {', '.join(self.versions)}")
         key = username.lower()
-        answers = {name: VersionLookup(name) for name in self.versions if version is None or name == version}
+        answers = {
+            name: VersionLookup(name, built_at=self.built_at[name])
+            for name in self.versions
+            if version is None or name == version
+        }
         group = bisect.bisect_left(self._maxs, key)
         while group < len(self._mins) and self._mins[group] <= key:
             table = self.file.read_row_group(group, columns=["version", "owner_key", *_COLUMNS])

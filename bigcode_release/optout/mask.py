@@ -14,12 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bigcode_release.data.stats import version_tables
 from bigcode_release.layout import ReleaseLayout
 from bigcode_release.manifest import read_manifest
 from bigcode_release.optout.export import exported_list
 from bigcode_release.optout.export_format import OptOutList, read_optout_list
+
+if TYPE_CHECKING:  # the search index comes with the `space` extra; lookups do not need it
+    from bigcode_release.index import bm25
 
 
 @dataclass
@@ -65,19 +69,17 @@ class OptOutMask:
         )
 
 
-def masked_search(index_folder: Path, mask: OptOutMask, query: str, top: int = 10, **filters) -> tuple[list, int]:
-    """BM25 search of a version's index without the files the mask hides: (hits, hidden count).
-    A few more are fetched than asked, so hiding does not shorten the page."""
+def masked_search(
+    index_folder: Path, mask: OptOutMask, query: str, top: int = 10, offset: int = 0, **filters
+) -> tuple[bm25.Results, int]:
+    """One page of a BM25 search of a version's index without the files the mask hides: (the page
+    and how many match in all, hidden count). Masked, results are fetched from the first on, a
+    hundred more than the page needs, so hiding does not shorten the page."""
     from bigcode_release.index import bm25
 
     if not mask:
-        return bm25.search(index_folder / "bm25", query, top=top, **filters), 0
-    shown, hidden = [], 0
-    for hit in bm25.search(index_folder / "bm25", query, top=top + 100, **filters):
-        if len(shown) == top:
-            break
-        if mask.hides(hit.repo, hit.path):
-            hidden += 1
-        else:
-            shown.append(hit)
-    return shown, hidden
+        return bm25.search_page(index_folder / "bm25", query, top, offset, **filters), 0
+    fetched = bm25.search_page(index_folder / "bm25", query, min(offset + top + 100, bm25.MAX_RESULTS), 0, **filters)
+    visible = [hit for hit in fetched.hits if not mask.hides(hit.repo, hit.path)]
+    hidden = len(fetched.hits) - len(visible)
+    return bm25.Results(visible[offset : offset + top], fetched.total - hidden), hidden

@@ -27,6 +27,7 @@ MAX_REPOS = 1000
 MAX_MESSAGE_CHARS = 2000
 MAX_PROOF_CHARS = 500
 
+OPEN_STATUSES = ("pending", "approved", "applied")  # a request that still asks for (or has had) removal
 STATUS_OF_EVENT = {"submitted": "pending", "approved": "approved", "rejected": "rejected", "applied": "applied"}
 # which event may follow the current status
 ALLOWED = {"pending": {"approved", "rejected"}, "approved": {"applied"}, "applied": {"applied"}, "rejected": set()}
@@ -340,6 +341,21 @@ def validate_request(
             "proof: give the URL of a GitHub issue you opened, https://github.com/<owner>/<repo>/issues/<number>"
         )
     return username, repos
+
+
+def already_requested(requests: list, repos: list[str]) -> tuple[list, list[str]]:
+    """For a new request of an account (the whole account when `repos` is empty) and the account's
+    earlier requests (registry `Request`s or `StatusRecord`s): (the open ones, pending, approved or
+    applied, that already ask for it; the repositories none of them asks for). A whole-account
+    request covers everything; a whole-account request is covered only by another."""
+    open_requests = [r for r in requests if r.status in OPEN_STATUSES]
+    accounts = [r for r in open_requests if r.scope == "account"]
+    if accounts or not repos:
+        return accounts, []
+    wanted = {repo.lower() for repo in repos}
+    covering = [r for r in open_requests if wanted & {repo.lower() for repo in r.repos}]
+    asked = {repo.lower() for r in covering for repo in r.repos}
+    return covering, [repo for repo in repos if repo.lower() not in asked]
 
 
 def new_request_id() -> str:

@@ -2,7 +2,10 @@
 
 - `requests/<id>.json`: the request as filed through the published Space (written once, by the Space);
 - `status/<id>.json`: its status and history as the maintainer's registry knows them (written by
-  `bigcode-release optout push-status`), which the Space shows.
+  `bigcode-release optout push-status`), which the Space shows;
+- `accounts/<lowercased username>/<id>`: an empty file, written in the request's commit, so the Space
+  finds an account's requests (to mention them in a lookup, and to answer a duplicate with the
+  request already filed) with one listing instead of reading every request.
 
 The requester's address is never stored: only a salted hash of it (`client`), enough to see that
 many requests came from one place.
@@ -30,6 +33,11 @@ def normalize_request_id(text: str) -> str | None:
     return candidate if REQUEST_ID.match(candidate) else None
 
 
+def account_folder(username: str) -> str:
+    """The intake folder of an account's request markers (GitHub names are case-insensitive)."""
+    return f"accounts/{username.lower()}"
+
+
 def client_hash(client: str | None) -> str | None:
     return hashlib.sha256(CLIENT_SALT + client.encode()).hexdigest()[:16] if client else None
 
@@ -49,6 +57,10 @@ class RequestRecord:
     @property
     def path(self) -> str:
         return f"requests/{self.id}.json"
+
+    @property
+    def account_marker(self) -> str:
+        return account_folder(self.username) + f"/{self.id}"
 
     @property
     def scope(self) -> str:

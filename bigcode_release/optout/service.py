@@ -10,11 +10,14 @@ from pathlib import Path
 
 from bigcode_release.errors import BigcodeReleaseError
 from bigcode_release.layout import ReleaseLayout
+from bigcode_release.markdown import error, escape
 from bigcode_release.optout.intake import HubIntake, RegistryIntake, RequestIntake
 from bigcode_release.optout.lookup import RepoLookup
 from bigcode_release.optout.mask import OptOutMask
+from bigcode_release.optout.registry import already_requested, validate_request
+from bigcode_release.optout.request_record import StatusRecord
 
-TABLE_HEADERS = ["repository", "included", "why not", "files kept", "license"]
+TABLE_HEADERS = ["repository", "included", "why not, or files left out", "files kept", "license"]
 MAX_FIELD_CHARS = 10_000  # anything longer is refused before it is parsed
 
 
@@ -55,6 +58,7 @@ class InTheStackService:
         self.intake = intake
         self.limiter = RateLimiter(submissions_per_minute, 60.0)
         self._lock = threading.Lock()  # one DuckDB connection, shared by the Space's worker threads
+        self._account_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
 
     def versions(self) -> list[str]:
         return list(self.lookups.versions)
@@ -69,14 +73,14 @@ class InTheStackService:
             with self._lock:
                 answers = self.lookups.lookup(username, version or self.versions()[-1])
         except BigcodeReleaseError as exc:
-            return f"**Error:** {exc}", [], []
+            return error(exc), [], []
         answer = answers[0]
         rows = [
             [
                 r["repo_name"],
                 "yes" if r["included"] else "no",
-                r["drop_reason"] or "",
-                f"{r['kept_files']}/{r['files']}",
+                answer.why(r),
+                f"{r['kept_files']:,}/{r['files']:,}",
                 r["license"] or "",
             ]
             for r in answer.repos
@@ -101,36 +105,60 @@ class InTheStackService:
                     f" This account opted out after {answer.version} was built ({', '.join(since)}): its code is "
                     f"removed from {mask.newest} and hidden from searches of {answer.version}."
                 )
-        return text, rows, [r["repo_name"] for r in answer.included]
+        return text + self._requests_note(username), rows, [r["repo_name"] for r in answer.included]
+
+    def _requests_note(self, username: str) -> str:
+        """What the lookup says about the account's opt-out requests (nothing when there are none)."""
+        try:
+            requests = self.intake.requests_for(username)
+        except BigcodeReleaseError:
+            return "\n\nThis account's opt-out requests cannot be read right now."
+        if not requests:
+            return ""
+        return "\n\nOpt-out requests for this account: " + "; ".join(_describe(r) for r in requests) + "."
 
     def submit(
         self, username: str, whole_account: bool, repos: list[str] | None, proof: str, message: str, client: str
     ) -> str:
-        """File a request; the answer gives its id and status, or says what is wrong."""
+        """File a request; the answer gives its id and status, or says what is wrong. A request an
+        open one already covers is answered with that one's id and not filed again."""
         for name, value in (("username", username), ("proof", proof), ("message", message)):
             if value is not None and (not isinstance(value, str) or len(value) > MAX_FIELD_CHARS):
                 return f"**Error:** {name} is too long."
-        if not self.limiter.allow(client or "unknown"):
+        client = client or "unknown"
+        if not self.limiter.allow(client):
             return "**Error:** too many requests from you in the last minute; try again shortly."
         if not whole_account and not repos:
-            self.limiter.refund(client or "unknown")
+            self.limiter.refund(client)
             return "**Error:** tick the repositories to remove, or choose the whole account."
-        try:  # on the Hub: answered only once the request's commit has landed (no lock held meanwhile)
-            filed = self.intake.file(
-                account_name(username or ""),
-                [] if whole_account else list(repos),
-                (proof or "").strip() or None,
-                (message or "").strip() or None,
-                client,
+        proof, message = (proof or "").strip() or None, (message or "").strip() or None
+        try:
+            username, wanted = validate_request(
+                account_name(username or ""), [] if whole_account else repos, proof, message
             )
-        except BigcodeReleaseError as exc:
-            self.limiter.refund(client or "unknown")  # only accepted submissions count against the limit
-            return f"**Error:** {exc}"
+            with self._account_lock(username):  # one check-then-file at a time per account
+                covering, remaining = already_requested(self.intake.requests_for(username), wanted)
+                if covering and (whole_account or not remaining):
+                    self.limiter.refund(client)  # nothing new was filed: it does not count
+                    return (
+                        "Already requested: " + "; ".join(_describe(r) for r in covering) + ". Nothing new was filed."
+                    )
+                filed = self.intake.file(username, remaining if covering else wanted, proof, message, client)
+        except BigcodeReleaseError as exc:  # on the Hub: only once the request's commit has landed
+            self.limiter.refund(client)  # only accepted submissions count against the limit
+            return error(exc)
         scope = "the whole account" if filed.scope == "account" else ", ".join(filed.repos)
-        return (
+        answer = (
             f"Request **{filed.id}** filed for {scope}: **{filed.status}**. Keep the id to follow it; "
             "approved requests are removed from the next dataset version."
         )
+        if covering:
+            answer += " Already requested before: " + "; ".join(_describe(r) for r in covering) + "."
+        return answer
+
+    def _account_lock(self, username: str) -> threading.Lock:
+        with self._lock:
+            return self._account_locks[username.lower()]
 
     def status(self, request_id: str) -> str:
         """A request's status and history, in Markdown."""
@@ -139,18 +167,29 @@ class InTheStackService:
         try:
             shown = self.intake.status(request_id)
         except BigcodeReleaseError as exc:
-            return f"**Error:** {exc}"
+            return error(exc)
         lines = [f"Request **{shown.id}** ({shown.username}): **{shown.status}**"]
         if shown.receipt is not None:
             lines.append(shown.receipt[0].upper() + shown.receipt[1:])
         elif shown.first_version:
             lines.append(f"First dataset version without it: **{shown.first_version}**")
         lines += [
-            f"- {time.strftime('%Y-%m-%d %H:%M', time.gmtime(e['at']))} UTC: {e['kind']}"
-            + (f" ({e['reason']})" if "reason" in e else "")
+            f"- {_day_and_time(e['at'])} UTC: {e['kind']}" + (f" ({escape(e['reason'])})" if "reason" in e else "")
             for e in shown.events
         ]
         return "\n".join(lines)
+
+
+def _describe(request: StatusRecord) -> str:
+    """One request in a sentence: id, status, what it asks for, when it was filed."""
+    scope = "the whole account" if request.scope == "account" else ", ".join(request.repos)
+    filed = f", filed {_day_and_time(request.events[0]['at'])[:10]}" if request.events else ""
+    done = f", removed from {request.first_version}" if request.first_version else ""
+    return f"**{request.id}** {request.status} ({scope}{filed}{done})"
+
+
+def _day_and_time(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(at))
 
 
 def account_name(text: str) -> str:

@@ -31,6 +31,9 @@ def build_app(
     def submit(username, scope, repos, proof, message, request: gr.Request):
         return service.submit(username, scope == "whole account", repos, proof, message, client_address(request))
 
+    def pick_scope(scope):  # the repositories are picked only for a request that names them
+        return gr.update(interactive=scope != "whole account")
+
     with gr.Blocks(title="Am I in The Stack?") as app:
         gr.Markdown("# Am I in The Stack?\nCheck whether your repositories are in a dataset version, and opt out.")
         with gr.Row():
@@ -38,10 +41,22 @@ def build_app(
             username = gr.Textbox(label="GitHub username", max_length=39)
         check_button = gr.Button("Check", variant="primary")
         answer = gr.Markdown()
-        table = gr.Dataframe(headers=TABLE_HEADERS, label="Repositories", interactive=False)
+        table = gr.Dataframe(
+            headers=TABLE_HEADERS,
+            label="Repositories",
+            interactive=False,
+            wrap=True,  # long reasons wrap, so the table fits a phone's width
+            column_widths=["22%", "11%", "43%", "11%", "13%"],
+        )
         with gr.Accordion("Opt out", open=False):
             scope = gr.Radio(["whole account", "selected repositories"], value="whole account", label="Remove")
-            repos = gr.Dropdown(label="Repositories to remove", choices=[], multiselect=True, allow_custom_value=True)
+            repos = gr.Dropdown(
+                label="Repositories to remove",
+                choices=[],
+                multiselect=True,
+                allow_custom_value=True,
+                interactive=False,  # "whole account" is chosen first
+            )
             proof = gr.Textbox(label="Proof (optional): URL of an issue you opened", max_length=500)
             message = gr.Textbox(label="Message (optional)", max_length=2000, lines=2)
             submit_button = gr.Button("Submit opt-out request")
@@ -52,6 +67,7 @@ def build_app(
             status = gr.Markdown()
         check_button.click(check, [username, version], [answer, table, repos], api_name="check")
         username.submit(check, [username, version], [answer, table, repos])
+        scope.change(pick_scope, scope, repos)
         submit_button.click(submit, [username, scope, repos, proof, message], submitted, api_name="submit")
         status_button.click(service.status, request_id, status, api_name="status")
     return app

@@ -8,10 +8,9 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from bigcode_release.data.dedup.optout_copies import OPTED_OUT_COPY, QueryRecorder
 from bigcode_release.data.document import ORIGIN_KEY, ORIGIN_PATH_KEY
+from bigcode_release.data.drop_reasons import OPTED_OUT
 from bigcode_release.optout.export_format import OptOutList, read_optout_list
 from bigcode_release.recipe import NearDedupConfig
-
-OPTED_OUT = "opted_out"
 
 
 class OptOutFilter(BaseFilter):
