@@ -65,7 +65,7 @@ def test_membership_highlights_spans_with_sources_and_notice(membership):
     summary, highlighted, sources, notice = membership.predict(text, 64, api_name="/check")
     marked = re.findall(r'<mark class="copied"[^>]*>(.*?)</mark>', highlighted, flags=re.S)
     assert marked and html.unescape(marked[0]) in LOADER and "in v1.0" in summary
-    assert sources["data"][0][3:] == ["1", "yes", "alice/loaders", "loaders/core.py", "MIT"]
+    assert sources["data"][0][3:] == ["1", "yes", "alice/loaders", "loaders/core.py", "MIT", ""]  # not vendored
     assert "alice/loaders" in notice
     for bad in ["", "a\x00b", "x" * 300_000]:
         assert membership.predict(bad, 64, api_name="/check")[0].startswith("**Error:**")

@@ -291,3 +291,41 @@ def test_a_version_built_before_the_per_reason_counts_still_answers_lookups(buil
     answer = RepoLookup(release).lookup("cleo", "v1.0")[0]
     assert answer.repos[0]["dropped_by_reason"] == []
     assert answer.why(answer.repos[0]).startswith("its license is not permissive")
+
+
+def test_a_span_from_a_vendored_copy_names_the_project_the_code_comes_from(tmp_path):
+    from bigcode_release.data.build import build_dataset
+    from bigcode_release.index.build import build_indexes
+    from bigcode_release.index.service import DataInspector, MembershipTest
+    from tests.conftest import write_recipe
+    from tests.test_optout_lineage import _code, _dist
+
+    site = tmp_path / "site"
+    _dist(site, "upstream", "1.1", {"upstream/core.py": _code(1)}, "https://github.com/upowner/upstream")
+    vendored = site / "host" / "_vendor"
+    _dist(vendored, "upstream", "1.0", {"upstream/core.py": _code(2)}, "https://github.com/upowner/upstream")
+    extra = [
+        "host/_vendor/upstream/core.py",
+        *[f"host/_vendor/upstream-1.0.dist-info/{n}" for n in ("METADATA", "RECORD")],
+    ]
+    _dist(site, "host", "2.0", {"host/app.py": _code(3)}, "https://github.com/hostowner/host", record_extra=extra)
+    recipe = write_recipe(
+        tmp_path,
+        {
+            "source": {"kind": "installed", "site_packages": [str(site)], "include": ["host", "upstream"]},
+            "executor": {"tasks": 1, "workers": 1},
+            "decontamination": {"enabled": False},
+        },
+    )
+    release = tmp_path / "release"
+    build_dataset(recipe, release, show_progress=False)
+    build_indexes(release, show_progress=False)
+    _, _, rows, notice = MembershipTest(release).check(_code(2), 64)
+    row = next(r for r in rows if r[5] == "hostowner/host")
+    assert row[6] == "host/_vendor/upstream/core.py" and row[8] == "upowner/upstream/upstream/core.py (MIT)", row
+    assert notice.splitlines()[1].startswith("- upowner/upstream, upstream/core.py (MIT): https://github.com/upowner/")
+    assert "as vendored in hostowner/host, host/_vendor/upstream/core.py" in notice
+    inspector = DataInspector(release)
+    found = inspector.search('"' + _code(2).splitlines()[0] + '"', "(any)", "(any)")[1]
+    meta, _ = inspector.open(next(r[0] for r in found if r[2] == "hostowner/host"))
+    assert "vendored copy of **upowner/upstream** / `upstream/core.py`" in meta

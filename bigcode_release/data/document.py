@@ -25,6 +25,9 @@ OUTPUT_SCHEMA = pa.schema(
         pa.field("size", pa.int64()),
         pa.field("stars", pa.int64()),
         pa.field("forks", pa.int64()),
+        # a vendored file: the project it comes from (`owner/name`) and its path there, when the source knows
+        pa.field("origin_repo", pa.string()),
+        pa.field("origin_path", pa.string()),
     ]
 )
 
@@ -70,6 +73,7 @@ def to_row(document: Document) -> dict:
     meta = document.metadata
     row = {key: meta.get(key) for key in SOURCE_KEYS}
     row["licenses"] = list(row["licenses"] or [])
+    row[ORIGIN_KEY], row[ORIGIN_PATH_KEY] = meta.get(ORIGIN_KEY), meta.get(ORIGIN_PATH_KEY)
     if "text" in meta:
         row["text"] = meta["text"]
     return {"id": document.id, "content": document.text, **row}

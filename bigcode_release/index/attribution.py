@@ -41,6 +41,14 @@ class Source:
     license: str
     language: str
     url: str
+    origin_repo: str | None = None  # a vendored copy: the project the code comes from ...
+    origin_path: str | None = None  # ... and its path there
+    origin_license: str | None = None  # that project's license, when it is in this dataset version
+
+    @property
+    def vendored(self) -> str | None:
+        """`owner/name/path` of the code this copy was vendored from, or None."""
+        return f"{self.origin_repo}/{self.origin_path}" if self.origin_repo else None
 
 
 @dataclass
@@ -98,13 +106,20 @@ class Attribution:
             for source in span.sources:
                 terms = {
                     t
-                    for t in source.license.replace("(", " ").replace(")", " ").split()
+                    for t in (source.origin_license or source.license).replace("(", " ").replace(")", " ").split()
                     if t not in ("AND", "OR", "WITH")
                 }
                 if (source.repo, source.path) in seen or not terms or terms <= NO_ATTRIBUTION:
                     continue
                 seen.add((source.repo, source.path))
-                lines.append(f"- {source.repo}, {source.path} ({source.license}): {source.url}")
+                line = f"- {source.repo}, {source.path} ({source.license}): {source.url}"
+                if source.vendored:  # the code is the origin's: name it, and its license when the data has it
+                    known = f" ({source.origin_license})" if source.origin_license else ""
+                    line = (
+                        f"- {source.origin_repo}, {source.origin_path}{known}: "
+                        f"{source_url(source.origin_repo, source.origin_path)}; as vendored in {line[2:]}"
+                    )
+                lines.append(line)
         if not lines:
             return ""
         return "Portions of this code come from the following files; their licenses require attribution:\n" + "\n".join(
@@ -145,12 +160,33 @@ class MembershipIndex:
         self.suffix = SuffixIndex(self.folder / "suffix")
         self.table = pq.read_table(self.folder / "documents.parquet")
         self.dataset_version = dataset_version
+        self._licenses: dict[str, str] | None = None
 
     def sources(self, numbers: list[int]) -> list[Source]:
         rows = self.table.take(numbers).to_pylist()
         return [
-            Source(r["repo"], r["path"], r["license"], r["language"], source_url(r["repo"], r["path"])) for r in rows
+            Source(
+                r["repo"],
+                r["path"],
+                r["license"],
+                r["language"],
+                source_url(r["repo"], r["path"]),
+                r.get("origin_repo"),
+                r.get("origin_path"),
+                self._license_of(r.get("origin_repo")),
+            )
+            for r in rows
         ]
+
+    def _license_of(self, repo: str | None) -> str | None:
+        """The license of a repository in this version (of its first file), or None."""
+        if not repo:
+            return None
+        if self._licenses is None:
+            self._licenses = {}
+            for name, license_ in zip(self.table.column("repo").to_pylist(), self.table.column("license").to_pylist()):
+                self._licenses.setdefault(name, license_)
+        return self._licenses.get(repo)
 
     def attribute(
         self,

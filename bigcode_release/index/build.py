@@ -24,7 +24,7 @@ from bigcode_release.manifest import describe_outputs, read_manifest, tool_versi
 
 KINDS = ["bm25", "suffix-array", "portrait"]
 # what the index holds changes with it: an index of an older format is rebuilt (2: the BM25 index has
-# the joined-identifiers field)
+# the joined-identifiers field, documents.parquet the origin of vendored copies)
 INDEX_FORMAT = 2
 
 
@@ -78,7 +78,7 @@ def build_indexes(
     stats = json.loads((version_dir / "stats.json").read_text(encoding="utf-8"))["totals"]
     suffix = ShardWriter(folder / "suffix", max_shard_bytes)
     sketch = portrait.PortraitWriter(expected_chunks=stats["kept_bytes"] // portrait.WIDTH)
-    rows: dict[str, list] = {"repo": [], "path": [], "license": [], "language": []}
+    rows: dict[str, list] = {key: [] for key in ("repo", "path", "license", "language", "origin_repo", "origin_path")}
     text_bytes = 0
     bar = tqdm(total=stats["kept_files"], unit="doc", desc="indexing", disable=not show_progress, dynamic_ncols=True)
 
@@ -96,7 +96,9 @@ def build_indexes(
     suffix.flush()
     sketch.save(folder / "portrait.bloom")
     chunks = sketch.chunks
-    pq.write_table(pa.table(rows), folder / "documents.parquet")
+    pq.write_table(
+        pa.table({key: pa.array(values, pa.string()) for key, values in rows.items()}), folder / "documents.parquet"
+    )
     sizes = {
         "bm25": _folder_bytes(folder / "bm25"),
         "suffix-array": _folder_bytes(folder / "suffix"),

@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 COLUMNS = ["content", "repo_name", "path", "license_expression", "language"]
+ORIGIN_COLUMNS = ["origin_repo", "origin_path"]  # absent from versions built before they were recorded
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,8 @@ class Document:
     path: str
     license: str
     language: str
+    origin_repo: str | None = None  # a vendored copy: the project it comes from, and its path there
+    origin_path: str | None = None
 
 
 def shards(version_dir: Path) -> list[Path]:
@@ -29,8 +32,12 @@ def iter_documents(version_dir: Path, batch_size: int = 2048) -> Iterator[Docume
     """Every document of the version, numbered in shard order (the numbering every index shares)."""
     number = 0
     for shard in shards(version_dir):
-        for batch in pq.ParquetFile(shard).iter_batches(batch_size=batch_size, columns=COLUMNS):
+        file = pq.ParquetFile(shard)
+        origins = [c for c in ORIGIN_COLUMNS if c in file.schema_arrow.names]
+        for batch in file.iter_batches(batch_size=batch_size, columns=COLUMNS + origins):
             columns = batch.to_pydict()
-            for content, repo, path, license_, language in zip(*(columns[c] for c in COLUMNS)):
-                yield Document(number, content, repo, path, license_ or "", language or "")
+            none = [None] * batch.num_rows
+            rows = zip(*(columns[c] for c in COLUMNS), *(columns.get(c, none) for c in ORIGIN_COLUMNS))
+            for content, repo, path, license_, language, origin_repo, origin_path in rows:
+                yield Document(number, content, repo, path, license_ or "", language or "", origin_repo, origin_path)
                 number += 1

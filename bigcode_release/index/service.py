@@ -17,15 +17,27 @@ from bigcode_release.markdown import error, escape
 from bigcode_release.optout.mask import OptOutMask, masked_search
 
 RESULT_HEADERS = ["file #", "score", "repository", "path", "license", "language"]
-SOURCE_HEADERS = ["span", "lines", "bytes", "files with it", "looks copied", "repository", "path", "license"]
+SOURCE_HEADERS = [
+    "span",
+    "lines",
+    "bytes",
+    "files with it",
+    "looks copied",
+    "repository",
+    "path",
+    "license",
+    "vendored copy of",
+]
 ANY = "(any)"
 PAGE_SIZE = 10
 
 
 def license_terms(expression: str) -> set[str]:
-    """The licenses an SPDX expression names (`MIT AND PSF-2.0` -> {MIT, PSF-2.0})."""
+    """The licenses an SPDX expression names (`MIT AND PSF-2.0` -> {MIT, PSF-2.0}); an exception
+    (`Apache-2.0 WITH LLVM-exception`) is part of its license, not a license of its own."""
     words = expression.replace("(", " ").replace(")", " ").split()
-    return {word for word in words if word not in ("AND", "OR", "WITH")}
+    exceptions = {words[i + 1] for i, word in enumerate(words[:-1]) if word == "WITH"}
+    return {word for word in words if word not in ("AND", "OR", "WITH") and word not in exceptions}
 
 
 class DataInspector:
@@ -106,6 +118,8 @@ class DataInspector:
             f"{len(text.encode('utf-8')):,} bytes · [source]({source_url(row['repo'], row['path'])}) · "
             f"dataset {self.version}, file #{number}"
         )
+        if row.get("origin_repo"):
+            meta += f"  \nvendored copy of **{escape(row['origin_repo'])}** / `{row['origin_path']}`"
         return meta, text
 
     def random_file(self, language: str) -> tuple[int | None, str, str]:
@@ -144,6 +158,7 @@ class MembershipTest:
                 source["repo"],
                 source["path"],
                 source["license"],
+                _vendored(source),
             ]
             for number, span in enumerate(spans, 1)
             for source in span["sources"]
@@ -167,6 +182,14 @@ class MembershipTest:
             summary += f" {self.mask.note(result['hidden'])}."
         notice = result["notice"] or "No attribution needed: no span that looks copied comes from such a license."
         return summary, highlighted_code(text, spans), rows, notice
+
+
+def _vendored(source: dict) -> str:
+    """What a vendored copy's code is (its project, path there and that project's license), or ""."""
+    if not source.get("origin_repo"):
+        return ""
+    license_ = f" ({source['origin_license']})" if source.get("origin_license") else ""
+    return f"{source['origin_repo']}/{source['origin_path']}{license_}"
 
 
 def _line_numbers(text: str) -> list[int]:
