@@ -12,7 +12,7 @@
       tokenized/<v>/                          datatrove .ds shards of version <v>
       train/<run>/                            training runs (checkpoints, log, manifest)
       ablations/<name>/  finetune/<name>/
-      transparency/                           report.md, statements.yaml
+      transparency/                           report[-<edition>].md, statements[-<edition>].yaml
       hub/generated/                          files the Hub needs that no stage writes (model cards...)
       hub-trees/                              `release push --to-dir` (what a push would upload)
       hub-release.json                        what the last push published
@@ -248,11 +248,6 @@ class ReleaseLayout:
     @property
     def transparency_dir(self) -> Path:
         return self.root / "transparency"
-
-    @property
-    def statements(self) -> Path:
-        """The statements a person confirms for the transparency report."""
-        return self.transparency_dir / "statements.yaml"
 
     @property
     def transparency_report(self) -> Path:

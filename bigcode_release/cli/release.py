@@ -219,28 +219,40 @@ def access_grant(repo: Repo, user: User, repo_type: RepoType = "dataset") -> Non
 
 
 @app.command("transparency")
-def transparency(release: ReleaseDir, settings: Settings = None, as_json: JsonFlag = False) -> None:
-    """Check the release against the Foundation Model Transparency Index's 100 indicators: filled
-    from measurement, by a confirmed statement, left to a human, or missing. Writes transparency/report.md."""
-    from bigcode_release.layout import ReleaseLayout
+def transparency(
+    release: ReleaseDir,
+    settings: Settings = None,
+    edition: Annotated[
+        str, typer.Option("--edition", help="the index's edition: 2025-12 (December 2025) or 2024-05 (May 2024)")
+    ] = "2025-12",
+    as_json: JsonFlag = False,
+) -> None:
+    """Check the release against the Foundation Model Transparency Index's 100 indicators (December 2025
+    by default): measured, derived, estimated, a confirmed or draft statement, not produced, or missing;
+    with the best published developer's score per subdomain. Writes transparency/report-<edition>.md."""
     from bigcode_release.release.plan import release_transparency
     from bigcode_release.release.settings import load_release_settings
-    from bigcode_release.release.transparency.report import write_markdown
+    from bigcode_release.release.transparency.report import load_edition, write_markdown
 
-    report = release_transparency(release, load_release_settings(settings))
+    report = release_transparency(release, load_release_settings(settings), load_edition(edition).edition)
     path = write_markdown(report, release)
 
     def human() -> None:
         counts = report.counts()
-        table = Table(title=f"transparency: {report.score} / 100 indicators satisfied")
+        developer, best = load_edition(report.edition).best
+        table = Table(
+            title=f"transparency ({report.edition}): {report.score} / 100; best published: {developer} {best}"
+        )
         for column in ("status", "indicators", "meaning"):
             table.add_column(column)
         meanings = {
-            "measured": "filled from a measured file and field",
-            "confirmed": "a statement a person confirmed",
-            "template": f"a draft statement a person must complete ({ReleaseLayout.at(release).statements})",
-            "not produced": "its stage has not run",
-            "missing": "its stage ran but the input is gone (blocks a push)",
+            "measured": "read from a file a stage wrote (file and field cited)",
+            "derived": "computed from a config or artifact",
+            "estimated": "computed with a stated method and assumptions (not counted)",
+            "statement": "a statement a person confirmed",
+            "draft": "a draft statement: the person it names must confirm it (not counted)",
+            "not produced": "its stage has not run (e.g. the release was never pushed)",
+            "missing": "its stage ran but what it wrote is gone (blocks a push)",
         }
         for status, meaning in meanings.items():
             table.add_row(status, str(counts.get(status, 0)), meaning)

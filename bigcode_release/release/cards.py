@@ -16,6 +16,8 @@ from bigcode_release.errors import ReleaseError
 from bigcode_release.layout import ReleaseLayout
 from bigcode_release.release.artifacts import RepoFile, RepoPlan
 from bigcode_release.release.settings import ReleaseSettings
+from bigcode_release.release.transparency.checks import attention_kind
+from bigcode_release.release.transparency.statuses import DERIVED, MEASURED
 from bigcode_release.shipped import card_template
 
 # (heading, what must follow it) a dataset card needs before it may be published
@@ -24,6 +26,8 @@ REQUIRED_DATASET_SECTIONS = (
     ("## Opt-out", "how to opt out and the opt-out counts"),
     ("## Personal and sensitive information", "the PII redaction counts"),
 )
+
+HUB_RECORD = "hub-release.json"  # what evidence read from the last push starts with
 
 
 def dataset_card_problems(card_path: Path, gated: bool) -> list[str]:
@@ -76,8 +80,9 @@ def check_cards(plans: list[RepoPlan]) -> None:
 
 
 def render_model_card(plan: RepoPlan, settings: ReleaseSettings, transparency: list) -> str:
-    """The model card of a training run's last checkpoint, from its manifest, eval results and the
-    measured transparency indicators."""
+    """The model card of a training run's last checkpoint, from its manifest, its config and tokenizer,
+    eval results and the transparency report's rows (the table shows the measured and derived ones;
+    energy and carbon say their status)."""
     manifest = json.loads(Path(plan.source).read_text(encoding="utf-8"))
     files = {f.path_in_repo: Path(f.local) for f in plan.files}
     config = json.loads(files["config.json"].read_text(encoding="utf-8"))
@@ -134,14 +139,23 @@ def render_model_card(plan: RepoPlan, settings: ReleaseSettings, transparency: l
         fim_rate=recipe["fim"]["rate"],
         steps=run["steps"],
         flops=run["flops"],
-        wall_hours=run["wall_seconds"] / 3600,
+        wall_hours=(run.get("processes") or run)["wall_seconds"] / 3600,
+        processes=(run.get("processes") or {}).get("count"),
         hardware=", ".join(f"{k} {v}" for k, v in run["hardware"].items()),
+        attention=attention_kind(config["num_attention_heads"], config["num_key_value_heads"]),
+        special_tokens=_special_tokens(files.get("tokenizer.json")),
         evaluations=evaluations,
         ks=ks,
         sandbox=sandbox,
         decoding=decoding,
         license=settings.model.license,
-        transparency=transparency,
+        # measured and derived rows, except what a push records: a card is published once per tag, so it
+        # must not change because the release was pushed
+        transparency=[
+            row
+            for row in transparency
+            if row.status in (MEASURED, DERIVED) and not any(e.startswith(HUB_RECORD) for e in row.evidence)
+        ],
         energy=_value(transparency, "Energy usage"),
         carbon=_value(transparency, "Carbon emissions"),
     )
@@ -150,7 +164,18 @@ def render_model_card(plan: RepoPlan, settings: ReleaseSettings, transparency: l
 
 
 def _value(rows: list, name: str) -> str:
-    return next((row.value for row in rows if row.name == name), "not produced")
+    """The value of the indicator whose name starts with `name`, with its status."""
+    row = next((row for row in rows if row.name.startswith(name)), None)
+    return f"{row.value} ({row.status})" if row is not None else "not produced"
+
+
+def _special_tokens(tokenizer: Path | None) -> str:
+    """The special tokens the tokenizer file declares, as the card lists them."""
+    if tokenizer is None:
+        return "not published with this checkpoint"
+    added = json.loads(tokenizer.read_text(encoding="utf-8")).get("added_tokens", [])
+    names = [t["content"] for t in added if t.get("special")]
+    return ", ".join(f"`{name}`" for name in names) if names else "none"
 
 
 def index_card(plan: RepoPlan, release: Path) -> str:
@@ -184,12 +209,12 @@ def add_generated_files(
     from bigcode_release.optout.hub_sync import INTAKE_README
     from bigcode_release.release import space_tree
 
-    measured = [row for row in report.results if row.status == "measured"]
+    rows = report.results
     for plan in plans:
         folder = ReleaseLayout.at(release).hub_generated / plan.repo_type / plan.repo_id
         generated: dict[str, str] = {}
         if plan.kind == "model" and plan.card() is None:
-            generated["README.md"] = render_model_card(plan, settings, measured)
+            generated["README.md"] = render_model_card(plan, settings, rows)
         if plan.kind == "optout-intake":
             generated["README.md"] = INTAKE_README
         if plan.kind == "index":

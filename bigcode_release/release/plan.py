@@ -10,7 +10,7 @@ from bigcode_release.layout import ReleaseLayout
 from bigcode_release.release.artifacts import PROJECT_SPACES, RepoPlan, discover
 from bigcode_release.release.cards import add_generated_files, check_cards
 from bigcode_release.release.settings import ReleaseSettings, load_release_settings
-from bigcode_release.release.transparency.report import TransparencyReport, transparency_report
+from bigcode_release.release.transparency.report import DEFAULT_EDITION, TransparencyReport, transparency_report
 
 
 def require_optouts_applied(release: str | Path) -> None:
@@ -35,14 +35,17 @@ def require_optouts_applied(release: str | Path) -> None:
         )
 
 
-def release_transparency(release: str | Path, settings: ReleaseSettings | None = None) -> TransparencyReport:
-    """The transparency report of a release directory, with the plan a push would publish."""
+def release_transparency(
+    release: str | Path, settings: ReleaseSettings | None = None, edition: str = DEFAULT_EDITION
+) -> TransparencyReport:
+    """The transparency report of a release directory against an edition of the index, with the plan
+    a push would publish."""
     settings = settings or load_release_settings()
     try:
         plans, problem = discover(release, "ORG", settings), ""
     except BigcodeReleaseError as exc:
         plans, problem = None, str(exc)
-    return transparency_report(release, settings, plans, problem)
+    return transparency_report(release, settings, plans, problem, edition)
 
 
 def make_plan(

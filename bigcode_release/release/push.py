@@ -48,6 +48,7 @@ class RepoResult:
     uploaded_bytes: int = 0
     deleted_files: int = 0
     skipped: str | None = None
+    kind: str = ""  # what the repository holds (dataset, model, space, index, ...: the plan's kind)
 
 
 @dataclass
@@ -141,7 +142,14 @@ def push_repo(
             if key in (space_secrets or {}):
                 api.add_space_secret(plan.repo_id, key, space_secrets[key])
     result = RepoResult(
-        plan.repo_id, plan.repo_type, url, head="", tag=plan.tag, gated=plan.gate or False, private=plan.private
+        plan.repo_id,
+        plan.repo_type,
+        url,
+        head="",
+        tag=plan.tag,
+        gated=plan.gate or False,
+        private=plan.private,
+        kind=plan.kind,
     )
     if plan.tag and (target := _tag_target(api, plan)) is not None:
         if _changed(plan, _remote_files(api, plan, revision=target)):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from bigcode_release.errors import RecipeError
 from bigcode_release.recipe import Strict, merge_settings, validate_model
@@ -59,6 +59,12 @@ class ReleaseSettings(Strict):
     model: ModelSettings = ModelSettings()
     spaces: SpaceSettings = SpaceSettings()
     commits: CommitSettings = CommitSettings()
+    _origin: str = PrivateAttr("recipes/release.yaml")  # the file the settings were read from
+
+    @property
+    def origin(self) -> str:
+        """The settings file (the shipped `recipes/release.yaml`, or the one given on top of it)."""
+        return self._origin
 
 
 def load_release_settings(path: str | Path | None = None) -> ReleaseSettings:
@@ -67,12 +73,14 @@ def load_release_settings(path: str | Path | None = None) -> ReleaseSettings:
     merged = _read(DEFAULT_RELEASE_RECIPE)
     if path is not None:
         merged = merge_settings(merged, _read(Path(path)), whole=frozenset({"fields"}))
-    return validate_model(
+    settings = validate_model(
         ReleaseSettings,
         merged,
         base_dir=Path(path or DEFAULT_RELEASE_RECIPE).resolve().parent,
         origin=str(path or DEFAULT_RELEASE_RECIPE),
     )
+    settings._origin = str(path) if path is not None else "recipes/release.yaml (shipped)"
+    return settings
 
 
 def _read(path: Path) -> dict:

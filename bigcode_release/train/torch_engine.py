@@ -22,6 +22,7 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from bigcode_release.errors import TrainingError
+from bigcode_release.hardware import machine
 from bigcode_release.manifest import content_hash, read_manifest, tool_versions, write_manifest
 from bigcode_release.tokenizer.special_tokens import END_OF_TEXT
 from bigcode_release.train.checkpoint import list_checkpoints, load_training_state, save_checkpoint
@@ -31,6 +32,7 @@ from bigcode_release.train.fim import FimTransform
 from bigcode_release.train.inputs import TrainInputs, default_run_dir, resolve_inputs
 from bigcode_release.train.loss import CausalLMLoss
 from bigcode_release.train.model import count_parameters, llama_config, training_flops
+from bigcode_release.train.processes import ProcessRecord, run_processes
 from bigcode_release.train.recipe import TrainRecipe
 from bigcode_release.train.runlog import RunLog, plot_losses
 from bigcode_release.train.schedule import learning_rate
@@ -239,6 +241,7 @@ def _train(
     if start_step and show:
         bar.write(f"resuming from {checkpoints[-1]} (step {start_step})")
     start_time, tokens_done = time.perf_counter(), 0
+    process = ProcessRecord(run_dir, start_step, _hardware()) if ddp.rank == 0 else None
     for step in range(start_step, end_step):
         lr = learning_rate(
             step,
@@ -298,9 +301,12 @@ def _train(
                     },
                     keep=recipe.checkpoints.keep,
                 )
+                process.update(done, tokens_done)
             ddp.barrier()
     bar.close()
     wall = time.perf_counter() - start_time
+    if process is not None:
+        process.update(max(end_step, start_step), tokens_done)
     last = list_checkpoints(run_dir)
     final_step = max(end_step, start_step)
     parameters = count_parameters(model)
@@ -358,14 +364,18 @@ def _write_run_manifest(
             },
             "tools": tool_versions("torch", "transformers", "tokenizers"),
         },
-        run={**{k: v for k, v in result.to_dict().items() if k not in ("run_dir",)}, "hardware": _hardware()},
+        run={
+            **{k: v for k, v in result.to_dict().items() if k not in ("run_dir",)},
+            "hardware": _hardware(),
+            "processes": run_processes(run_dir),  # every process of the run, resumes included
+        },
     )
 
 
 def _hardware() -> dict:
+    """The machine, read from it (the torch engine trains on CPU; see `bigcode_release.hardware`)."""
     return {
-        "device": "cpu",
+        **machine(torch, "cpu"),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
     }

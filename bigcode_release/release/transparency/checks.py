@@ -1,22 +1,36 @@
-"""One function per measurable indicator (the `check` keys of tables/fmti_indicators.yaml): each
-reads the release's own files through `Evidence` and returns what it found and where, or raises
+"""One function per indicator the pipeline can answer (the `check` keys of tables/fmti_<edition>.yaml):
+each reads the release's own files through `Evidence` and returns what it found and where, with its
+status (`statuses.py`: measured, derived or estimated; the decorator gives the usual one), or raises
 `MissingEvidence`. Sizes, compute and energy are given to one significant figure."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 from bigcode_release.errors import MissingEvidence
-from bigcode_release.release.transparency.energy import METHOD, carbon_kg, energy_kwh
+from bigcode_release.release.transparency.energy import KG_CO2E_PER_KWH, METHOD, carbon_kg, energy_kwh
 from bigcode_release.release.transparency.evidence import Evidence, one_significant
+from bigcode_release.release.transparency.statuses import DERIVED, ESTIMATED, MEASURED
 
-Found = tuple[str, list[str]]  # (what the release says, [file: field, ...])
-CHECKS: dict[str, Callable[[Evidence], Found]] = {}
+Found = tuple  # (what the release says, [file: field, ...]) or (..., status) when it differs from the usual
+CHECKS: dict[str, Callable[[Evidence], tuple[str, list[str], str]]] = {}
 
 
-def check(function: Callable[[Evidence], Found]) -> Callable[[Evidence], Found]:
-    CHECKS[function.__name__] = function
-    return function
+def check(status: str) -> Callable:
+    """Register an indicator check; `status` is what it usually finds (a check may return another)."""
+
+    def register(function: Callable[[Evidence], Found]) -> Callable[[Evidence], Found]:
+        def run(ev: Evidence) -> tuple[str, list[str], str]:
+            found = function(ev)
+            return (found[0], found[1], found[2] if len(found) > 2 else status)
+
+        run.__name__ = run.__qualname__ = function.__name__
+        run.__doc__ = function.__doc__
+        CHECKS[function.__name__] = run
+        return function
+
+    return register
 
 
 def _repos(ev: Evidence, kind: str) -> list:
@@ -27,7 +41,7 @@ def _repos(ev: Evidence, kind: str) -> list:
 
 
 # -- upstream: data -------------------------------------------------------------------------------
-@check
+@check(MEASURED)
 def data_size(ev: Evidence) -> Found:
     files, a = ev.value("stats", "totals.kept_files")
     size, b = ev.value("stats", "totals.kept_bytes")
@@ -38,7 +52,7 @@ def data_size(ev: Evidence) -> Found:
     )
 
 
-@check
+@check(MEASURED)
 def data_sources(ev: Evidence) -> Found:
     repos, a = ev.value("stats", "repos.included")
     source, b = ev.value("dataset", "inputs.source")
@@ -49,7 +63,7 @@ def data_sources(ev: Evidence) -> Found:
     ]
 
 
-@check
+@check(MEASURED)
 def data_creators(ev: Evidence) -> Found:
     import pyarrow.parquet as pq
 
@@ -63,7 +77,7 @@ def data_creators(ev: Evidence) -> Found:
     ]
 
 
-@check
+@check(DERIVED)
 def source_selection(ev: Evidence) -> Found:
     languages, a = ev.value("dataset", "identity.settings.languages.select")
     extra, b = ev.value("dataset", "identity.settings.license.extra_allow")
@@ -73,14 +87,14 @@ def source_selection(ev: Evidence) -> Found:
     ), [a, b]
 
 
-@check
+@check(MEASURED)
 def data_curation(ev: Evidence) -> Found:
     steps, a = ev.value("stats", "steps")
     names = [s["step"] for s in steps if "kept" in s]
     return f"{len(names)} steps, each with its in/kept/dropped counts: {', '.join(names)}", [a]
 
 
-@check
+@check(DERIVED)
 def data_augmentation(ev: Evidence) -> Found:
     prefixes, a = ev.value("dataset", "identity.settings.format.metadata")
     fim, b = ev.value("run", "recipe.fim.rate")
@@ -90,7 +104,7 @@ def data_augmentation(ev: Evidence) -> Found:
     ), [a, b]
 
 
-@check
+@check(MEASURED)
 def harmful_filtration(ev: Evidence) -> Found:
     steps, a = ev.value("stats", "steps")
     return (
@@ -99,7 +113,7 @@ def harmful_filtration(ev: Evidence) -> Found:
     ), [a]
 
 
-@check
+@check(MEASURED)
 def copyright_status(ev: Evidence) -> Found:
     licenses, a = ev.value("stats", "per_license")
     kept = [row for row in licenses if row["kept_files"]]
@@ -109,7 +123,7 @@ def copyright_status(ev: Evidence) -> Found:
     ), [a]
 
 
-@check
+@check(MEASURED)
 def data_license(ev: Evidence) -> Found:
     licenses, a = ev.value("stats", "per_license")
     total = sum(r["kept_bytes"] for r in licenses) or 1
@@ -119,7 +133,7 @@ def data_license(ev: Evidence) -> Found:
     ) + " (shares of bytes; full table on the card)", [a]
 
 
-@check
+@check(MEASURED)
 def personal_information(ev: Evidence) -> Found:
     replaced, a = ev.value("stats", "pii.replaced")
     files, b = ev.value("stats", "pii.files_with_pii")
@@ -127,91 +141,132 @@ def personal_information(ev: Evidence) -> Found:
 
 
 # -- upstream: access, compute, methods, mitigations ----------------------------------------------------
-@check
+@check(MEASURED)
 def queryable_access(ev: Evidence) -> Found:
     index, a = ev.value("index", "kinds")
     return f"search and membership indexes over the data: {index}", [a]
 
 
-@check
+def _access(repo: dict) -> str:
+    gate = f"gated ({repo['gated']}: accept the terms)" if repo.get("gated") else "ungated"
+    return f"{'private' if repo.get('private') else 'public'}, {gate}"
+
+
+@check(MEASURED)
 def direct_access(ev: Evidence) -> Found:
-    repo = _repos(ev, "dataset")[-1]
-    return f"the dataset is published on the Hub ({'gated: ' + repo.gate if repo.gate else 'ungated'})", [
-        "release plan: dataset"
-    ]
+    repo, where = ev.pushed("dataset")
+    return f"the dataset is published: {repo['url']} (tag {repo.get('tag')}, {_access(repo)})", [where]
 
 
-@check
+@check(DERIVED)
 def compute_usage(ev: Evidence) -> Found:
     flops, a = ev.value("run", "run.flops")
     return f"{one_significant(flops)} FLOPs (6 N D), the final training run only", [a]
 
 
-@check
+def _processes(ev: Evidence) -> tuple[dict, str]:
+    """The final run's processes summed (every resume); a run written before they were recorded
+    raises, naming why."""
+    try:
+        return ev.value("run", "run.processes")
+    except MissingEvidence:
+        raise MissingEvidence(
+            f"{ev.path('run')} predates per-process accounting (run.processes): train the run again", produced=False
+        ) from None
+
+
+@check(MEASURED)
 def development_duration(ev: Evidence) -> Found:
-    seconds, a = ev.value("run", "run.wall_seconds")
-    return f"{one_significant(seconds / 3600)} hours of training, the last process of the final run only", [a]
+    processes, a = _processes(ev)
+    return (
+        f"{one_significant(processes['wall_seconds'] / 3600)} hours of training in {processes['count']} "
+        "process(es) of the final run (resumes included)"
+    ), [a]
 
 
-@check
+@check(MEASURED)
 def compute_hardware(ev: Evidence) -> Found:
-    hardware, a = ev.value("run", "run.hardware")
+    processes, a = _processes(ev)
     world, b = ev.value("run", "run.world_size")
-    return f"{world} process(es) on {', '.join(f'{k} {v}' for k, v in hardware.items())}", [a, b]
+    machines = "; ".join(
+        ", ".join(
+            f"{k} {v}"
+            for k, v in m["machine"].items()
+            if k in ("device", "cpu_model", "cpu_count", "gpu_count", "gpu_names")
+        )
+        for m in processes["machines"]
+    )
+    return f"{world} worker process(es) per launch on: {machines} (read from the machine)", [a, b]
 
 
-def _run_energy(ev: Evidence) -> tuple[float, list[str]]:
-    hardware, a = ev.value("run", "run.hardware")
-    seconds, b = ev.value("run", "run.wall_seconds")
-    world, c = ev.value("run", "run.world_size")
-    return energy_kwh(hardware, seconds, world), [a, b, c]
+def _estimated_kwh(processes: dict) -> float:
+    return sum(
+        energy_kwh(m["machine"], m["wall_seconds"], int(m["machine"].get("gpu_count") or 1))
+        for m in processes["machines"]
+    )
 
 
-@check
+@check(ESTIMATED)
 def energy_usage(ev: Evidence) -> Found:
-    kwh, sources = _run_energy(ev)
-    return f"{one_significant(kwh)} kWh, the final run only ({METHOD})", sources
+    processes, a = _processes(ev)
+    if processes["energy_kwh"] is not None:  # every process read a power counter
+        counters = ", ".join(processes["power_counters"])
+        return (
+            f"{one_significant(processes['energy_kwh'])} kWh read from {counters} over {processes['count']} "
+            "process(es) of the final run (package energy; memory and cooling not included)",
+            [a],
+            MEASURED,
+        )
+    kwh = _estimated_kwh(processes)
+    return f"{one_significant(kwh)} kWh over {processes['count']} process(es) of the final run ({METHOD})", [a]
 
 
-@check
+@check(ESTIMATED)
 def carbon_emissions(ev: Evidence) -> Found:
-    kwh, sources = _run_energy(ev)
-    return f"{one_significant(carbon_kg(kwh))} kg CO2e, the final run only ({METHOD})", sources
+    processes, a = _processes(ev)
+    if processes["energy_kwh"] is not None:
+        kwh, how = processes["energy_kwh"], "measured energy"
+    else:
+        kwh, how = _estimated_kwh(processes), "estimated energy"
+    return (
+        f"{one_significant(carbon_kg(kwh))} kg CO2e from {how} at {KG_CO2E_PER_KWH} kg CO2e/kWh (IEA 2019 world "
+        "average; the grid's real intensity was not read)"
+    ), [a]
 
 
-@check
+@check(DERIVED)
 def model_stages(ev: Evidence) -> Found:
     engine, a = ev.value("run", "engine")
     steps, b = ev.value("run", "run.steps")
     return f"one stage: pretraining from scratch ({engine} engine, {steps} steps); no fine-tuning or RLHF", [a, b]
 
 
-@check
+@check(DERIVED)
 def model_objectives(ev: Evidence) -> Found:
     fim, a = ev.value("run", "recipe.fim.rate")
     return f"next-token prediction (cross-entropy) with fill-in-the-middle on {fim:.0%} of documents", [a]
 
 
-@check
+@check(MEASURED)
 def core_frameworks(ev: Evidence) -> Found:
     tools, a = ev.value("run", "tools")
     return ", ".join(f"{k} {v}" for k, v in sorted(tools.items())), [a]
 
 
-@check
+@check(MEASURED)
 def additional_dependencies(ev: Evidence) -> Found:
     tools, a = ev.value("dataset", "tools")
     return "data pipeline: " + ", ".join(f"{k} {v}" for k, v in sorted(tools.items())), [a]
 
 
-@check
+@check(MEASURED)
 def privacy_mitigations(ev: Evidence) -> Found:
     detectors, a = ev.value("stats", "pii.detectors")
     replaced, b = ev.value("stats", "pii.replaced")
     return f"PII redaction ({', '.join(k for k, on in detectors.items() if on)}): {replaced}", [a, b]
 
 
-@check
+@check(MEASURED)
 def copyright_mitigations(ev: Evidence) -> Found:
     steps, a = ev.value("stats", "steps")
     dropped = {s["step"]: sum(s.get("dropped", {}).values()) for s in steps if "kept" in s}
@@ -223,19 +278,19 @@ def copyright_mitigations(ev: Evidence) -> Found:
 
 
 # -- model ------------------------------------------------------------------------------------------
-@check
+@check(DERIVED)
 def input_modality(ev: Evidence) -> Found:
     vocab, a = ev.value("tokenized", "counts.vocab_size")
     return f"text (source code), byte-level BPE with {vocab} tokens", [a]
 
 
-@check
+@check(DERIVED)
 def output_modality(ev: Evidence) -> Found:
     vocab, a = ev.value("tokenized", "counts.vocab_size")
     return f"text (source code) over the same {vocab}-token vocabulary", [a]
 
 
-@check
+@check(DERIVED)
 def model_components(ev: Evidence) -> Found:
     model, a = ev.value("run", "recipe.model")
     tied = "tied" if model.get("tie_word_embeddings") else "separate"
@@ -245,23 +300,31 @@ def model_components(ev: Evidence) -> Found:
     ), [a]
 
 
-@check
+@check(MEASURED)
 def model_size(ev: Evidence) -> Found:
     parameters, a = ev.value("run", "run.parameters")
     return f"{one_significant(parameters)} parameters ({parameters:,}, counted from the weights)", [a]
 
 
-@check
+def attention_kind(heads: int, kv_heads: int) -> str:
+    """What heads vs key/value heads make: multi-head, grouped-query or multi-query attention."""
+    if kv_heads == heads:
+        return "multi-head attention"
+    return "multi-query attention" if kv_heads == 1 else "grouped-query attention"
+
+
+@check(DERIVED)
 def model_architecture(ev: Evidence) -> Found:
     model, a = ev.value("run", "recipe.model")
+    heads, kv_heads = model["num_attention_heads"], model["num_key_value_heads"]
     return (
         f"Llama decoder: hidden {model['hidden_size']}, {model['num_hidden_layers']} layers, "
-        f"{model['num_attention_heads']} heads / {model['num_key_value_heads']} KV heads (GQA), "
+        f"{heads} heads / {kv_heads} KV heads ({attention_kind(heads, kv_heads)}), "
         f"MLP {model['intermediate_size']}, RoPE theta {model['rope_theta']}"
     ), [a]
 
 
-@check
+@check(DERIVED)
 def model_documentation(ev: Evidence) -> Found:
     _repos(ev, "model")
     return "a model card rendered from the run's manifest and evaluation (model_cards/model_card.md)", [
@@ -269,37 +332,35 @@ def model_documentation(ev: Evidence) -> Found:
     ]
 
 
-@check
+@check(MEASURED)
 def access_protocol(ev: Evidence) -> Found:
-    repo = _repos(ev, "model")[-1]
-    gate = f"gated ({repo.gate}: accept the license agreement)" if repo.gate else "ungated"
-    return f"Hugging Face Hub, {'private' if repo.private else 'public'}, {gate}", ["release plan: model"]
+    repo, where = ev.pushed("model")
+    return f"Hugging Face Hub, {_access(repo)}: {repo['url']}", [where]
 
 
-@check
+@check(MEASURED)
 def blackbox_access(ev: Evidence) -> Found:
-    _repos(ev, "model")
-    return "anyone with access can serve it over TGI's protocol (bigcode-release serve, TGI, vLLM)", [
-        "release plan: model"
-    ]
+    repo, where = ev.pushed("model")
+    return (
+        f"anyone granted access to {repo['url']} can serve it over TGI's protocol (bigcode-release serve, TGI, vLLM)",
+        [where],
+    )
 
 
-@check
+@check(MEASURED)
 def full_access(ev: Evidence) -> Found:
-    repo = _repos(ev, "model")[-1]
-    return f"weights, config and tokenizer published ({repo.repo_id.split('/')[1]}, tag {repo.tag})", [
-        "release plan: model"
-    ]
+    repo, where = ev.pushed("model")
+    return f"weights, config and tokenizer published: {repo['url']} (tag {repo.get('tag')}, {_access(repo)})", [where]
 
 
-@check
+@check(MEASURED)
 def capabilities_demonstration(ev: Evidence) -> Found:
     path = ev.path("samples")
     count = sum(1 for _ in path.open(encoding="utf-8"))
     return f"{count} generated completions with their execution verdicts", [f"{path.relative_to(ev.release)}"]
 
 
-@check
+@check(MEASURED)
 def capabilities_evaluation(ev: Evidence) -> Found:
     scores, a = ev.value("eval", "scores")
     parts = [
@@ -314,7 +375,7 @@ def capabilities_evaluation(ev: Evidence) -> Found:
     return "; ".join(parts), [a]
 
 
-@check
+@check(DERIVED)
 def capabilities_reproducibility(ev: Evidence) -> Found:
     settings, a = ev.value("eval", "settings")
     return (
@@ -323,7 +384,7 @@ def capabilities_reproducibility(ev: Evidence) -> Found:
     ), [a]
 
 
-@check
+@check(MEASURED)
 def unintentional_harm(ev: Evidence) -> Found:
     kinds, a = ev.value("index", "kinds")
     try:
@@ -334,13 +395,13 @@ def unintentional_harm(ev: Evidence) -> Found:
     return f"membership attribution of outputs against the data ({kinds}){decontamination}", [a, b]
 
 
-@check
+@check(MEASURED)
 def unintentional_harm_reproducibility(ev: Evidence) -> Found:
     manifest_hash, a = ev.value("index", "dataset_manifest_hash")
     return f"indexes built from dataset manifest {manifest_hash[:12]}; rerun with bigcode-release membership query", [a]
 
 
-@check
+@check(MEASURED)
 def inference_duration(ev: Evidence) -> Found:
     seconds, a = ev.value("eval", "seconds")
     scores, b = ev.value("eval", "scores")
@@ -349,56 +410,54 @@ def inference_duration(ev: Evidence) -> Found:
     return f"{one_significant(seconds / samples)} s per completion (generation and scoring) on {device}", [a, b, c]
 
 
-@check
+@check(DERIVED)
 def inference_compute(ev: Evidence) -> Found:
     parameters, a = ev.value("run", "run.parameters")
     return f"{one_significant(2 * parameters)} FLOPs per generated token (2 N)", [a]
 
 
 # -- downstream -------------------------------------------------------------------------------------
-@check
+@check(DERIVED)
 def release_process(ev: Evidence) -> Found:
     repos = ev.plan()
     gates = ", ".join(f"{p.kind}: {p.gate or 'ungated'}" for p in repos)
     return f"each repository created private, gated, filled, tagged, then made public ({gates})", ["release plan"]
 
 
-@check
+@check(MEASURED)
 def distribution_channels(ev: Evidence) -> Found:
-    repos = ev.plan()
-    return (
-        "Hugging Face Hub: "
-        + ", ".join(f"{p.repo_type} {p.repo_id.split('/')[1]}" for p in repos)
-        + " (URLs of the last push in hub-release.json)"
-    ), ["release plan"]
+    ev.pushed("dataset")
+    record, a = ev.value("hub", "repos")
+    return "Hugging Face Hub: " + ", ".join(r["url"] for r in record if not r.get("skipped")), [a]
 
 
-@check
+@check(MEASURED)
 def generated_content_detection(ev: Evidence) -> Found:
     kinds, a = ev.value("index", "kinds")
     return f"membership test of any text against the training data ({kinds}), and a downloadable Bloom portrait", [a]
 
 
-@check
+@check(DERIVED)
 def model_license(ev: Evidence) -> Found:
     _repos(ev, "model")
-    license_id = (ev.settings.model.license if ev.settings else None) or "bigcode-openrail-m"
-    return f"{license_id}, accepted at the gate", ["recipes/release.yaml: model.license"]
+    if ev.settings is None:
+        raise MissingEvidence("no release settings were given (the model's license is set there)", produced=False)
+    return f"{ev.settings.model.license}, accepted at the gate", [f"{ev.settings.origin}: model.license"]
 
 
-@check
+@check(DERIVED)
 def terms_of_service(ev: Evidence) -> Found:
     prompt, a = ev.value("dataset", "identity.settings.card.gate.prompt")
     return f"dataset terms of use accepted at the gate ({len(prompt.split())} words)", [a]
 
 
-@check
+@check(MEASURED)
 def versioning_protocol(ev: Evidence) -> Found:
     version, a = ev.value("dataset", "version")
     return f"dataset versions are immutable tagged revisions (current {version}); checkpoints tagged by step", [a]
 
 
-@check
+@check(MEASURED)
 def change_log(ev: Evidence) -> Found:
     optout, a = ev.value("stats", "optout")
     version, b = ev.value("dataset", "version")
@@ -408,7 +467,7 @@ def change_log(ev: Evidence) -> Found:
     ), [a, b]
 
 
-@check
+@check(DERIVED)
 def feedback_mechanism(ev: Evidence) -> Found:
     spaces = _repos(ev, "space")
     return f"opt-out requests through the Space(s) {', '.join(s.repo_id.split('/')[1] for s in spaces)} and the CLI", [
@@ -416,16 +475,36 @@ def feedback_mechanism(ev: Evidence) -> Found:
     ]
 
 
-@check
+@check(MEASURED)
 def feedback_summary(ev: Evidence) -> Found:
+    import statistics
+
+    from bigcode_release.optout.registry import OptOutRegistry
+
     optout, a = ev.value("stats", "optout")
-    return (
-        f"{len(optout.get('request_ids') or [])} opt-out requests honoured, {optout.get('removed_files', 0)} files removed",
-        [a],
+    registry = ev.layout.registry
+    text = (
+        f"opt-out requests through the Space and the CLI; {len(optout.get('request_ids') or [])} honoured by this "
+        f"version, {optout.get('removed_files', 0)} files removed"
     )
+    if not registry.is_file():
+        return text, [a]
+    with OptOutRegistry(registry) as opened:
+        requests = opened.requests()
+        waits = [
+            next(e.at for e in opened.history(r.id) if e.kind == "applied") - r.submitted_at
+            for r in requests
+            if r.status == "applied"
+        ]
+    by_status = ", ".join(f"{n} {s}" for s, n in sorted(Counter(r.status for r in requests).items()))
+    removal = f"; median time from request to removal {statistics.median(waits) / 86400:.1f} days" if waits else ""
+    return f"{text}; registry: {len(requests)} requests ({by_status}){removal}", [
+        a,
+        f"{registry.name}: requests, events",
+    ]
 
 
-@check
+@check(DERIVED)
 def deployer_documentation(ev: Evidence) -> Found:
     _repos(ev, "model")
     card, a = ev.text("card")

@@ -1,9 +1,10 @@
-"""Energy and carbon of a training run, estimated from its measured wall time and hardware.
+"""Energy and carbon of a training run when no power counter was read: estimated from the measured
+wall time of every process of the run (resumes included) and the hardware each ran on.
 
 Method (stated in every report): energy = assumed power x wall time, with 12 W per busy CPU core or
-300 W per GPU (typical package/board power; no power meter is read) and a PUE of 1.0 (a machine, not
-a data centre); carbon = energy x 0.475 kg CO2e per kWh (the IEA's 2019 world-average grid
-intensity). Both are estimates to one significant figure, for the final run only.
+300 W per GPU (typical package/board power) and a PUE of 1.0 (a machine, not a data centre); carbon =
+energy x 0.475 kg CO2e per kWh (the IEA's 2019 world-average grid intensity). Both are estimates to
+one significant figure. Energy read from RAPL counters (`bigcode_release.hardware`) is measured instead.
 """
 
 from __future__ import annotations

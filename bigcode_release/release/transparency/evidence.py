@@ -19,6 +19,7 @@ PRODUCERS = {
     "eval": "bigcode-release eval <run>/checkpoints/<last>",
     "index": "bigcode-release index build",
     "plan": "a release plan (recipes/release.yaml and the release's artifacts)",
+    "hub": "bigcode-release release push (only a push says what the Hub has)",
 }
 
 
@@ -76,6 +77,13 @@ class Evidence:
             return target
         if kind == "index":
             return self._of_current_version(layout.index_dir, "data index", "index")
+        if kind == "hub":
+            if not layout.hub_release_record.is_file():
+                raise MissingEvidence(
+                    f"the release was never pushed ({layout.hub_release_record.name} is absent): {PRODUCERS['hub']}",
+                    produced=False,
+                )
+            return layout.hub_release_record
         raise KeyError(kind)
 
     def _of_current_version(self, folder_of, what: str, producer: str) -> Path:
@@ -139,6 +147,24 @@ class Evidence:
         if not path.is_file():
             raise MissingEvidence(f"{path} is missing: run {PRODUCERS['dataset']}")
         return path.read_text(encoding="utf-8"), str(path.relative_to(self.release))
+
+    def pushed(self, kind: str) -> tuple[dict, str]:
+        """The repository of `kind` (dataset, model, space) the last push published, as the push
+        recorded it, and where that is written; "not produced" when nothing was pushed, or when the
+        push published another dataset version than the current one."""
+        record = self.json("hub")
+        version = self.json("dataset")["version"]
+        name = self.path("hub").name
+
+        def kind_of(repo: dict) -> str:  # a record written before pushes named kinds: its repository type
+            return repo.get("kind") or repo["repo_type"]
+
+        if not any(kind_of(r) == "dataset" and r.get("tag") == version for r in record["repos"]):
+            raise MissingEvidence(f"the last push ({name}) did not publish dataset {version}", produced=False)
+        found = [r for r in record["repos"] if kind_of(r) == kind and not r.get("skipped")]
+        if not found:
+            raise MissingEvidence(f"the last push ({name}) published no {kind} repository", produced=False)
+        return found[-1], f"{name}: repos[{kind}] (pushed {record.get('pushed_at', '?')} to {record['endpoint']})"
 
     def plan(self) -> list:
         """The release plan (repositories, gates, tags) as a push would publish it."""

@@ -1,0 +1,86 @@
+"""What the machine is, read from it, and its power counters where it has readable ones.
+
+`machine()` reads the CPU model and count (`/proc/cpuinfo`, `os.cpu_count`) and, given torch with
+CUDA in use, the GPUs' names. `PowerCounter` reads Intel RAPL package energy counters
+(`/sys/class/powercap/intel-rapl:N/energy_uj`, microjoules, wrapping at `max_energy_range_uj`); the
+folder can be moved with `BIGCODE_RELEASE_POWERCAP` (tests inject one). No counter, no measurement:
+energy is then estimated, and says so.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+POWERCAP_ENV = "BIGCODE_RELEASE_POWERCAP"
+POWERCAP = "/sys/class/powercap"
+
+
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU's model name as the kernel reports it (else the platform's processor string)."""
+    try:
+        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def machine(torch_module=None, device: str = "cpu") -> dict:
+    """The hardware a process runs on: CPU model and count, and with `device == "cuda"` the GPUs
+    (name and count) through `torch_module`."""
+    found = {"device": device, "cpu_model": cpu_model(), "cpu_count": os.cpu_count()}
+    if device == "cuda" and torch_module is not None and torch_module.cuda.is_available():
+        names = [torch_module.cuda.get_device_name(i) for i in range(torch_module.cuda.device_count())]
+        found.update(gpu_count=len(names), gpu_names=sorted(set(names)))
+    return found
+
+
+class PowerCounter:
+    """Package energy counters (RAPL) of this machine, or none when they cannot be read."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root or os.environ.get(POWERCAP_ENV) or POWERCAP)
+        self.domains = []
+        for domain in sorted(self.root.glob("intel-rapl:*")) if self.root.is_dir() else []:
+            if domain.name.count(":") == 1 and _readable_int(domain / "energy_uj") is not None:
+                self.domains.append(domain)  # packages only: their subdomains are inside them
+
+    @property
+    def available(self) -> bool:
+        return bool(self.domains)
+
+    @property
+    def name(self) -> str:
+        return "RAPL " + ", ".join(_readable_text(d / "name") or d.name for d in self.domains)
+
+    def read(self) -> dict[str, int]:
+        """The counters now (microjoules per domain)."""
+        return {d.name: _readable_int(d / "energy_uj") or 0 for d in self.domains}
+
+    def joules_since(self, start: dict[str, int]) -> float:
+        """Energy since `start` (a `read()`), one wrap-around per domain allowed."""
+        total = 0
+        for domain in self.domains:
+            now, before = _readable_int(domain / "energy_uj") or 0, start.get(domain.name, 0)
+            if now < before:
+                now += _readable_int(domain / "max_energy_range_uj") or 0
+            total += now - before
+        return total / 1e6
+
+
+def _readable_int(path: Path) -> int | None:
+    text = _readable_text(path)
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _readable_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError:  # missing, or root-only as on most machines since 2020 (CVE-2020-8694)
+        return None
