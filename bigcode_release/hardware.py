@@ -45,8 +45,9 @@ class PowerCounter:
         self.root = Path(root or os.environ.get(POWERCAP_ENV) or POWERCAP)
         self.domains = []
         for domain in sorted(self.root.glob("intel-rapl:*")) if self.root.is_dir() else []:
-            if domain.name.count(":") == 1 and _readable_int(domain / "energy_uj") is not None:
-                self.domains.append(domain)  # packages only: their subdomains are inside them
+            package = domain.name.count(":") == 1 and _readable_text(domain / "name") != "psys"
+            if package and _readable_int(domain / "energy_uj") is not None:
+                self.domains.append(domain)  # packages only: subdomains are inside them, psys spans them all
 
     @property
     def available(self) -> bool:
@@ -60,14 +61,18 @@ class PowerCounter:
         """The counters now (microjoules per domain)."""
         return {d.name: _readable_int(d / "energy_uj") or 0 for d in self.domains}
 
-    def joules_since(self, start: dict[str, int]) -> float:
-        """Energy since `start` (a `read()`), one wrap-around per domain allowed."""
+    def joules_between(self, before: dict[str, int], now: dict[str, int]) -> float | None:
+        """Energy between two `read()`s at most one wrap-around apart (a counter wraps after some
+        hundreds of kJ: sample more often than that), or None when a wrap cannot be undone."""
         total = 0
         for domain in self.domains:
-            now, before = _readable_int(domain / "energy_uj") or 0, start.get(domain.name, 0)
-            if now < before:
-                now += _readable_int(domain / "max_energy_range_uj") or 0
-            total += now - before
+            delta = now.get(domain.name, 0) - before.get(domain.name, 0)
+            if delta < 0:
+                span = _readable_int(domain / "max_energy_range_uj")
+                if not span:
+                    return None
+                delta += span
+            total += delta
         return total / 1e6
 
 

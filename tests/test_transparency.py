@@ -93,8 +93,14 @@ def test_a_local_release_says_what_it_measured_derived_and_estimated_and_claims_
         rows[26]["status"] == "estimated" and "estimate:" in rows[26]["value"] and "1 process(es)" in rows[26]["value"]
     )
     assert rows[27]["status"] == "estimated"
-    assert rows[64]["evidence"] == ["recipes/release.yaml (shipped): model.license"]
+    assert rows[64]["evidence"] == ["recipes/release.yaml (shipped): model.license, model.gate"]
     assert rows[10]["status"] == "draft" and rows[10]["confirm_by"] == "the release's maintainers"
+    assert (release / "train" / "tiny-test" / "eval").is_dir()  # the fixture evaluates (CI has the sandbox)
+    assert rows[44]["status"] == "measured" and "humaneval: pass@1" in rows[44]["value"]
+    assert (
+        "`bigcode-release eval <release>/train/tiny-test/checkpoints/step-000006 --tasks humaneval --n 1"
+        in (rows[45]["value"])
+    )
     counted = sum(r["status"] in ("measured", "derived", "statement") for r in report["indicators"])
     assert report["score"] == counted and report["counts"]["estimated"] == 2
     assert sum(row["indicators"] for row in report["comparison"]) == 100 and len(report["comparison"]) == 19
@@ -179,17 +185,32 @@ def test_a_resumed_run_counts_both_processes_and_a_power_counter_makes_energy_me
     assert "cpu_model" in rows[24].value and "read from the machine" in rows[24].value
 
 
-def test_the_power_counter_reads_package_domains_and_their_wrap_around(tmp_path):
-    for name, energy in (("intel-rapl:0", 5_000_000), ("intel-rapl:1", 100), ("intel-rapl:0:0", 7)):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "energy_uj").write_text(f"{energy}\n")
-        (tmp_path / name / "max_energy_range_uj").write_text("10000000\n")
+def test_the_power_counter_reads_package_domains_and_adds_up_wrap_arounds(tmp_path):
+    from bigcode_release.train.processes import ProcessRecord
+
+    domains = {"intel-rapl:0": ("package-0", 5_000_000), "intel-rapl:1": ("package-1", 100)}
+    domains |= {"intel-rapl:0:0": ("core", 7), "intel-rapl:2": ("psys", 9)}  # inside a package / across all
+    for folder, (name, energy) in domains.items():
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "name").write_text(f"{name}\n")
+        (tmp_path / folder / "energy_uj").write_text(f"{energy}\n")
+        (tmp_path / folder / "max_energy_range_uj").write_text("10000000\n")  # wraps at 10 J
     counter = PowerCounter(tmp_path)
-    assert [d.name for d in counter.domains] == ["intel-rapl:0", "intel-rapl:1"]  # subdomains are inside packages
-    start = counter.read()
-    (tmp_path / "intel-rapl:0" / "energy_uj").write_text("6000000\n")
-    (tmp_path / "intel-rapl:1" / "energy_uj").write_text("50\n")  # wrapped around at 10 J
-    assert counter.joules_since(start) == pytest.approx(1.0 + 9.99995)
+    assert [d.name for d in counter.domains] == ["intel-rapl:0", "intel-rapl:1"] and counter.name == (
+        "RAPL package-0, package-1"
+    )
+    record = ProcessRecord(tmp_path / "run", 0, {"device": "cpu"}, counter)
+    for energy in (9_000_000, 2_000_000, 8_000_000):  # package-0 wraps once between two samples
+        (tmp_path / "intel-rapl:0" / "energy_uj").write_text(f"{energy}\n")
+        record.sample()
+    (tmp_path / "intel-rapl:1" / "energy_uj").write_text("50\n")  # package-1 wraps too
+    record.update(1, 10)
+    # package-0: 4 + 3 + 6 J over two wraps of its 10 J counter; package-1: 9.99995 J
+    assert json.loads(record.path.read_text())["energy_joules"] == pytest.approx(13.0 + 9.99995, abs=1e-3)
+    (tmp_path / "intel-rapl:0" / "max_energy_range_uj").write_text("")  # a wrap that cannot be undone
+    (tmp_path / "intel-rapl:0" / "energy_uj").write_text("1\n")
+    record.update(2, 20)
+    assert json.loads(record.path.read_text())["energy_joules"] is None  # unknown, never a wrong number
     assert not PowerCounter(tmp_path / "absent").available
 
 

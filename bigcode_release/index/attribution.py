@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import pyarrow.parquet as pq
 
@@ -109,7 +110,11 @@ class Attribution:
                     for t in (source.origin_license or source.license).replace("(", " ").replace(")", " ").split()
                     if t not in ("AND", "OR", "WITH")
                 }
-                if (source.repo, source.path) in seen or not terms or terms <= NO_ATTRIBUTION:
+                # vendored code whose own license the data does not know: credit it whatever the host's says
+                unknown_origin = source.vendored is not None and source.origin_license is None
+                if (source.repo, source.path) in seen or (
+                    not unknown_origin and (not terms or terms <= NO_ATTRIBUTION)
+                ):
                     continue
                 seen.add((source.repo, source.path))
                 line = f"- {source.repo}, {source.path} ({source.license}): {source.url}"
@@ -144,10 +149,11 @@ class Attribution:
 
 
 def source_url(repo: str, path: str) -> str:
+    """Where a file of the data lives upstream (its name and path percent-encoded)."""
     owner, _, name = repo.partition("/")
     if owner == "pypi":
-        return f"https://pypi.org/project/{name}/"
-    return f"https://github.com/{repo}/blob/HEAD/{path}"
+        return f"https://pypi.org/project/{quote(name)}/"
+    return f"https://github.com/{quote(repo)}/blob/HEAD/{quote(path)}"
 
 
 class MembershipIndex:

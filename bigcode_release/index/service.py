@@ -114,12 +114,13 @@ class DataInspector:
         if self.mask.hides(row["repo"], row["path"]):
             return error(f"file #{number} is hidden: {self.mask.note(1).split(': ', 1)[1]}"), ""
         meta = (
-            f"**{escape(row['repo'])}** / `{row['path']}`  \nlicense: **{row['license']}** · language: {row['language']} · "
-            f"{len(text.encode('utf-8')):,} bytes · [source]({source_url(row['repo'], row['path'])}) · "
+            f"**{escape(row['repo'])}** / {escape(row['path'])}  \nlicense: **{escape(row['license'])}** · language: "
+            f"{escape(row['language'])} · {len(text.encode('utf-8')):,} bytes · "
+            f"[source](<{source_url(row['repo'], row['path'])}>) · "
             f"dataset {self.version}, file #{number}"
         )
         if row.get("origin_repo"):
-            meta += f"  \nvendored copy of **{escape(row['origin_repo'])}** / `{row['origin_path']}`"
+            meta += f"  \nvendored copy of **{escape(row['origin_repo'])}** / {escape(row['origin_path'])}"
         return meta, text
 
     def random_file(self, language: str) -> tuple[int | None, str, str]:

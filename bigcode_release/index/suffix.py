@@ -142,8 +142,6 @@ class SuffixIndex:
             rows = np.searchsorted(shard["starts"], positions, side="right") - 1
             numbers.update(int(n) for n in shard["docs"][np.unique(rows)])
         ordered = sorted(numbers)
-        if cap is not None and len(ordered) >= cap:
-            complete = False
         return ordered[:limit], len(ordered), complete
 
     def longest_match(self, data: bytes, start: int, minimum: int) -> int:

@@ -86,8 +86,12 @@ def dataset_versions(release_dir: str | Path) -> list[Path]:
 
 
 def _fingerprint(versions: list[Path]) -> list[list[str]]:
-    """What the index was built from: each version and its manifest hash."""
-    return [[d.name, json.loads((d / "manifest.json").read_text(encoding="utf-8"))["manifest_hash"]] for d in versions]
+    """What the index was built from: its columns, then each version and its manifest hash (an index
+    an earlier toolkit wrote with other columns is built again)."""
+    return [
+        ["columns", *_COLUMNS],
+        *([d.name, json.loads((d / "manifest.json").read_text(encoding="utf-8"))["manifest_hash"]] for d in versions),
+    ]
 
 
 def build_lookup_index(release_dir: str | Path) -> Path:

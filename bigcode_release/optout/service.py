@@ -19,6 +19,7 @@ from bigcode_release.optout.request_record import StatusRecord
 
 TABLE_HEADERS = ["repository", "included", "why not, or files left out", "files kept", "license"]
 MAX_FIELD_CHARS = 10_000  # anything longer is refused before it is parsed
+REQUEST_READS_PER_MINUTE = 30
 
 
 class RateLimiter:
@@ -57,15 +58,18 @@ class InTheStackService:
         self.lookups = RepoLookup(release_dir)
         self.intake = intake
         self.limiter = RateLimiter(submissions_per_minute, 60.0)
+        # a lookup also reads the account's requests (Hub calls in a published Space): at most this often
+        self.request_reads = RateLimiter(REQUEST_READS_PER_MINUTE, 60.0)
         self._lock = threading.Lock()  # one DuckDB connection, shared by the Space's worker threads
         self._account_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
 
     def versions(self) -> list[str]:
         return list(self.lookups.versions)
 
-    def check(self, username: str, version: str | None) -> tuple[str, list[list], list[str]]:
+    def check(self, username: str, version: str | None, client: str = "unknown") -> tuple[str, list[list], list[str]]:
         """(answer in Markdown, table rows, repositories of the account that can be opted out) for
-        one version (the newest when none is given)."""
+        one version (the newest when none is given), with the account's requests: their status and
+        scope, never their ids (an id is the key to a request's history)."""
         if not isinstance(username, str) or len(username) > MAX_FIELD_CHARS:
             return "**Error:** give a GitHub username.", [], []
         username = account_name(username)
@@ -105,17 +109,20 @@ class InTheStackService:
                     f" This account opted out after {answer.version} was built ({', '.join(since)}): its code is "
                     f"removed from {mask.newest} and hidden from searches of {answer.version}."
                 )
-        return text + self._requests_note(username), rows, [r["repo_name"] for r in answer.included]
+        return text + self._requests_note(username, client), rows, [r["repo_name"] for r in answer.included]
 
-    def _requests_note(self, username: str) -> str:
+    def _requests_note(self, username: str, client: str) -> str:
         """What the lookup says about the account's opt-out requests (nothing when there are none)."""
+        if not self.request_reads.allow(client or "unknown"):
+            return "\n\n(Opt-out requests are not shown: too many look-ups from you in the last minute.)"
         try:
             requests = self.intake.requests_for(username)
         except BigcodeReleaseError:
             return "\n\nThis account's opt-out requests cannot be read right now."
         if not requests:
             return ""
-        return "\n\nOpt-out requests for this account: " + "; ".join(_describe(r) for r in requests) + "."
+        described = "; ".join(_describe(r, with_id=False) for r in requests)
+        return f"\n\nOpt-out requests for this account: {described}."
 
     def submit(
         self, username: str, whole_account: bool, repos: list[str] | None, proof: str, message: str, client: str
@@ -180,12 +187,12 @@ class InTheStackService:
         return "\n".join(lines)
 
 
-def _describe(request: StatusRecord) -> str:
-    """One request in a sentence: id, status, what it asks for, when it was filed."""
+def _describe(request: StatusRecord, with_id: bool = True) -> str:
+    """One request in a sentence: (id,) status, what it asks for, when it was filed."""
     scope = "the whole account" if request.scope == "account" else ", ".join(request.repos)
     filed = f", filed {_day_and_time(request.events[0]['at'])[:10]}" if request.events else ""
     done = f", removed from {request.first_version}" if request.first_version else ""
-    return f"**{request.id}** {request.status} ({scope}{filed}{done})"
+    return f"{f'**{request.id}** ' if with_id else ''}{request.status} ({scope}{filed}{done})"
 
 
 def _day_and_time(at: float) -> str:

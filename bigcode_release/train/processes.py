@@ -23,7 +23,8 @@ class ProcessRecord:
     def __init__(self, run_dir: Path, start_step: int, hardware: dict, counter: PowerCounter | None = None):
         self.counter = counter if counter is not None else PowerCounter()
         self.started_at, self._clock = time.time(), time.perf_counter()
-        self._energy_start = self.counter.read() if self.counter.available else None
+        self._last_reading = self.counter.read() if self.counter.available else None
+        self._joules: float | None = 0.0 if self._last_reading is not None else None
         self.path = Path(run_dir) / "processes" / f"{int(self.started_at * 1e3)}-{os.getpid()}.json"
         self.body = {
             "started_at": self.started_at,
@@ -37,11 +38,21 @@ class ProcessRecord:
         }
         self.update(start_step, 0)
 
+    def sample(self) -> None:
+        """Add the energy used since the last reading (call it every step: a counter must not wrap
+        twice between two readings)."""
+        if self._last_reading is None or self._joules is None:
+            return
+        reading = self.counter.read()
+        joules = self.counter.joules_between(self._last_reading, reading)
+        self._joules = None if joules is None else self._joules + joules
+        self._last_reading = reading
+
     def update(self, step: int, tokens: int) -> None:
         """Record progress up to `step` (`tokens` trained by this process so far)."""
+        self.sample()
         self.body.update(steps_to=step, tokens=tokens, wall_seconds=round(time.perf_counter() - self._clock, 3))
-        if self._energy_start is not None:
-            self.body["energy_joules"] = round(self.counter.joules_since(self._energy_start), 3)
+        self.body["energy_joules"] = None if self._joules is None else round(self._joules, 3)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.body, sort_keys=True) + "\n", encoding="utf-8")

@@ -281,6 +281,8 @@ def _train(
                 tokens_per_second=f"{tokens_done / elapsed:.1f}",
                 elapsed_s=f"{elapsed:.1f}",
             )
+        if process is not None:
+            process.sample()
         bar.update(1)
         bar.set_postfix_str(f"loss {train_loss:.3f}, {tokens_done / elapsed:,.0f} tok/s", refresh=False)
         if done % recipe.checkpoints.interval == 0 or done == end_step:

@@ -24,8 +24,8 @@ def build_app(
     service = InTheStackService(release_dir, intake, submissions_per_minute=submissions_per_minute)
     versions = service.versions()
 
-    def check(username, version):
-        text, rows, repos = service.check(username, version)
+    def check(username, version, request: gr.Request):
+        text, rows, repos = service.check(username, version, client_address(request))
         return text, rows, gr.update(choices=repos, value=[])
 
     def submit(username, scope, repos, proof, message, request: gr.Request):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 from bigcode_release.errors import MissingEvidence
 from bigcode_release.release.transparency.energy import KG_CO2E_PER_KWH, METHOD, carbon_kg, energy_kwh
@@ -378,10 +379,21 @@ def capabilities_evaluation(ev: Evidence) -> Found:
 @check(DERIVED)
 def capabilities_reproducibility(ev: Evidence) -> Found:
     settings, a = ev.value("eval", "settings")
-    return (
-        f"n={settings['n']}, k={settings['k']}, temperature {settings['temperature']}, max_new_tokens "
-        f"{settings['max_new_tokens']}, seed {settings['seed']}, sandbox limits recorded; rerun with bigcode-release eval"
-    ), [a]
+    checkpoint, b = ev.value("eval", "checkpoint")
+    options = [
+        f"--tasks {','.join(t['name'] for t in settings['tasks'])}",
+        f"--n {settings['n']}",
+        f"--k {','.join(str(k) for k in settings['k'])}",
+        f"--temperature {settings['temperature']}",
+        f"--max-new-tokens {settings['max_new_tokens']}",
+        f"--seed {settings['seed']}",
+        *([f"--max-problems {settings['max_problems']}"] if settings.get("max_problems") else []),
+    ]
+    # the checkpoint in this release directory (the results name where it was when evaluated)
+    path = ev.path("eval").parents[2] / "checkpoints" / Path(checkpoint).name
+    shown = f"<release>/{path.relative_to(ev.release)}" if path.is_relative_to(ev.release) else str(path)
+    command = f"bigcode-release eval {shown} {' '.join(options)} --allow-code-execution"
+    return f"rerun with `{command}` (the prompts are the tasks' own; sandbox limits recorded)", [a, b]
 
 
 @check(MEASURED)
@@ -420,15 +432,17 @@ def inference_compute(ev: Evidence) -> Found:
 @check(DERIVED)
 def release_process(ev: Evidence) -> Found:
     repos = ev.plan()
-    gates = ", ".join(f"{p.kind}: {p.gate or 'ungated'}" for p in repos)
-    return f"each repository created private, gated, filled, tagged, then made public ({gates})", ["release plan"]
+    ends = ", ".join(f"{p.kind}: {'stays private' if p.private else 'public'}, {p.gate or 'ungated'}" for p in repos)
+    return f"each repository is created private, gated, filled and tagged, then given its visibility ({ends})", [
+        "release plan"
+    ]
 
 
 @check(MEASURED)
 def distribution_channels(ev: Evidence) -> Found:
     ev.pushed("dataset")
     record, a = ev.value("hub", "repos")
-    return "Hugging Face Hub: " + ", ".join(r["url"] for r in record if not r.get("skipped")), [a]
+    return "Hugging Face Hub: " + ", ".join(r["url"] for r in record if not r.get("private")), [a]
 
 
 @check(MEASURED)
@@ -442,7 +456,12 @@ def model_license(ev: Evidence) -> Found:
     _repos(ev, "model")
     if ev.settings is None:
         raise MissingEvidence("no release settings were given (the model's license is set there)", produced=False)
-    return f"{ev.settings.model.license}, accepted at the gate", [f"{ev.settings.origin}: model.license"]
+    gate = ev.settings.model.gate
+    gated = gate is not None and gate.mode != "none"
+    return (
+        f"{ev.settings.model.license}, {'accepted at the gate' if gated else 'stated on the model card (no gate)'}",
+        [f"{ev.settings.origin}: model.license, model.gate"],
+    )
 
 
 @check(DERIVED)
@@ -451,7 +470,7 @@ def terms_of_service(ev: Evidence) -> Found:
     return f"dataset terms of use accepted at the gate ({len(prompt.split())} words)", [a]
 
 
-@check(MEASURED)
+@check(DERIVED)
 def versioning_protocol(ev: Evidence) -> Found:
     version, a = ev.value("dataset", "version")
     return f"dataset versions are immutable tagged revisions (current {version}); checkpoints tagged by step", [a]

@@ -84,7 +84,7 @@ def public_datasets(ev: Evidence):
     return f"none: {ACQUISITION.get(source, source)} ({repos} repositories)", [a, b]
 
 
-@check(MEASURED)
+@check(DERIVED)
 def processing_purpose(ev: Evidence):
     steps, a = ev.value("stats", "steps")
     return "; ".join(f"{s['step']}: {PURPOSES.get(s['step'], 'see the dataset card')}" for s in steps), [a]
@@ -149,11 +149,13 @@ def compute_with_experiments(ev: Evidence):
 
 @check(DERIVED)
 def code_access(ev: Evidence):
-    tools, a = ev.value("run", "tools")
+    recipe, a = ev.value("run", "recipe")
+    tools, b = ev.value("run", "tools")
     return (
-        "the toolkit that builds the data and trains, evaluates and serves the model is released with its recipes "
-        f"(bigcode-release; training with {', '.join(f'{k} {v}' for k, v in sorted(tools.items()))})"
-    ), [a]
+        f"the run's whole recipe ({len(recipe)} sections) and tool versions "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(tools.items()))}) are in its manifest, from which "
+        "`bigcode-release train` runs it again; whether the toolkit's code is public is for its maintainers to state"
+    ), [a, b]
 
 
 @check(MEASURED)
@@ -176,7 +178,7 @@ def model_dependencies(ev: Evidence):
 def train_test_overlap(ev: Evidence):
     decontamination, a = ev.value("stats", "decontamination")
     if not decontamination.get("enabled"):
-        return "not measured: decontamination was off for this dataset version", [a], DERIVED
+        raise MissingEvidence("decontamination was off for this dataset version: nothing measured", produced=False)
     return (
         f"measured against {', '.join(decontamination['benchmarks'])}: {decontamination['removed_files']} training "
         f"files held a benchmark problem ({decontamination['ngram_words']}-word n-grams, overlap >= "
@@ -187,4 +189,4 @@ def train_test_overlap(ev: Evidence):
 @check(DERIVED)
 def quantization(ev: Evidence):
     dtype, a = ev.value("run", "compute_dtype")
-    return f"not quantized: weights published as trained ({dtype} compute)", [a]
+    return f"not quantized: the checkpoint's weights are written as trained ({dtype} compute)", [a]

@@ -149,21 +149,21 @@ class Evidence:
         return path.read_text(encoding="utf-8"), str(path.relative_to(self.release))
 
     def pushed(self, kind: str) -> tuple[dict, str]:
-        """The repository of `kind` (dataset, model, space) the last push published, as the push
-        recorded it, and where that is written; "not produced" when nothing was pushed, or when the
-        push published another dataset version than the current one."""
+        """This release's repository of `kind` ("dataset": the current version's; "model": the
+        released run's) as the last push recorded it (a repository already published and skipped
+        by that push counts), and where that is written; "not produced" when nothing was pushed or
+        the push published neither this dataset version nor this run."""
         record = self.json("hub")
-        version = self.json("dataset")["version"]
         name = self.path("hub").name
-
-        def kind_of(repo: dict) -> str:  # a record written before pushes named kinds: its repository type
-            return repo.get("kind") or repo["repo_type"]
-
-        if not any(kind_of(r) == "dataset" and r.get("tag") == version for r in record["repos"]):
-            raise MissingEvidence(f"the last push ({name}) did not publish dataset {version}", produced=False)
-        found = [r for r in record["repos"] if kind_of(r) == kind and not r.get("skipped")]
+        if kind == "dataset":
+            wanted, what = self.json("dataset")["version"], f"dataset {self.json('dataset')['version']}"
+            found = [r for r in record["repos"] if r.get("kind") == "dataset" and r.get("tag") == wanted]
+        else:
+            run = self.path("run").parent.name
+            what = f"the model of run {run}"
+            found = [r for r in record["repos"] if r.get("kind") == kind and r["repo_id"].split("/")[-1] == run]
         if not found:
-            raise MissingEvidence(f"the last push ({name}) published no {kind} repository", produced=False)
+            raise MissingEvidence(f"the last push ({name}) did not publish {what}", produced=False)
         return found[-1], f"{name}: repos[{kind}] (pushed {record.get('pushed_at', '?')} to {record['endpoint']})"
 
     def plan(self) -> list:
