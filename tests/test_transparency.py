@@ -274,3 +274,18 @@ def test_a_release_without_a_model_is_not_blocked_and_says_not_produced(tokenize
     status = {r.number: r.status for r in report.results}
     assert status[35] == "not produced" and status[21] == "not produced" and not report.blocking()
     assert status[16] == "measured"
+
+
+def test_the_feedback_indicator_counts_the_registry_and_its_time_to_removal(publishable_release, tmp_path):
+    from bigcode_release.optout.registry import OptOutRegistry
+
+    release = copy_release(publishable_release, tmp_path)
+    with OptOutRegistry(ReleaseLayout.at(release).registry) as registry:
+        applied = registry.submit("someone", client="tests")
+        registry.approve(applied.id, by="maintainer")
+        registry.mark_applied(applied.id, "v1.0")
+        registry.submit("another", client="tests")
+    row = {r.number: r for r in release_transparency(release).results}[83]
+    assert row.status == "measured" and "registry: 2 requests (1 applied, 1 pending)" in row.value, row.value
+    assert "median time from request to removal 0 minutes" in row.value
+    assert row.evidence[-1] == "optout.sqlite: requests, events"

@@ -329,7 +329,9 @@ def run(
                 "to score near zero)"
             )
         console.print(
-            f"  transparency: {stages['transparency']['score']} / 100   -> {stages['transparency']['report']}"
+            f"  transparency ({stages['transparency']['edition']} index): {stages['transparency']['score']} / 100, "
+            f"best published {stages['transparency']['best_published']['developer']} "
+            f"{stages['transparency']['best_published']['score']}   -> {stages['transparency']['report']}"
         )
         console.print(
             f"  gated repository trees -> {stages['publish']['plan']} ({', '.join(stages['publish']['repos'])})"

@@ -357,7 +357,9 @@ class ReleaseRun:
 
         report = release_transparency(self.layout.root, load_release_settings())
         return {
+            "edition": report.edition,
             "score": report.score,
+            "best_published": report.to_dict()["best_published"],
             "counts": report.counts(),
             "inputs": report.inputs,
             "report": str(write_markdown(report, self.layout.root)),

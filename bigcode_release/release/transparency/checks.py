@@ -516,11 +516,16 @@ def feedback_summary(ev: Evidence) -> Found:
             if r.status == "applied"
         ]
     by_status = ", ".join(f"{n} {s}" for s, n in sorted(Counter(r.status for r in requests).items()))
-    removal = f"; median time from request to removal {statistics.median(waits) / 86400:.1f} days" if waits else ""
-    return f"{text}; registry: {len(requests)} requests ({by_status}){removal}", [
-        a,
-        f"{registry.name}: requests, events",
-    ]
+    removal = f"; median time from request to removal {_duration(statistics.median(waits))}" if waits else ""
+    count = f"{len(requests)} request{'' if len(requests) == 1 else 's'}"
+    return f"{text}; registry: {count} ({by_status}){removal}", [a, f"{registry.name}: requests, events"]
+
+
+def _duration(seconds: float) -> str:
+    """A time span as people say it: 40 minutes, 5.2 hours, 3.0 days."""
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds / 3600:.1f} hours" if seconds < 86400 else f"{seconds / 86400:.1f} days"
 
 
 @check(DERIVED)
