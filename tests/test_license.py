@@ -144,3 +144,69 @@ def test_cli_license_detect_shows_evidence(repo_folder: Path):
     folder = run_cli_json("license", "detect", str(repo_folder / "alice" / "tools"))
     assert folder["expression"] == "MIT" and folder["source"] == "file:LICENSE"
     assert {"source": "file:LICENSE", "spdx": "MIT"}.items() <= folder["evidence"][0].items()
+
+
+def _dist_info(site: Path, name: str, metadata: str, files: dict[str, str]) -> Distribution:
+    """An installed distribution's metadata folder: METADATA (the given fields) and its license files."""
+    info = site / f"{name}-1.0.dist-info"
+    (info / "licenses").mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.4\nName: {name}\nVersion: 1.0\n{metadata}")
+    for file_name, text in files.items():
+        (info / "licenses" / file_name).write_text(text)
+    return Distribution.at(info)
+
+
+def test_a_placeholder_never_hides_the_evidence_after_it_python_dateutil(tmp_path):
+    decision = run_cli_json("license", "detect", "python-dateutil")  # License: Dual License, then classifiers, LICENSE
+    assert decision["evidence"][0]["statement"] == "Dual License"
+    assert decision["evidence"][0]["spdx"] == "LicenseRef-Unknown"
+    assert (decision["expression"], decision["category"]) == ("Apache-2.0 AND BSD-3-Clause", "permissive")
+    placeholder = _dist_info(
+        tmp_path, "placeholder", "License: Dual License\nClassifier: License :: OSI Approved :: MIT License\n", {}
+    )
+    assert detect_distribution(placeholder).expression == "MIT"
+
+
+def test_sources_that_disagree_are_combined_and_named_not_decided_by_order(tmp_path):
+    apache = Path("/usr/share/common-licenses/Apache-2.0").read_text()  # Debian's base-files
+    (tmp_path / "LICENSE").write_text(apache)
+    (tmp_path / "package.json").write_text('{"name": "x", "license": "MIT"}')
+    decision = detect_folder(tmp_path)  # as groovy and safehttpx: metadata MIT, LICENSE Apache-2.0
+    assert (decision.expression, decision.source) == ("Apache-2.0 AND MIT", "file:LICENSE+manifest:package.json")
+    assert [e.spdx for e in decision.evidence] == ["Apache-2.0", "MIT"]
+    vague = _dist_info(
+        tmp_path / "site",
+        "vague",
+        "Classifier: License :: OSI Approved :: BSD License\n",  # names no BSD variant
+        {
+            "LICENSE": "Redistribution and use in source and binary forms, with or without modification, are "
+            "permitted provided that the following conditions are met: 1. Redistributions of source code must "
+            "retain the above copyright notice. 2. Redistributions in binary form must reproduce the above "
+            "copyright notice.\n"
+        },
+    )
+    assert detect_distribution(vague).expression == "BSD-2-Clause"  # the text says which BSD
+
+
+@pytest.mark.parametrize(
+    "name, spdx",
+    [("MPL-2.0", "MPL-2.0"), ("GPL-3", "GPL-3.0-only"), ("LGPL-3", "LGPL-3.0-only"), ("Apache-2.0", "Apache-2.0")],
+)
+def test_full_license_texts_are_named_by_their_own_license_not_by_one_they_mention(name, spdx):
+    # Debian's copies of the texts; the MPL 2.0 names the GNU licenses as "Secondary Licenses"
+    assert identify_license_text(Path(f"/usr/share/common-licenses/{name}").read_text()) == spdx
+
+
+def test_a_file_holding_two_license_texts_is_both_and_a_bundled_binarys_exception_is_not_the_gpl():
+    bsd = (
+        "Redistribution and use in source and binary forms, with or without modification, are permitted "
+        "provided that ... Neither the name of the copyright holder nor the names of its contributors may be "
+        "used to endorse or promote products derived from this software.\n"
+    )
+    apache_notice = 'Licensed under the Apache License, Version 2.0 (the "License").\n'
+    assert identify_license_text(apache_notice + bsd) == "Apache-2.0 AND BSD-3-Clause"
+    gcc = (
+        "This binary distribution also bundles: GCC RUNTIME LIBRARY EXCEPTION Version 3.1 ... permission "
+        "under section 7 of the GNU General Public License, version 3 ...\n"
+    )
+    assert identify_license_text(bsd + gcc) == "BSD-3-Clause"  # as scikit-learn's COPYING

@@ -7,8 +7,11 @@ Two kinds of repository are understood:
 - a folder (a repository checkout): license files at its root (LICENSE, COPYING, ...), then
   package manifests (package.json, pyproject.toml, setup.cfg, Cargo.toml, composer.json).
 
-The first source that yields an SPDX expression decides; everything found is kept as evidence
-so `bigcode-release license detect` can show why.
+Every source is read and what they say is combined (`decide`): a placeholder ("Dual License",
+"UNKNOWN" read as `LicenseRef-Unknown`) never hides a later source's real answer, sources that agree
+give that answer, and sources that say different things are all kept, joined with AND (the reading
+that keeps every license's terms), the decision naming each source. Everything found is kept as
+evidence so `bigcode-release license detect` can show why.
 """
 
 from __future__ import annotations
@@ -63,15 +66,19 @@ def _text_rules() -> list[dict]:
 
 
 def identify_license_text(text: str) -> str | None:
-    """SPDX id of a license text (LICENSE file content), from the phrase rules, or None."""
+    """The SPDX expression of a license text (LICENSE file content) from the phrase rules: the first
+    matching rule of each family, several families joined with AND; None when nothing matches."""
     folded = re.sub(r"\s+", " ", text[: _TEXT_WINDOW * 2]).casefold()[:_TEXT_WINDOW]
     folded = folded.replace("\u2019", "'").replace("``", '"').replace("''", '"')
+    found: dict[str, str] = {}
     for rule in _text_rules():
+        if rule["family"] in found:
+            continue
         if all(phrase in folded for phrase in rule["all"]) and not any(
             phrase in folded for phrase in rule.get("unless", [])
         ):
-            return rule["spdx"]
-    return None
+            found[rule["family"]] = rule["spdx"]
+    return combine(list(found.values()), "AND")
 
 
 def _short(text: str, limit: int = 120) -> str:
@@ -89,29 +96,88 @@ def _statement_evidence(source: str, statement: str) -> LicenseEvidence:
 
 
 def decide(evidence: list[LicenseEvidence], allowlist: frozenset[str] | None = None) -> LicenseDecision:
-    """Turn ordered evidence into a decision: the first group of evidence with an SPDX answer wins.
+    """Turn evidence into a decision from all of it.
 
     Each metadata field and manifest is its own group. Several classifiers, or several license
     files side by side (LICENSE-MIT next to LICENSE-APACHE), are combined with OR: that is how
-    dual licensing is written down.
+    dual licensing is written down. A group whose only answer is a placeholder (`LicenseRef-...`)
+    gives way to the groups with a real one. The groups' answers are then combined: the same
+    licenses once; an answer that another one implies (a choice between licenses another source
+    requires) left out; what differs joined with AND, the source naming every group it came from.
     """
     allowlist = allowlist if allowlist is not None else permissive_allowlist()
     groups: dict[str, list[LicenseEvidence]] = {}
     for item in evidence:
         kind = item.source.split(":", 1)[0]
         groups.setdefault(kind if kind in ("classifier", "file") else item.source, []).append(item)
+    answered = []  # (group's source, its expression)
     for kind, items in groups.items():
         answers = [item.spdx for item in items if item.spdx]
-        if not answers:
-            continue
-        expression = combine(answers, "OR")
+        if answers:
+            answered.append((items[0].source if len(answers) == 1 else kind, combine(answers, "OR")))
+    real = [(source, expression) for source, expression in answered if not _placeholder(expression)]
+    kept = _combined(real or answered[:1])
+    if kept:
+        expression = combine([e for _, e in kept], "AND")
+        source = "+".join(dict.fromkeys(s for s, _ in kept))
         licenses = normalise(expression).licenses if expression else ()
-        source = items[0].source if len(answers) == 1 else kind
         return LicenseDecision(expression, licenses, source, categorise(expression, allowlist), tuple(evidence))
     category: LicenseCategory = "unknown" if evidence else "no_license"
     expression = "LicenseRef-Unknown" if evidence else None
     licenses = (expression,) if expression else ()
     return LicenseDecision(expression, licenses, "none", category, tuple(evidence))
+
+
+def _placeholder(expression: str) -> bool:
+    """An answer that names no license (`LicenseRef-Unknown`, nothing else)."""
+    return all(name.startswith("LicenseRef-") for name in normalise(expression).licenses)
+
+
+def _family(spdx: str) -> str:
+    """The family of a license id (BSD-2-Clause and BSD-3-Clause are both "bsd"), from the text rules."""
+    families = {rule["spdx"]: rule["family"] for rule in _text_rules()}
+    return families.get(spdx.replace("-or-later", "-only"), spdx)
+
+
+def _precision(source: str) -> int:
+    """How precisely a kind of source names a license: a stated expression (metadata, manifest) before
+    a text recognised by phrases (a file), before a classifier (`BSD License` names no variant)."""
+    return 2 if source.startswith("classifier") else 1 if source.startswith("file") else 0
+
+
+def _combined(answers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The answers that add something: each once, and none that another implies. An answer that
+    requires its licenses (one license, or several joined with AND) implies one requiring fewer of
+    them, and a choice (`Apache-2.0 OR BSD-3-Clause`) one of whose licenses it requires; an answer
+    whose every license has a relative (same family) in a more precise source's answer is that one
+    said less precisely (a `BSD License` classifier next to a BSD-2-Clause text)."""
+    sets = [(source, expression, frozenset(normalise(expression).licenses)) for source, expression in answers]
+    sets = [  # first, leave out what a more precise source says more precisely
+        (source, expression, names)
+        for source, expression, names in sets
+        if not any(
+            _precision(other_source) < _precision(source) and {_family(n) for n in names} <= {_family(n) for n in other}
+            for other_source, _, other in sets
+        )
+    ]
+    kept: list[tuple[str, str]] = []
+    for index, (source, expression, names) in enumerate(sets):
+        redundant = any(expression == kept_expression for _, kept_expression in kept)
+        for other_index, (_, other_expression, other) in enumerate(sets):
+            if redundant or other_index == index or not _requires(other_expression):
+                continue
+            if _requires(expression):
+                redundant = names < other or (names == other and other_index < index)
+            else:
+                redundant = bool(names & other)
+        if not redundant:
+            kept.append((source, expression))
+    return kept
+
+
+def _requires(expression: str) -> bool:
+    """One license, or several all required (no choice between them)."""
+    return " OR " not in expression
 
 
 def merge_decisions(decisions: list[LicenseDecision], allowlist: frozenset[str] | None = None) -> LicenseDecision:
