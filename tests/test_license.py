@@ -210,3 +210,105 @@ def test_a_file_holding_two_license_texts_is_both_and_a_bundled_binarys_exceptio
         "under section 7 of the GNU General Public License, version 3 ...\n"
     )
     assert identify_license_text(bsd + gcc) == "BSD-3-Clause"  # as scikit-learn's COPYING
+
+
+LGPL_NOTICE = (
+    "/* libcharset: this library is free software; you can redistribute it and/or modify it under the terms "
+    "of the GNU Lesser General Public License as published by the Free Software Foundation; either version 2.1 "
+    "of the License, or (at your option) any later version. */\n"
+)
+
+
+def _vendoring_repo(root: Path) -> Path:
+    """An MIT repository vendoring an MPL-2.0 subtree (its own LICENSE) and an LGPL header file."""
+    repo = root / "mia" / "app"
+    files = {
+        "LICENSE": MIT_TEXT,
+        "app/main.py": "def main():\n    return 'the repository's own code'\n",
+        "app/third_party/certifi/LICENSE": Path("/usr/share/common-licenses/MPL-2.0").read_text(),
+        "app/third_party/certifi/core.py": "def where():\n    return '/etc/ssl/certs/ca-certificates.crt'\n",
+        "app/extlibs/libcharset.h": LGPL_NOTICE + "extern const char *locale_charset(void);\n",
+        "app/extlibs/other.c": "int other(void) {\n  return 42;\n}\n",
+    }
+    for relative, text in files.items():
+        (repo / relative).parent.mkdir(parents=True, exist_ok=True)
+        (repo / relative).write_text(text)
+    return root
+
+
+def test_a_vendored_subtree_and_a_header_notice_get_their_own_license_file_by_file(tmp_path):
+    import json
+
+    import pyarrow.parquet as pq
+    from conftest import folder_recipe
+
+    repos = _vendoring_repo(tmp_path / "repos")
+    shown = run_cli_json("license", "detect", str(repos / "mia" / "app"))
+    assert shown["expression"] == "MIT"
+    assert shown["subtrees"] == [
+        {"path": "app/third_party/certifi", "expression": "MPL-2.0", "source": "subtree:app/third_party/certifi"}
+    ]
+    release = tmp_path / "release"
+    run_cli_json("dataset", "build", str(folder_recipe(tmp_path, repos)), "--out", str(release))
+    version = release / "dataset-versions" / "v1.0"
+    kept = {r["path"]: r for r in pq.read_table(version / "data").to_pylist()}
+    assert set(kept) == {"app/main.py", "app/extlibs/other.c"}  # the repository stays, file by file
+    assert {(r["license_expression"], r["license_source"]) for r in kept.values()} == {("MIT", "file:LICENSE")}
+    ledger = {}
+    for path in (version / "work" / "dropped").glob("*/*.jsonl.gz"):
+        import gzip
+
+        for line in gzip.open(path, "rt"):
+            row = json.loads(line)
+            ledger[row["path"]] = row
+    assert (
+        ledger["app/third_party/certifi/core.py"]["reason"],
+        ledger["app/third_party/certifi/core.py"]["license_expression"],
+    ) == (
+        "non_permissive_license",
+        "MPL-2.0",
+    )
+    header = ledger["app/extlibs/libcharset.h"]
+    assert (header["reason"], header["license_expression"], header["license_source"]) == (
+        "non_permissive_license",
+        "LGPL-2.1-or-later",
+        "header",
+    )
+    repo = pq.read_table(version / "repos.parquet").to_pylist()[0]
+    assert (repo["repo_name"], repo["license"], repo["included"]) == ("mia/app", "MIT", True)
+    assert {"reason": "non_permissive_license", "files": 2} in repo["dropped_by_reason"]
+    per_license = {r["license"]: r for r in json.loads((version / "stats.json").read_text())["per_license"]}
+    assert per_license["MIT"]["kept_files"] == 2  # the license table counts files by their own license
+    assert per_license["MPL-2.0"]["dropped_files"] == 1 and per_license["LGPL-2.1-or-later"]["dropped_files"] == 1
+
+
+def test_an_installed_distributions_vendored_package_keeps_its_own_license(tmp_path):
+    from bigcode_release.data.languages import LanguageTable
+    from bigcode_release.data.sources.installed import plan_installed
+    from bigcode_release.recipe import InstalledSource
+
+    site = tmp_path / "site"
+    for folder, name, license_ in ((site, "host", "MIT"), (site / "host" / "_vendor", "vendored", "MPL-2.0")):
+        info = folder / f"{name}-1.0.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\nLicense-Expression: {license_}\n"
+        )
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        (folder / name / "__init__.py").write_text(f"NAME = '{name}'\n")
+        (info / "RECORD").write_text(f"{name}/__init__.py,,\n{info.name}/METADATA,,\n{info.name}/RECORD,,\n")
+    host_record = site / "host-1.0.dist-info" / "RECORD"
+    host_record.write_text(
+        host_record.read_text()
+        + "host/_vendor/vendored/__init__.py,,\nhost/_vendor/vendored-1.0.dist-info/METADATA,,\n"
+        + "host/_vendor/vendored-1.0.dist-info/RECORD,,\n"
+    )
+    config = InstalledSource(kind="installed", site_packages=[site], include=["host"])
+    plan = plan_installed(config, LanguageTable.load(), None)
+    files = {f.path: f for f in plan.repos[0].files}
+    assert plan.repos[0].license_expression == "MIT" and files["host/__init__.py"].license_expression is None
+    vendored = files["host/_vendor/vendored/__init__.py"]
+    assert (vendored.license_expression, vendored.license_source) == (
+        "MPL-2.0",
+        "subtree:host/_vendor/vendored-1.0.dist-info",
+    )

@@ -30,8 +30,10 @@ STATS_INDICATORS = {13, 14, 16, 17, 18, 46}  # 2025 indicators read from the dat
 
 
 def copy_release(release: Path, folder: Path) -> Path:
+    """A copy of the release as it was before any push (other test modules push the shared fixture)."""
     target = folder / "release"
     shutil.copytree(release, target, symlinks=True)
+    (target / "hub-release.json").unlink(missing_ok=True)
     return target
 
 

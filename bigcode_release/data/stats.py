@@ -27,6 +27,7 @@ _KEPT_COLUMNS = {
     "path": "VARCHAR",
     "language": "VARCHAR",
     "license_expression": "VARCHAR",
+    "license_source": "VARCHAR",  # where the file's license came from (a subtree or header of its own, or the repo's)
     "size": "BIGINT",
 }
 _LEDGER_COLUMNS = {**_KEPT_COLUMNS, "optout_request_id": "VARCHAR", "duplicate_of": "VARCHAR", "reason": "VARCHAR"}
@@ -158,10 +159,11 @@ class BuildTables:
         return self.con.sql(
             """
             WITH files AS (
-                SELECT repo_name, owner, license_expression, size, NULL::VARCHAR reason, NULL::VARCHAR step,
-                       NULL::VARCHAR optout_request_id FROM kept
+                SELECT repo_name, owner, license_expression, license_source, size, NULL::VARCHAR reason,
+                       NULL::VARCHAR step, NULL::VARCHAR optout_request_id FROM kept
                 UNION ALL
-                SELECT repo_name, owner, license_expression, size, reason, step, optout_request_id FROM dropped
+                SELECT repo_name, owner, license_expression, license_source, size, reason, step, optout_request_id
+                FROM dropped
             ),
             reasons AS (
                 SELECT repo_name, reason, count(*) n, min(CASE WHEN step = 'language' THEN 1 ELSE 0 END) early
@@ -173,7 +175,14 @@ class BuildTables:
                 FROM reasons GROUP BY 1
             )
             SELECT lower(f.owner) owner_key, f.owner, split_part(f.repo_name, '/', 2) repo, f.repo_name,
-                   any_value(f.license_expression) license,
+                   -- the repository's own license: that of its files not in a part with a license of its own
+                   coalesce(
+                       any_value(f.license_expression) FILTER (
+                           WHERE f.license_source IS NULL
+                              OR NOT (starts_with(f.license_source, 'subtree:') OR f.license_source = 'header')
+                       ),
+                       any_value(f.license_expression)
+                   ) license,
                    count(*)::BIGINT files, coalesce(sum(f.size), 0)::BIGINT bytes,
                    count(*) FILTER (WHERE f.reason IS NULL)::BIGINT kept_files,
                    coalesce(sum(f.size) FILTER (WHERE f.reason IS NULL), 0)::BIGINT kept_bytes,

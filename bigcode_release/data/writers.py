@@ -13,6 +13,7 @@ LEDGER_KEYS = (
     "path",
     "language",
     "license_expression",
+    "license_source",
     "size",
     "optout_request_id",
     "duplicate_of",

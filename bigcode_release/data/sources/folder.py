@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import configparser
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from bigcode_release.data.languages import LanguageTable
@@ -16,6 +17,7 @@ from bigcode_release.data.sources.installed import GITHUB_URL_RE
 from bigcode_release.data.sources.plan import ReadPlan, RepoFile, RepoSpec
 from bigcode_release.errors import SourceError
 from bigcode_release.license.detect import detect_folder
+from bigcode_release.license.subtrees import folder_parts, nearest
 from bigcode_release.manifest import sha256_file
 from bigcode_release.recipe import FolderSource
 
@@ -38,6 +40,7 @@ def git_remote_repo(root: Path) -> str | None:
 
 
 def _repo_files(root: Path, table: LanguageTable) -> list[RepoFile]:
+    """Every file of a checkout; one inside a folder with its own license file gets that license."""
     files = []
     for directory, subdirs, names in os.walk(root):
         subdirs[:] = sorted(d for d in subdirs if d not in SKIPPED_DIRS)
@@ -50,7 +53,15 @@ def _repo_files(root: Path, table: LanguageTable) -> list[RepoFile]:
             # the content hash makes the plan's digest change when a file's content does
             digest = sha256_file(path) if language else None
             files.append(RepoFile(relative, str(path), path.stat().st_size, language, digest))
-    return files
+    parts = folder_parts(root, [f.path for f in files])
+    if not parts:
+        return files
+    return [
+        replace(f, license_expression=part.expression, license_source=part.source)
+        if (part := nearest(parts, f.path))
+        else f
+        for f in files
+    ]
 
 
 def _repo_roots(config: FolderSource) -> list[tuple[str, Path]]:

@@ -24,6 +24,7 @@ from bigcode_release.data.languages import LanguageTable
 from bigcode_release.data.sources.plan import ReadPlan, RepoFile, RepoSpec
 from bigcode_release.errors import SourceError
 from bigcode_release.license.detect import decide, distribution_evidence, merge_decisions
+from bigcode_release.license.subtrees import distribution_parts, nearest
 from bigcode_release.recipe import InstalledSource
 
 GITHUB_URL_RE = re.compile(r"github\.com/([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/([A-Za-z0-9._-]+)", re.IGNORECASE)
@@ -123,6 +124,7 @@ def _vendored_origins(dist: Distribution, providers: dict[str, str], own_repo: s
 
 def _files(dist: Distribution, table: LanguageTable, origins: dict[str, tuple[str, str]]) -> tuple[list[RepoFile], int]:
     files, missing = [], 0
+    parts = distribution_parts(dist, [entry.as_posix() for entry in dist.files or []])
     for entry in dist.files or []:
         relative = entry.as_posix()
         if not _is_source_path(relative):
@@ -134,8 +136,19 @@ def _files(dist: Distribution, table: LanguageTable, origins: dict[str, tuple[st
             missing += 1
             continue
         origin, origin_path = origins.get(relative, (None, None))
+        part = nearest(parts, relative)
         files.append(
-            RepoFile(relative, str(abspath), size, table.detect(relative), _record_sha256(entry), origin, origin_path)
+            RepoFile(
+                relative,
+                str(abspath),
+                size,
+                table.detect(relative),
+                _record_sha256(entry),
+                origin,
+                origin_path,
+                part.expression if part else None,
+                part.source if part else None,
+            )
         )
     return files, missing
 

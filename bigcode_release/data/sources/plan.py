@@ -23,6 +23,10 @@ class RepoFile:
     sha256: str | None = None  # of the content, when the source knows it (RECORD) or it was read
     origin: str | None = None  # `owner/name` of the project a vendored copy comes from
     origin_path: str | None = None  # the file's path in that project
+    # the license of the part of the repository the file sits in, when it declares its own (a vendored
+    # subtree's license file or dist-info): `license.subtrees`; None: the repository's
+    license_expression: str | None = None
+    license_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,8 @@ class ReadPlan:
         for repo in self.repos:
             digest.update(f"{repo.repo_name}\t{repo.license_expression}\t{repo.license_category}\n".encode())
             for f in repo.files:
-                digest.update(f"{repo.repo_name}\t{f.path}\t{f.size}\t{f.sha256}\t{f.origin}\n".encode())
+                digest.update(f"{repo.repo_name}\t{f.path}\t{f.size}\t{f.sha256}\t{f.origin}".encode())
+                digest.update(f"\t{f.license_expression}\n".encode() if f.license_expression else b"\n")
         return digest.hexdigest()
 
     def repo_names(self) -> set[str]:

@@ -10,7 +10,9 @@ from datatrove.pipeline.base import PipelineStep
 from bigcode_release.data.document import DECODE_ERROR_KEY, ORIGIN_KEY, ORIGIN_PATH_KEY, make_document
 from bigcode_release.data.progress import ProgressFile
 from bigcode_release.data.sources.files import read_source_file
-from bigcode_release.data.sources.plan import ReadPlan, assign_ranks
+from bigcode_release.data.sources.plan import ReadPlan, RepoFile, RepoSpec, assign_ranks
+from bigcode_release.license.spdx import normalise
+from bigcode_release.license.subtrees import header_license
 
 
 class RepoFilesReader(PipelineStep):
@@ -65,14 +67,15 @@ class RepoFilesReader(PipelineStep):
                         text, error = read_source_file(Path(planned.abspath))
                     self.stat_update("files_read")
                 progress.update(files=1, nbytes=planned.size)
+                expression, licenses, license_source = _file_license(repo, planned, text)
                 document = make_document(
                     text,
                     path=planned.path,
                     repo_name=repo.repo_name,
                     owner=repo.owner,
-                    licenses=list(repo.licenses),
-                    license_expression=repo.license_expression,
-                    license_source=repo.license_source,
+                    licenses=licenses,
+                    license_expression=expression,
+                    license_source=license_source,
                     language=planned.language,
                     ext=Path(planned.path).suffix.lower(),
                     size=planned.size,
@@ -87,3 +90,14 @@ class RepoFilesReader(PipelineStep):
                 self.stat_update("documents")
                 yield document
         progress.close()
+
+
+def _file_license(repo: RepoSpec, planned: RepoFile, text: str) -> tuple[str | None, list[str], str]:
+    """(expression, licenses, source) of one file: the license of the part of the repository it sits
+    in when that part declares one (the plan's), else its own header notice, else the repository's."""
+    if planned.license_expression:
+        return planned.license_expression, list(normalise(planned.license_expression).licenses), planned.license_source
+    own = header_license(text) if text else None
+    if own is not None and own.expression != repo.license_expression:
+        return own.expression, list(own.licenses), own.source
+    return repo.license_expression, list(repo.licenses), repo.license_source
