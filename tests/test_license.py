@@ -312,3 +312,16 @@ def test_an_installed_distributions_vendored_package_keeps_its_own_license(tmp_p
         "MPL-2.0",
         "subtree:host/_vendor/vendored-1.0.dist-info",
     )
+
+
+def test_a_header_with_its_own_license_text_is_not_taken_for_the_gnu_license_it_mentions():
+    from bigcode_release.license.subtrees import header_license
+
+    valgrind_like = (
+        "/* Notice that the following BSD-style license applies to this one file (valgrind.h) only. The rest "
+        "of Valgrind is licensed under the terms of the GNU General Public License, version 2, unless "
+        "otherwise indicated. Redistribution and use in source and binary forms, with or without "
+        "modification, are permitted provided that ... Redistributions in binary form must reproduce ... */\n"
+    )
+    assert header_license(valgrind_like) is None  # the file keeps its repository's license (torch's valgrind.h)
+    assert header_license(LGPL_NOTICE).expression == "LGPL-2.1-or-later"

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from importlib.metadata import Distribution
 from pathlib import Path, PurePosixPath
 
-from bigcode_release.license.detect import LICENSE_FILE_RE, LicenseDecision, detect_distribution, detect_folder
+from bigcode_release.license.detect import (
+    LICENSE_FILE_RE,
+    LicenseDecision,
+    detect_distribution,
+    detect_folder,
+    identify_license_text,
+)
 from bigcode_release.license.spdx import normalise
 
 HEADER_CHARS = 3000  # a notice sits at the top of a file
@@ -38,6 +44,8 @@ def header_license(text: str) -> PartLicense | None:
     """The license a file's own header notice names (a GNU or MPL notice), or None."""
     head = " ".join(text[:HEADER_CHARS].split())
     found = _GNU_NOTICE.search(head)
+    if found and _other_license_text(head):
+        found = None  # "this file is BSD-licensed; the rest of the project is GPL" (valgrind.h): not the file's
     if found:
         family, version, later = found.group(1) or "", found.group(2), found.group(3)
         version = {"2": "2.0", "3": "3.0"}.get(version, version)
@@ -49,6 +57,15 @@ def header_license(text: str) -> PartLicense | None:
     if found:
         return PartLicense(f"MPL-{found.group(1)}", (f"MPL-{found.group(1)}",), "header")
     return None
+
+
+def _other_license_text(head: str) -> bool:
+    """Whether the header holds the text of a license outside the GNU family (then a GNU notice
+    there speaks of something else)."""
+    expression = identify_license_text(head)
+    return bool(expression) and any(
+        not name.startswith(("GPL", "LGPL", "AGPL")) for name in normalise(expression).licenses
+    )
 
 
 def _part(decision: LicenseDecision, where: str) -> PartLicense | None:
