@@ -3,6 +3,11 @@ byte of each index; p50/p99 latency over 1,000 snippets (500 verbatim, 100-1,000
 perturbed copies with one character changed about every 200) for search top-10, membership spans
 with sources, and the portrait's yes/no; how often attribution names the true source file of a
 perturbed snippet; against a pure-Python Data Portraits baseline (a set of 50-character chunk hashes).
+The portrait's false positives are measured on text that is not in the data: code written by this
+benchmark (random identifiers and numbers) and files the build held back (dropped for their license):
+per window, the share the Bloom filter says present that the exact chunk set does not hold (next to
+the configured rate), and per text, "in the data" answers where the suffix arrays find no verbatim
+span of 100 bytes.
 
     .venv/bin/python benchmarks/bench_index.py [--release release] [--rebuild] [--queries 1000]
 """
@@ -65,6 +70,63 @@ class ChunkSetPortrait:
         return any(hits[i] and i + 50 < len(hits) and hits[i + 50] for i in range(len(hits)))
 
 
+def written_code(rng: random.Random, count: int) -> list[str]:
+    """Code nobody wrote before this benchmark: functions with random names, numbers and strings."""
+    words = ["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta", "zeta", "rho"]
+    texts = []
+    for _ in range(count):
+        name = "_".join(rng.sample(words, 3)) + f"_{rng.randrange(10**6)}"
+        lines = [f"def {name}(values, limit={rng.randrange(1, 999)}):"]
+        for _ in range(rng.randrange(6, 20)):
+            variable = f"{rng.choice(words)}_{rng.randrange(10**4)}"
+            lines.append(f"    {variable} = [v * {rng.randrange(2, 97)} % {rng.randrange(101, 9973)} for v in values]")
+            lines.append(f"    if len({variable}) > limit: return '{rng.choice(words)}-{rng.randrange(10**5)}'")
+        texts.append("\n".join(lines) + "\n")
+    return texts
+
+
+def held_back_files(version_dir: Path, count: int, rng: random.Random) -> list[str]:
+    """Text of files the build dropped for their license (they are on disk, not in the data)."""
+    import gzip
+
+    plan = json.loads((version_dir / "work" / "plan.json").read_text())
+    where = {(r["repo_name"], f["path"]): f["abspath"] for r in plan["repos"] for f in r["files"]}
+    dropped = []
+    for ledger in sorted((version_dir / "work" / "dropped" / "license").glob("*.jsonl.gz")):
+        for line in gzip.open(ledger, "rt", encoding="utf-8"):
+            row = json.loads(line)
+            dropped.append(where.get((row["repo_name"], row["path"])))
+    texts = []
+    for path in rng.sample([p for p in dropped if p], min(count, len(dropped))):
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        if len(text) >= 200:
+            texts.append(text[:3000])
+    return texts
+
+
+def portrait_false_positives(folder: Path, index: MembershipIndex, baseline, texts: list[str]) -> dict:
+    """Per window and per text, how often the portrait says yes to text that is not in the data."""
+    bloom = portrait._load(str((folder / "portrait.bloom").resolve()))
+    absent_windows = false_windows = absent_texts = false_texts = 0
+    for text in texts:
+        normal = portrait.normalise(text)
+        for i in range(max(len(normal) - portrait.WIDTH + 1, 0)):
+            window = normal[i : i + portrait.WIDTH]
+            if xxhash.xxh3_64_intdigest(window) not in baseline.hashes:  # exactly not a chunk of the data
+                absent_windows += 1
+                false_windows += window in bloom
+        if not index.attribute(text, min_bytes=100).spans:  # no verbatim span of 100 bytes: not in the data
+            absent_texts += 1
+            false_texts += portrait.query(folder / "portrait.bloom", text).member
+    return {
+        "windows_not_in_data": absent_windows,
+        "window_false_positive_rate": round(false_windows / max(absent_windows, 1), 5),
+        "configured_rate": portrait.FALSE_POSITIVE_RATE,
+        "texts_not_in_data": absent_texts,
+        "text_false_yes": false_texts,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--release", default="release")
@@ -118,6 +180,12 @@ def main() -> None:
         baseline_yes += baseline.member(text)
         baseline_ms.append((time.perf_counter() - t) * 1000)
     del bm25_index
+    unseen_rng = random.Random(1)
+    written, held_back = written_code(unseen_rng, 250), held_back_files(version_dir, 250, unseen_rng)
+    false_positives = {
+        "written_for_the_benchmark": portrait_false_positives(folder, index, baseline, written),
+        "held_back_files": portrait_false_positives(folder, index, baseline, held_back),
+    }
 
     text_bytes = built.text_bytes
     sizes = {k: v / text_bytes for k, v in manifest["sizes"].items()}
@@ -142,6 +210,7 @@ def main() -> None:
         "perturbed_true_source_fraction": round(true_source / (args.queries - half), 3),
         "portrait_yes": f"{portrait_yes}/{args.queries}",
         "baseline_yes": f"{baseline_yes}/{args.queries}",
+        "portrait_false_positives": false_positives,
     }
     print(
         f"{built.documents:,} documents, {figures['text_mib']} MiB of text (dataset {built.dataset_version}); "
