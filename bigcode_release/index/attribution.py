@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from bigcode_release.errors import DataIndexError
 from bigcode_release.index.suffix import SuffixIndex
+from bigcode_release.license.spdx import license_terms
 
 DEFAULT_MIN_BYTES = 64
 DEFAULT_MAX_SOURCES = 5
@@ -105,11 +106,7 @@ class Attribution:
             if not span.looks_copied:
                 continue
             for source in span.sources:
-                terms = {
-                    t
-                    for t in (source.origin_license or source.license).replace("(", " ").replace(")", " ").split()
-                    if t not in ("AND", "OR", "WITH")
-                }
+                terms = license_terms(source.origin_license or source.license)
                 # vendored code whose own license the data does not know: credit it whatever the host's says
                 unknown_origin = source.vendored is not None and source.origin_license is None
                 if (source.repo, source.path) in seen or (

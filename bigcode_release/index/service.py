@@ -13,6 +13,7 @@ from bigcode_release.index.attribution import DEFAULT_MIN_BYTES, MembershipIndex
 from bigcode_release.index.build import current_index
 from bigcode_release.index.highlight import highlighted_code
 from bigcode_release.layout import ReleaseLayout
+from bigcode_release.license.spdx import license_terms
 from bigcode_release.markdown import error, escape
 from bigcode_release.optout.mask import OptOutMask, masked_search
 
@@ -30,14 +31,6 @@ SOURCE_HEADERS = [
 ]
 ANY = "(any)"
 PAGE_SIZE = 10
-
-
-def license_terms(expression: str) -> set[str]:
-    """The licenses an SPDX expression names (`MIT AND PSF-2.0` -> {MIT, PSF-2.0}); an exception
-    (`Apache-2.0 WITH LLVM-exception`) is part of its license, not a license of its own."""
-    words = expression.replace("(", " ").replace(")", " ").split()
-    exceptions = {words[i + 1] for i, word in enumerate(words[:-1]) if word == "WITH"}
-    return {word for word in words if word not in ("AND", "OR", "WITH") and word not in exceptions}
 
 
 class DataInspector:

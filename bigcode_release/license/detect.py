@@ -133,10 +133,14 @@ def _placeholder(expression: str) -> bool:
     return all(name.startswith("LicenseRef-") for name in normalise(expression).licenses)
 
 
+@lru_cache(maxsize=1)
+def _families() -> dict[str, str]:
+    return {rule["spdx"]: rule["family"] for rule in _text_rules()}
+
+
 def _family(spdx: str) -> str:
     """The family of a license id (BSD-2-Clause and BSD-3-Clause are both "bsd"), from the text rules."""
-    families = {rule["spdx"]: rule["family"] for rule in _text_rules()}
-    return families.get(spdx.replace("-or-later", "-only"), spdx)
+    return _families().get(spdx.replace("-or-later", "-only"), spdx)
 
 
 def _precision(source: str) -> int:

@@ -148,3 +148,11 @@ def _satisfiable(node, allowlist: frozenset[str]) -> LicenseCategory:
     order = ("permissive", "unknown", "non_permissive")
     ranked = sorted(verdicts, key=order.index)
     return ranked[0] if type(node).__name__ == "OR" else ranked[-1]
+
+
+def license_terms(expression: str) -> set[str]:
+    """The licenses an SPDX expression names, by plain reading (`MIT AND PSF-2.0` -> {MIT, PSF-2.0});
+    an exception (`Apache-2.0 WITH LLVM-exception`) is part of its license, not a license of its own."""
+    words = expression.replace("(", " ").replace(")", " ").split()
+    exceptions = {words[i + 1] for i, word in enumerate(words[:-1]) if word == "WITH"}
+    return {word for word in words if word not in ("AND", "OR", "WITH") and word not in exceptions}
