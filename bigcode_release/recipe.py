@@ -95,20 +95,39 @@ class FolderSource(Strict):
 
 
 class StackSource(Strict):
-    """Parquet or JSONL files in The Stack's schema (local folder or hf://datasets/...)."""
+    """Parquet or JSONL files in one of The Stack's schemas (local folder or hf://datasets/...)."""
 
     kind: Literal["stack"]
     data_folder: str = Field(min_length=1)
     format: Literal["parquet", "jsonl"] = "parquet"
+    schema_: Literal["auto", "v1", "v2", "v3"] = Field(
+        default="auto",
+        alias="schema",
+        description="v1/v2: one row per file (v2's contents from content_store by blob_id); v3: one row per "
+        "repository with its files inline; auto: file rows in any known column names",
+    )
+    content_store: str | None = Field(
+        default=None,
+        description="v2 only: the folder holding file contents by blob_id (a local folder, or "
+        "s3://softwareheritage/content with s3fs installed); rows that carry `content` do not need it",
+    )
     glob_pattern: str | None = None
     limit: int = Field(default=-1, ge=-1, description="documents per task, -1 for all")
 
-    @field_validator("data_folder")
+    @field_validator("data_folder", "content_store")
     @classmethod
-    def _local_folder_exists(cls, value: str, info: ValidationInfo) -> str:
-        if "://" in value:
+    def _local_folder_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or "://" in value:
             return value
         return str(_existing_dir(Path(value), info))
+
+    @model_validator(mode="after")
+    def _content_store_needs_v2(self) -> StackSource:
+        if self.content_store is not None and self.schema_ != "v2":
+            raise ValueError(
+                f"content_store is read only for schema: v2 (The Stack v2 keeps contents apart), not {self.schema_}"
+            )
+        return self
 
 
 Source = Annotated[InstalledSource | FolderSource | StackSource, Field(discriminator="kind")]
@@ -304,8 +323,11 @@ class Recipe(Strict):
         source = content["source"]
         source.pop("site_packages", None)
         source.pop("path", None)
-        if source["kind"] == "stack" and "://" not in source["data_folder"]:
-            source.pop("data_folder")
+        if source["kind"] == "stack":
+            source["schema"] = source.pop("schema_")
+            for key in ("data_folder", "content_store"):
+                if source[key] is not None and "://" not in source[key]:
+                    source.pop(key)
         content["languages"]["extra_table"] = None
         content["optout"]["list"] = None
         for benchmark in content["decontamination"]["benchmarks"]:

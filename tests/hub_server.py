@@ -11,10 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 import uvicorn
 from starlette.applications import Starlette
@@ -57,6 +58,7 @@ class FakeHub:
         self.blobs: dict[str, bytes] = {}  # sha256 (lfs) or git sha1 (regular) -> bytes
         self.lock = threading.Lock()
         self.commit_requests = 0
+        self.ranged_reads = 0  # downloads of part of a file (Range requests)
         self.hold_commits_after: int | None = None  # commits after this many block until released
         self.refuse_commits = False  # answer every commit with 503, as the Hub does when it is down
         self.released = threading.Event()
@@ -334,25 +336,41 @@ class FakeHub:
             }
         )
 
+    @staticmethod
+    def _file_entry(path: str, oid: str, size: int, lfs: bool) -> dict:
+        entry = {
+            "type": "file",
+            "path": path,
+            "size": size,
+            "oid": oid if not lfs else git_blob_sha1(b"lfs:" + oid.encode()),
+        }
+        if lfs:
+            entry["lfs"] = {"oid": oid, "size": size, "pointerSize": 130}
+        return entry
+
+    @staticmethod
+    def _folder_entry(path: str) -> dict:
+        return {"type": "directory", "path": path, "oid": git_blob_sha1(b"tree:" + path.encode())}
+
     async def tree(self, request: Request) -> Response:
+        """A folder's entries: its files and subfolders, or with `recursive=true` everything under it."""
         repo, revision = self._repo_from_path(request)
         if repo is None or not self.visible(repo, self.user_of(request)):
             return self.not_found()
         commit = self.resolve_revision(repo, revision)
         base = request.path_params.get("path", "").strip("/")
-        entries = []
+        recursive = request.query_params.get("recursive", "false").lower() in ("1", "true")
+        prefix = base + "/" if base else ""
+        entries, folders = [], set()
         for path, (oid, size, lfs) in sorted(commit["files"].items()):
-            if base and not path.startswith(base + "/"):
+            if not path.startswith(prefix):
                 continue
-            entry = {
-                "type": "file",
-                "path": path,
-                "size": size,
-                "oid": oid if not lfs else git_blob_sha1(b"lfs:" + oid.encode()),
-            }
-            if lfs:
-                entry["lfs"] = {"oid": oid, "size": size, "pointerSize": 130}
-            entries.append(entry)
+            parts = path[len(prefix) :].split("/")
+            for depth in range(1, len(parts) if recursive else min(2, len(parts))):
+                folders.add(prefix + "/".join(parts[:depth]))
+            if recursive or len(parts) == 1:
+                entries.append(self._file_entry(path, oid, size, lfs))
+        entries += [self._folder_entry(folder) for folder in sorted(folders)]
         if base and not entries:  # the Hub answers a folder that does not exist with 404
             return Response(
                 "Entry not found",
@@ -360,6 +378,21 @@ class FakeHub:
                 headers={"X-Error-Code": "EntryNotFound", "X-Error-Message": f"{base} does not exist"},
             )
         return JSONResponse(entries)
+
+    async def paths_info(self, request: Request) -> Response:
+        """What the Hub knows of some paths (files and folders); paths that do not exist are left out."""
+        repo, revision = self._repo_from_path(request)
+        if repo is None or not self.visible(repo, self.user_of(request)):
+            return self.not_found()
+        commit = self.resolve_revision(repo, revision)
+        form = parse_qs((await request.body()).decode())  # huggingface_hub posts the paths form-encoded
+        found = []
+        for path in (p.strip("/") for p in form.get("paths", [])):
+            if path in commit["files"]:
+                found.append(self._file_entry(path, *commit["files"][path]))
+            elif any(p.startswith(path + "/") for p in commit["files"]):
+                found.append(self._folder_entry(path))
+        return JSONResponse(found)
 
     async def access_list(self, request: Request) -> Response:
         repo, _ = self._repo_from_path(request)
@@ -421,9 +454,25 @@ class FakeHub:
         if commit is None or params["path"] not in commit["files"]:
             return Response("Entry not found", status_code=404, headers={"X-Error-Code": "EntryNotFound"})
         oid, size, _ = commit["files"][params["path"]]
-        headers = {"X-Repo-Commit": commit["oid"], "ETag": f'"{oid}"', "Content-Length": str(size)}
+        headers = {
+            "X-Repo-Commit": commit["oid"],
+            "ETag": f'"{oid}"',
+            "Content-Length": str(size),
+            "Accept-Ranges": "bytes",
+        }
         if request.method == "HEAD":
             return Response(status_code=200, headers=headers)
+        ranged = re.fullmatch(r"bytes=(\d*)-(\d*)", request.headers.get("range", ""))
+        if ranged:  # what streaming readers (HfFileSystem) ask for: part of the file
+            start, end = ranged.groups()
+            first = int(start) if start else max(size - int(end), 0)
+            last = min(int(end), size - 1) if start and end else size - 1
+            if first >= size:
+                return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
+            self.ranged_reads += 1
+            headers.update({"Content-Range": f"bytes {first}-{last}/{size}", "Content-Length": str(last - first + 1)})
+            body = self.blobs[oid][first : last + 1]
+            return Response(body, status_code=206, headers=headers, media_type="application/octet-stream")
         return Response(self.blobs[oid], headers=headers, media_type="application/octet-stream")
 
     # -- test helpers ------------------------------------------------------------------------------
@@ -435,6 +484,14 @@ class FakeHub:
             "timestamp": _now(),
             "fields": fields or {},
         }
+
+    def seed_repo(self, repo_type: str, repo_id: str, files: dict[str, bytes], private: bool = False) -> Repo:
+        """A repository holding `files` in one commit, as if pushed there before the test."""
+        repo = Repo(repo_type, repo_id, private=private)
+        stored = {path: self.store(data, lfs=path.endswith(".parquet")) for path, data in files.items()}
+        self.add_commit(repo, stored, "upload data")
+        self.repos[(repo_type, repo_id)] = repo
+        return repo
 
     def tree_of(self, repo_type: str, repo_id: str, revision: str = "main") -> dict[str, tuple]:
         repo = self.repos[(repo_type, repo_id)]
@@ -455,6 +512,7 @@ class FakeHub:
                 Route(repo + "/tag/{rev:path}", self.tag, methods=["POST"]),
                 Route("/api/spaces/{ns:str}/{name:str}/{kind:str}", self.space_settings, methods=["POST", "DELETE"]),
                 Route(repo + "/refs", self.refs),
+                Route(repo + "/paths-info/{rev:path}", self.paths_info, methods=["POST"]),
                 Route(repo + "/tree/{rev:str}", self.tree),
                 Route(repo + "/tree/{rev:str}/{path:path}", self.tree),
                 Route(repo + "/user-access-request/handle", self.access_handle, methods=["POST"]),

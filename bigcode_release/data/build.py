@@ -310,7 +310,8 @@ def _source_description(recipe: Recipe, plan: ReadPlan | None) -> str:
         return f"the Python distributions installed on the build machine ({len(plan.repos)} repositories)"
     if isinstance(source, FolderSource):
         return f"a folder of {len(plan.repos)} repository checkouts"
-    return f"Stack-schema {source.format} files ({source.data_folder})"
+    edition = f"The Stack {source.schema_}" if source.schema_ != "auto" else "Stack"
+    return f"{edition}-schema {source.format} files ({source.data_folder})"
 
 
 def _inputs(recipe: Recipe, plan: ReadPlan | None) -> dict:
@@ -323,7 +324,7 @@ def _inputs(recipe: Recipe, plan: ReadPlan | None) -> dict:
             "bytes": plan.total_bytes,
             "not_planned": plan.skipped,
         }
-    return {"source": "stack", "format": recipe.source.format}
+    return {"source": "stack", "format": recipe.source.format, "schema": recipe.source.schema_}
 
 
 def _accounting(stages: list[Stage], layout: BuildLayout) -> tuple[list[dict], list[str], dict]:

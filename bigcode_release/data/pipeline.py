@@ -126,7 +126,14 @@ def build_reader(recipe: Recipe, layout: BuildLayout, table: LanguageTable) -> P
     source = recipe.source
     if isinstance(source, StackSource):
         reader_class = StackParquetReader if source.format == "parquet" else StackJsonlReader
-        return reader_class(source.data_folder, table, glob_pattern=source.glob_pattern, limit=source.limit)
+        return reader_class(
+            source.data_folder,
+            table,
+            schema=source.schema_,
+            content_store=source.content_store,
+            glob_pattern=source.glob_pattern,
+            limit=source.limit,
+        )
     return RepoFilesReader(
         str(layout.plan_path),
         selected_languages(recipe),

@@ -1,101 +1,135 @@
-"""Parquet or JSONL data in The Stack's schema, read (streaming) through datatrove's readers.
+"""Parquet or JSONL data in one of The Stack's schemas, read (streaming) through datatrove's readers.
 
-Understands The Stack v1 columns (`max_stars_repo_name`, `max_stars_repo_path`,
-`max_stars_repo_licenses`, `max_stars_count`...), v2-style columns (`repo_name`, `path`,
-`detected_licenses`, `star_events_count`...), and this toolkit's own output. Several licenses
-listed for one repository are read as a choice (OR), as for license files side by side. A file
-that cannot be parsed is skipped and counted (`corrupt_input_files`), never fatal.
+The schemas (`stack_schemas.py`): The Stack v1 and v2 (one row per file; v2's contents from a
+content store), v3 (one row per repository, files inline) and `auto` (file rows in any known
+column names, or this toolkit's own output). Every file becomes one document with the same
+metadata as the other sources. A file that cannot be parsed, or whose columns are not the
+schema's, is skipped and counted (`corrupt_input_files`, `input_files_not_in_schema`), never fatal.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import PurePosixPath
 
+import orjson
 from datatrove.pipeline.readers import JsonlReader, ParquetReader
 from loguru import logger
 
 from bigcode_release.data.document import make_document
 from bigcode_release.data.languages import LanguageTable
-from bigcode_release.license.spdx import combine, normalise
-
-_COLUMNS = {
-    "content": ("content", "text"),
-    "path": ("path", "max_stars_repo_path", "max_issues_repo_path", "max_forks_repo_path"),
-    "repo_name": ("repo_name", "max_stars_repo_name", "max_issues_repo_name", "max_forks_repo_name"),
-    "licenses": ("licenses", "detected_licenses", "max_stars_repo_licenses", "license"),
-    "stars": ("stars", "max_stars_count", "star_events_count"),
-    "forks": ("forks", "max_forks_count", "fork_events_count"),
-    "language": ("language", "lang"),
-}
-
-
-def _first(row: dict, key: str):
-    for column in _COLUMNS[key]:
-        if row.get(column) is not None:
-            return row[column]
-    return None
+from bigcode_release.data.sources.stack_schemas import SchemaName, StackFile, stack_schema
+from bigcode_release.license.spdx import normalise
 
 
 class _StackRows:
-    """Mixin turning Stack-schema rows into documents and surviving corrupt files."""
+    """Mixin turning a schema's rows into documents and surviving corrupt files."""
 
     languages: LanguageTable
 
+    def _setup(self, languages: LanguageTable, schema: SchemaName, content_store: str | None) -> None:
+        self.languages = languages
+        self.schema = stack_schema(schema, content_store)
+
+    def rows(self, filepath: str) -> Iterator[dict]:
+        raise NotImplementedError
+
     def read_file(self, filepath: str):
         try:
-            yield from super().read_file(filepath)
+            for row in self.rows(filepath):
+                with self.track_time():
+                    documents = [self.document(f) for f in self.schema.files(row, self.stat_update)]
+                yield from documents
+        except _NotInSchema as exc:
+            self.stat_update("input_files_not_in_schema")
+            logger.warning(f"skipping {filepath}: not in The Stack {self.schema.name} schema: missing {exc}")
         except Exception as exc:  # any parse error of one input file: skip it, count it
             self.stat_update("corrupt_input_files")
             logger.warning(f"skipping corrupt input file {filepath}: {type(exc).__name__}: {exc}")
 
-    def get_document_from_dict(self, data: dict, source_file: str, id_in_file: int):
-        content = _first(data, "content")
-        repo_name = _first(data, "repo_name")
-        path = _first(data, "path")
-        if content is None or not repo_name or not path:
-            self.stat_update("rows_without_content_repo_or_path")
-            return None
-        licenses = _first(data, "licenses") or []
-        if isinstance(licenses, str):
-            licenses = [licenses]
-        expressions = [normalise(str(name)).expression or "LicenseRef-Unknown" for name in licenses]
-        expression = combine(expressions, "OR")
-        language = self.languages.detect(path)
-        if language is None and _first(data, "language"):
-            candidate = str(_first(data, "language")).lower().replace(" ", "-").replace("#", "-sharp")
+    def check_columns(self, columns: set[str]) -> None:
+        missing = self.schema.missing(columns)
+        if missing:
+            raise _NotInSchema(", ".join(missing))
+
+    def document(self, file: StackFile):
+        language = self.languages.detect(file.path)
+        if language is None and file.language:
+            candidate = str(file.language).lower().replace(" ", "-").replace("#", "-sharp")
             language = candidate if candidate in self.languages else None
-        stars, forks = _first(data, "stars"), _first(data, "forks")
         return make_document(
-            content,
-            path=path,
-            repo_name=repo_name,
-            owner=repo_name.split("/", 1)[0],
-            licenses=normalise(expression).licenses if expression else [],
-            license_expression=expression,
-            license_source="dataset:" + next((c for c in _COLUMNS["licenses"] if c in data), "none"),
+            file.content,
+            path=file.path,
+            repo_name=file.repo_name,
+            owner=file.repo_name.split("/", 1)[0],
+            licenses=normalise(file.license_expression).licenses if file.license_expression else [],
+            license_expression=file.license_expression,
+            license_source=file.license_source,
             language=language,
-            ext=PurePosixPath(path).suffix.lower(),
-            size=len(content.encode("utf-8")),
-            stars=int(stars) if stars is not None else None,
-            forks=int(forks) if forks is not None else None,
+            ext=PurePosixPath(file.path).suffix.lower(),
+            size=len(file.content.encode("utf-8")),
+            stars=file.stars,
+            forks=file.forks,
         )
 
 
+class _NotInSchema(ValueError):
+    """An input file lacks the columns its schema needs."""
+
+
 class StackParquetReader(_StackRows, ParquetReader):
-    """Stack-schema Parquet files (local or `hf://datasets/...`)."""
+    """Stack-schema Parquet files (local or `hf://datasets/...`, read by ranged requests)."""
 
     name = "📒 Stack Parquet"
 
-    def __init__(self, data_folder: str, languages: LanguageTable, **kwargs):
+    def __init__(
+        self,
+        data_folder: str,
+        languages: LanguageTable,
+        schema: SchemaName = "auto",
+        content_store: str | None = None,
+        **kwargs,
+    ):
         super().__init__(data_folder, **kwargs)
-        self.languages = languages
+        self._setup(languages, schema, content_store)
+
+    def rows(self, filepath: str) -> Iterator[dict]:
+        import pyarrow.parquet as pq
+
+        with self.data_folder.open(filepath, "rb") as handle, pq.ParquetFile(handle) as parquet:
+            self.check_columns(set(parquet.schema_arrow.names))
+            for batch in parquet.iter_batches(batch_size=self.batch_size):
+                yield from batch.to_pylist()
 
 
 class StackJsonlReader(_StackRows, JsonlReader):
-    """Stack-schema JSONL files (optionally compressed)."""
+    """Stack-schema JSONL files (optionally compressed); a line that is not JSON is skipped and counted."""
 
     name = "🐿 Stack JSONL"
 
-    def __init__(self, data_folder: str, languages: LanguageTable, **kwargs):
+    def __init__(
+        self,
+        data_folder: str,
+        languages: LanguageTable,
+        schema: SchemaName = "auto",
+        content_store: str | None = None,
+        **kwargs,
+    ):
         super().__init__(data_folder, **kwargs)
-        self.languages = languages
+        self._setup(languages, schema, content_store)
+
+    def rows(self, filepath: str) -> Iterator[dict]:
+        with self.data_folder.open(filepath, "r", compression=self.compression) as handle:
+            checked = False
+            for line in handle:
+                if not line.strip():
+                    continue
+                try:
+                    row = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    self.stat_update("corrupt_input_lines")
+                    continue
+                if not checked:
+                    self.check_columns(set(row))
+                    checked = True
+                yield row
