@@ -65,6 +65,9 @@ def _secret_makers(rng: random.Random) -> dict[str, callable]:
         "twilio_key": lambda: "SK" + _chars(rng, "0123456789abcdef", 32),
         "npm_token": lambda: "npm_" + _chars(rng, ALNUM, 36),
         "azure_storage_key": lambda: base64.b64encode(rng.randbytes(64)).decode(),
+        "hf_token": lambda: "hf_" + _chars(rng, string.ascii_letters, 34),
+        "google_cloud_key": lambda: "AIza" + _chars(rng, ALNUM + "_-", 35),
+        "openai_project_key": lambda: "sk-proj-" + _chars(rng, ALNUM + "_-", 74) + "T3BlbkFJ" + _chars(rng, ALNUM, 24),
     }
 
 
@@ -135,6 +138,7 @@ def labelled_files(count: int = 200, seed: int = 0) -> list[LabelledFile]:
                 "url_password",
                 '@db.internal:5432/app"\n',
             )
+        _config_secrets(f, rng, index)
         f.add("# maintainer: ", _email(rng), EMAIL, "email")
         f.add('UPSTREAM = "', _public_ipv4(rng), IP_ADDRESS, "ipv4", '"  # production server\n')
         if index % 2 == 0:
@@ -142,6 +146,89 @@ def labelled_files(count: int = 200, seed: int = 0) -> list[LabelledFile]:
         _decoys(f, rng)
         files.append(f)
     return files
+
+
+def _config_secrets(f: LabelledFile, rng: random.Random, index: int) -> None:
+    """A secret as configuration files hold it: next to its key id, under a secret-named key,
+    in a header, a connection string or a credentials file."""
+    aws_id = "AKIA" + _chars(rng, string.ascii_uppercase + "234567", 16)
+    aws_secret = _chars(rng, ALNUM + "+/", 40)
+    style = index % 10
+    if style == 0:
+        f.add("aws:\n  aws_access_key_id: ", aws_id, KEY, "aws_access_key_id")
+        f.add("  aws_secret_access_key: ", aws_secret, KEY, "aws_secret_access_key")
+    elif style == 1:
+        f.add("[default]\naws_access_key_id = ", aws_id, KEY, "aws_access_key_id")
+        f.add("aws_secret_access_key = ", aws_secret, KEY, "aws_secret_access_key")
+        session = base64.b64encode(rng.randbytes(120)).decode()
+        f.add("aws_session_token = ", session, KEY, "aws_session_token")
+    elif style == 2:
+        f.add("AWS_ACCESS_KEY_ID=", aws_id, KEY, "aws_access_key_id")
+        f.add("AWS_SECRET_ACCESS_KEY=", aws_secret, KEY, "aws_secret_access_key")
+        f.add("HF_TOKEN=", "hf_" + _chars(rng, string.ascii_letters, 34), KEY, "hf_token")
+        f.add("DB_PASS=", _password(rng), PASSWORD, "env_password")
+        f.add("[smtp]\npass = ", _password(rng), PASSWORD, "ini_password", "   ; relay account\n")
+        f.add("export PGPASSWORD=", _password(rng), PASSWORD, "env_password")
+        f.add("define( 'DB_PASSWORD', '", _password(rng).replace("'", "x"), PASSWORD, "php_password", "' );\n")
+        f.add(
+            "<datasource><password>",
+            _password(rng).replace("&", "x"),
+            PASSWORD,
+            "xml_password",
+            "</password></datasource>\n",
+        )
+        f.add("mysql -u root -p", _password(rng).replace("'", "x"), PASSWORD, "mysql_cli_password", " app < dump.sql\n")
+    elif style == 3:
+        token = "hf_" + _chars(rng, string.ascii_letters, 34)
+        f.add('from huggingface_hub import login\nlogin(token="', token, KEY, "hf_token", '")\n')
+    elif style == 4:
+        header = base64.urlsafe_b64encode(b'{"alg":"RS256","typ":"JWT"}').rstrip(b"=").decode()
+        claims = json.dumps({"sub": str(rng.randint(10**5, 10**6)), "exp": rng.randint(1.7e9, 1.8e9)})
+        payload = base64.urlsafe_b64encode(claims.encode()).rstrip(b"=").decode()
+        signature = base64.urlsafe_b64encode(rng.randbytes(256)).rstrip(b"=").decode()
+        f.add(
+            "curl -H 'Authorization: Bearer ",
+            f"{header}.{payload}.{signature}",
+            KEY,
+            "jwt",
+            "' https://api.acme-corp.io/v1/me\n",
+        )
+    elif style == 5:
+        symbols = string.ascii_lowercase + string.digits + "!@#$%^&*(-_=+)"
+        f.add("SECRET_KEY = '", "django-insecure-" + _chars(rng, symbols, 50), KEY, "django_secret_key", "'\n")
+    elif style == 6:
+        f.add(
+            "oauth:\n  client_id: web-frontend\n  client_secret: ", _chars(rng, ALNUM + "_-", 40), KEY, "client_secret"
+        )
+        f.add("FERNET_KEY = b'", base64.urlsafe_b64encode(rng.randbytes(32)).decode(), KEY, "fernet_key", "'\n")
+    elif style == 7:
+        f.add('TWILIO_AUTH_TOKEN = "', rng.randbytes(16).hex(), KEY, "twilio_auth_token", '"\n')
+        f.add('"mailgun_api_key": "', "key-" + rng.randbytes(16).hex(), KEY, "mailgun_key", '",\n')
+    elif style == 8:
+        f.add(
+            'REDIS_URL = "redis://:',
+            _password(rng).replace("@", "x"),
+            PASSWORD,
+            "redis_url_password",
+            '@cache.internal:6379/0"\n',
+        )
+        f.add(
+            '"Server=tcp:db.acme-corp.io,1433;Database=app;User Id=app;Password=',
+            _password(rng).replace(";", "x"),
+            PASSWORD,
+            "connection_string_password",
+            ';Encrypt=True;"\n',
+        )
+    else:
+        f.add("machine api.acme-corp.io\n  login deploy\n  password ", _password(rng), PASSWORD, "netrc_password")
+        f.add("db.internal:5432:app:app_user:", _password(rng).replace(":", "x"), PASSWORD, "pgpass_password")
+        f.add(
+            "curl -u deploy:",
+            _password(rng).replace("@", "x"),
+            PASSWORD,
+            "basic_auth_password",
+            " https://ci.acme-corp.io/api\n",
+        )
 
 
 def _decoys(f: LabelledFile, rng: random.Random) -> None:
@@ -161,3 +248,14 @@ def _decoys(f: LabelledFile, rng: random.Random) -> None:
     f.add('API_KEY = os.environ["API_KEY"]\nSECRET = "your-api-key-here"\npassword = "changeme"')
     f.add('token = "${GITHUB_TOKEN}"\npassword = get_password()\nDEFAULT_TIMEOUT_SECONDS_FOR_REQUESTS = 30')
     f.add("def test_parse_configuration_with_defaults_and_overrides():\n    assert parse(config_with_overrides) == 1")
+    f.add(
+        'SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]\nhf_token = os.getenv("HF_TOKEN")\ntoken: ${{ secrets.HF_TOKEN }}'
+    )
+    f.add(f'cache_key = "{hashlib.sha256(blob).hexdigest()}"\nsort_key: created_at\nmax_tokens = 4096')
+    f.add('path = hf_hub_download(repo_id="bigcode/starcoder2-3b", filename="config.json")')
+    f.add("aws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    f.add('private_key_path = "/etc/ssl/private/server.key"\ntoken_url = "https://oauth2.googleapis.com/token"')
+    f.add("mysql -u root -p app < dump.sql\n  - POSTGRES_PASSWORD=${POSTGRES_PASSWORD}\nexport PGPASSWORD=$DB_PASSWORD")
+    f.add(
+        "api_key: <YOUR_API_KEY>\nclient_secret: xxxxxxxxxxxxxxxxxxxxxxxx\nHF_TOKEN=hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+    )

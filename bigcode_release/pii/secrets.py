@@ -52,30 +52,86 @@ _PLUGINS = (
 _HIGH_ENTROPY = {"Base64 High Entropy String", "Hex High Entropy String"}
 _HASH_WORDS = re.compile(r"(?i)sha\d*|md5|hash|digest|checksum|integrity|commit|revision|\brev\b|fingerprint|etag|crc")
 _SECRET_WORDS = re.compile(r"(?i)key|secret|token|passw|auth|credential|api|bearer|signature|salt")
+# a password-like name: password, passwd, pwd, or `pass` as a word of its own (DB_PASS, smtp.pass; not bypass)
+_PASSWORD_NAME = r"(?:password|passwd|pass_word|pwd|(?<![a-z])pass(?![a-z]))"
 _PASSWORD_ASSIGNMENT = re.compile(
-    r"""(?ix)(?P<name>[\w.-]*(?:password|passwd|pass_word|pwd)[\w-]*)["']?\s*(?::=|=>|=|:)\s*"""
+    rf"""(?ix)(?P<name>[\w.-]*{_PASSWORD_NAME}[\w-]*)["']?\s*(?::=|=>|=|:)\s*"""
     r"""(?P<quote>["'])(?P<value>[^"'\s]{6,128})(?P=quote)"""
 )
 _CONFIG_PASSWORD = re.compile(
-    r"(?im)^[ \t]*[\w.-]*(?:password|passwd|pwd)[\w.-]*[ \t]*[:=][ \t]*(?P<value>[^\s\"'#;,(){}\[\]][^\s\"';,(){}\[\]]{5,127})[ \t]*$"
+    rf"(?im)^[ \t]*(?:export[ \t]+|set[ \t]+|-[ \t]+)?[\w.-]*{_PASSWORD_NAME}[\w.-]*[ \t]*[:=][ \t]*"
+    r"(?P<value>[^\s\"'#;,(){}\[\]][^\s\"';,(){}\[\]]{5,127})[ \t]*(?:[ \t][#;].*)?$"
 )
-_URL_PASSWORD = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]+:(?P<value>[^\s@/'\"]{4,128})@[\w.-]+")
+_URL_PASSWORD = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]*:(?P<value>[^\s@/'\"]{4,128})@[\w.-]+")
+# `Server=...;User Id=app;Password=...;` (ADO.NET/ODBC connection strings)
+_KEYVALUE_PASSWORD = re.compile(r"(?i)(?:^|[;\"'\s])(?:password|pwd)\s*=\s*(?P<value>[^;'\"\s]{4,128})\s*(?=;)")
+# ~/.netrc: `machine host login user password secret`, on one line or several
+_NETRC_PASSWORD = re.compile(r"(?im)^\s*(?:machine\s+\S+\s+)?(?:login\s+\S+\s+)?password\s+(?P<value>\S{4,128})\s*$")
+# `curl -u user:password`, `wget --user=... --password=...` is a config password already
+_CLI_PASSWORD = re.compile(r"""(?:^|\s)(?:-u|--user)[\s=]+['"]?[^\s:'"@]+:(?P<value>[^\s'"@]{4,128})""")
 _PASSWORD_PATTERNS = (
     (_PASSWORD_ASSIGNMENT, "password_assignment"),
     (_CONFIG_PASSWORD, "config_password"),
     (_URL_PASSWORD, "url_password"),
+    (_KEYVALUE_PASSWORD, "connection_string_password"),
+    (_NETRC_PASSWORD, "netrc_password"),
+    (_CLI_PASSWORD, "cli_password"),
 )
+# PHP's `define('DB_PASSWORD', '...')`, XML's `<password>...</password>`, MySQL's `mysql -u root -p...`
+_DEFINE_PASSWORD = re.compile(
+    rf"""(?i)define\(\s*["'][\w.-]*{_PASSWORD_NAME}[\w.-]*["']\s*,\s*["'](?P<value>[^"'\s]{{4,128}})["']"""
+)
+_XML_PASSWORD = re.compile(rf"(?i)<(?P<tag>[\w.:-]*{_PASSWORD_NAME}[\w.-]*)>(?P<value>[^<>\s]{{4,128}})</(?P=tag)>")
+_MYSQL_PASSWORD = re.compile(r"""\bmysql(?:dump|admin)?\b[^\n]*?\s-p(?P<value>[^\s'"-][^\s'"]{3,127})""")
+_PASSWORD_PATTERNS += (
+    (_DEFINE_PASSWORD, "define_password"),
+    (_XML_PASSWORD, "xml_password"),
+    (_MYSQL_PASSWORD, "mysql_cli_password"),
+)
+# ~/.pgpass: `host:port:database:user:password`, a whole line
+_PGPASS_LINE = re.compile(r"(?m)^[\w.*-]+:(?:\d{2,5}|\*):[\w*-]+:[\w*.-]+:(?P<value>[^\s:]{4,128})$")
 _PRIVATE_KEY = re.compile(
     r"-----BEGIN (?P<kind>(?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?)-----"
     r"[\s\S]{16,}?-----END (?P=kind)-----"
 )
 _PLACEHOLDER_VALUE = re.compile(
     r"(?i)^(?:x+|\*+|\.+|-+|<.*>|\{.*\}|\$\{?.*|%\(?.*|\[.*\]|your[_-]?.*|changeme|change[_-]me|password\d*|passw0rd|"
-    r"secret|example.*|dummy.*|test.*|fake.*|sample.*|none|null|undefined|required|todo|foo.*|bar.*|admin|root|"
-    r"(.)\1+|12345.*|abc.*|qwerty|pass|pw|pwd|passwd|pass_?word|user|username|login|guest|my_?pass.*|hunter2|.*pass(?:word|wd)?[._-].*|"
+    r"secret|example.*|dummy.*|test.*|fake.*|sample.*|none|null|undefined|required|todo|foo(?:bar)?\d*|bar\d*|baz\d*|admin|root|"
+    r"(.)\1+|12345.*|abc\d*|abcdef\w*|qwerty|pass|pw|pwd|passwd|pass_?word|user|username|login|guest|my_?pass.*|hunter2|.*pass(?:word|wd)?[._-].*|"
     r".*[._-]pass(?:word|wd)?)$"
 )
 _HEX_RUN = re.compile(r"[0-9a-fA-F]{16,}")
+# providers' key formats detect-secrets has no plugin for (or only an older format of)
+_PROVIDER_KEYS = (
+    ("huggingface_token", re.compile(r"\bhf_[A-Za-z0-9]{30,40}\b")),
+    ("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])")),
+    ("npm_token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b")),
+    ("openai_key", re.compile(r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}")),
+    ("anthropic_key", re.compile(r"\bsk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{40,}")),
+    ("mailgun_key", re.compile(r"\bkey-[0-9a-f]{32}\b")),
+    ("github_fine_grained_token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{60,}")),
+    ("databricks_token", re.compile(r"\bdapi[0-9a-f]{32}\b")),
+    ("django_secret_key", re.compile(r"django-insecure-[^\s'\"]{40,}")),
+)
+# a value assigned to a name that says it is a secret (`client_secret: ...`, `SECRET_KEY = '...'`)
+_SECRET_NAME_WORDS = (
+    r"secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth[_-]?key|signing[_-]?key|"
+    r"encryption[_-]?key|master[_-]?key|fernet[_-]?key|salt|credentials?|passphrase"
+)
+_SECRET_ASSIGNMENT = re.compile(
+    rf"""(?ix)(?P<name>[\w.-]*(?:{_SECRET_NAME_WORDS})[\w.-]*)["']?\s*(?::=|=>|=|:)\s*"""
+    r"""(?:[bru]?(?P<quote>["'])(?P<quoted>[^"'\n]{16,256})(?P=quote)"""
+    r"""|(?P<bare>[^\s"'#,;(){}\[\]<>$%]{16,256})(?=[\s#,;]|$))"""
+)
+_NOT_SECRET_NAME = re.compile(
+    r"(?i)public|publishable|(?:^|[_.-])id$|_ids?[_.-]|url|uri|path|file|type|name|length|size|count|max|min|"
+    r"endpoint|header|prefix|expir|ttl|limit|timeout|usage|field|column|param"
+)
+_STRONG_SECRET_NAME = re.compile(r"(?i)secret|token|auth|api[_-]?key|apikey")
+# an AWS secret access key: 40 base64 characters under its own name, random or not by our measure
+_AWS_SECRET_NAME = re.compile(r"(?i)aws.?secret|secret.?access.?key")
+_AWS_SECRET_VALUE = re.compile(r"[A-Za-z0-9/+]{40}")
+_SECRET_MARKERS = ("ecret", "ECRET", "oken", "OKEN", "key", "KEY", "Key", "alt", "ALT", "redential", "REDENTIAL")
 _SECRET_PREFIXES = (
     "AKIA",
     "ASIA",
@@ -99,6 +155,9 @@ _SECRET_PREFIXES = (
     "AKC",
     "AccountKey",
     "SK",
+    "hf_",
+    "github_pat_",
+    "dapi",
 )
 
 
@@ -163,8 +222,8 @@ _TOKEN_CLASSES = bytescan.table(
         _UPPER: string.ascii_uppercase,
         _LOWER: string.ascii_lowercase,
         _DIGIT: string.digits,
-        _NOT_HEX: "GHIJKLMNOPQRSTUVWXYZghijklmnopqrstuvwxyz+/=_-",
-        _OTHER: "+/=_-",
+        _NOT_HEX: "GHIJKLMNOPQRSTUVWXYZghijklmnopqrstuvwxyz+/_-",
+        _OTHER: "+/_-",
     }
 )
 
@@ -181,12 +240,12 @@ def candidate_lines(text: str, raw: bytes | None = None) -> tuple[list[tuple[int
             ):
                 key_spans.add(_line_of(text, start))
     else:
-        for match in re.finditer(rf"[A-Za-z0-9+/=_\-]{{{MIN_TOKEN},}}", text):
+        for match in re.finditer(rf"[A-Za-z0-9+/_\-]{{{MIN_TOKEN},}}", text):
             run = match.group(0)
             if len(set(run)) >= 20 or _HEX_RUN.fullmatch(run) or run.startswith(_SECRET_PREFIXES):
                 key_spans.add(_line_of(text, match.start()))
     password_spans: set[tuple[int, int]] = set()
-    for marker in ("assw", "ASSW", "pwd", "PWD", "Pwd"):
+    for marker in ("ass", "ASS", "pwd", "PWD", "Pwd", "-u ", "--user", " -p"):
         password_spans.update(_lines_with(text, marker))
     position = text.find("://")
     while position != -1:  # scheme://user:password@host
@@ -236,7 +295,8 @@ def _keep_plugin_hit(secret_type: str, value: str, line: str, context: str) -> b
     """Whether a detect-secrets hit is a secret; `context` is the line and the two before it."""
     heuristic = _heuristics()
     if (
-        heuristic.is_potential_uuid(value)
+        "EXAMPLE" in value  # providers' documented examples (AWS's AKIAIOSFODNN7EXAMPLE)
+        or heuristic.is_potential_uuid(value)
         or heuristic.is_templated_secret(value)
         or heuristic.is_sequential_string(value)
     ):
@@ -258,12 +318,66 @@ def _keep_plugin_hit(secret_type: str, value: str, line: str, context: str) -> b
     return True
 
 
+def _placeholder(value: str) -> bool:
+    return bool(
+        "EXAMPLE" in value or _PLACEHOLDER_VALUE.match(value) or _heuristics().is_templated_secret(value)
+    ) or bool(re.search(r"(.)\1{5,}", value))
+
+
+def looks_like_key(value: str) -> bool:
+    """A generated key that may hold symbols (a Django `SECRET_KEY`, a WordPress salt): long, three
+    kinds of characters or more, high entropy for its length, mostly not word-like chunks."""
+    if len(value) < 20:
+        return False
+    kinds = sum(
+        any(test(c) for c in value) for test in (str.islower, str.isupper, str.isdigit, lambda c: not c.isalnum())
+    )
+    entropy_floor = 0.8 * math.log2(min(len(value), 64))
+    return kinds >= 3 and shannon_entropy(value) >= entropy_floor and wordlike_fraction(value) < 0.5
+
+
+def _provider_keys(line_start: int, line: str) -> Iterator[Finding]:
+    """Keys in the formats of `_PROVIDER_KEYS`."""
+    for detector, pattern in _PROVIDER_KEYS:
+        for match in pattern.finditer(line):
+            if not _placeholder(match.group(0)) and shannon_entropy(match.group(0)) >= 3.0:
+                yield Finding(line_start + match.start(), line_start + match.end(), KEY, detector)
+
+
+def _random_enough(name: str, value: str) -> bool:
+    """Under a name that says secret, token or API key, a long value with digits and letters needs
+    less proof of randomness (generated tokens of 24+ characters do have word-like chunks)."""
+    if not _STRONG_SECRET_NAME.search(name) or len(value) < 24:
+        return False
+    has_both = any(c.isdigit() for c in value) and any(c.isalpha() for c in value)
+    floor = 0.75 * math.log2(min(len(value), 64))
+    return has_both and shannon_entropy(value) >= floor and wordlike_fraction(value) < 0.6
+
+
+def _secret_assignments(line_start: int, line: str) -> Iterator[Finding]:
+    """Values assigned to secret-named keys that read like generated secrets."""
+    for match in _SECRET_ASSIGNMENT.finditer(line):
+        name = match.group("name")
+        value = match.group("quoted") or match.group("bare")
+        if _NOT_SECRET_NAME.search(name) or _HASH_WORDS.search(name) or "://" in value or _placeholder(value):
+            continue
+        heuristic = _heuristics()
+        if heuristic.is_potential_uuid(value) or heuristic.is_sequential_string(value):
+            continue
+        hex_secret = bool(_HEX_RUN.fullmatch(value)) and len(value) >= 32 and bool(_STRONG_SECRET_NAME.search(name))
+        aws_secret = bool(_AWS_SECRET_NAME.search(name) and _AWS_SECRET_VALUE.fullmatch(value))
+        if hex_secret or aws_secret or looks_random(value) or looks_like_key(value) or _random_enough(name, value):
+            start = match.start("quoted") if match.group("quoted") else match.start("bare")
+            yield Finding(line_start + start, line_start + start + len(value), KEY, "secret_assignment")
+
+
 def find_secrets(text: str, raw: bytes | None = None) -> Iterator[Finding]:
     """Keys, tokens, private keys and passwords in `text` (`raw`: its UTF-8 bytes, if at hand)."""
     if "PRIVATE KEY" in text:
         for match in _PRIVATE_KEY.finditer(text):
             yield Finding(match.start(), match.end(), KEY, "private_key")
     key_lines, password_lines = candidate_lines(text, raw)
+    key_line_set = set(key_lines)
     for line_start, line_end in key_lines:
         line = text[line_start:line_end]
         if len(line) > 4096:
@@ -280,6 +394,19 @@ def find_secrets(text: str, raw: bytes | None = None) -> Iterator[Finding]:
                         line_start + position, line_start + position + len(value), KEY, plugin.__class__.__name__
                     )
                     position = line.find(value, position + len(value))
+        yield from _provider_keys(line_start, line)
+    secret_named = set().union(*(_lines_with(text, marker) for marker in _SECRET_MARKERS))
+    for line_start, line_end in sorted(secret_named):
+        line = text[line_start:line_end]
+        if len(line) > 4096:
+            continue
+        yield from _secret_assignments(line_start, line)
+        if (line_start, line_end) not in key_line_set:
+            yield from _provider_keys(line_start, line)
+    for match in _PGPASS_LINE.finditer(text):
+        value = match.group("value")
+        if not _placeholder(value) and re.search(r"[\d\W]", value):
+            yield Finding(match.start("value"), match.end("value"), PASSWORD, "pgpass_password")
     for line_start, line_end in password_lines:
         line = text[line_start:line_end]
         for pattern, detector in _PASSWORD_PATTERNS:
