@@ -69,24 +69,23 @@ _KEYVALUE_PASSWORD = re.compile(r"(?i)(?:^|[;\"'\s])(?:password|pwd)\s*=\s*(?P<v
 _NETRC_PASSWORD = re.compile(r"(?im)^\s*(?:machine\s+\S+\s+)?(?:login\s+\S+\s+)?password\s+(?P<value>\S{4,128})\s*$")
 # `curl -u user:password`, `wget --user=... --password=...` is a config password already
 _CLI_PASSWORD = re.compile(r"""(?:^|\s)(?:-u|--user)[\s=]+['"]?[^\s:'"@]+:(?P<value>[^\s'"@]{4,128})""")
-_PASSWORD_PATTERNS = (
-    (_PASSWORD_ASSIGNMENT, "password_assignment"),
-    (_CONFIG_PASSWORD, "config_password"),
-    (_URL_PASSWORD, "url_password"),
-    (_KEYVALUE_PASSWORD, "connection_string_password"),
-    (_NETRC_PASSWORD, "netrc_password"),
-    (_CLI_PASSWORD, "cli_password"),
-)
 # PHP's `define('DB_PASSWORD', '...')`, XML's `<password>...</password>`, MySQL's `mysql -u root -p...`
 _DEFINE_PASSWORD = re.compile(
     rf"""(?i)define\(\s*["'][\w.-]*{_PASSWORD_NAME}[\w.-]*["']\s*,\s*["'](?P<value>[^"'\s]{{4,128}})["']"""
 )
 _XML_PASSWORD = re.compile(rf"(?i)<(?P<tag>[\w.:-]*{_PASSWORD_NAME}[\w.-]*)>(?P<value>[^<>\s]{{4,128}})</(?P=tag)>")
 _MYSQL_PASSWORD = re.compile(r"""\bmysql(?:dump|admin)?\b[^\n]*?\s-p(?P<value>[^\s'"-][^\s'"]{3,127})""")
-_PASSWORD_PATTERNS += (
-    (_DEFINE_PASSWORD, "define_password"),
-    (_XML_PASSWORD, "xml_password"),
-    (_MYSQL_PASSWORD, "mysql_cli_password"),
+# each with what its line must hold (lowercased) for it to be tried
+_PASSWORD_PATTERNS = (
+    (_PASSWORD_ASSIGNMENT, "password_assignment", ""),
+    (_CONFIG_PASSWORD, "config_password", ""),
+    (_URL_PASSWORD, "url_password", "://"),
+    (_KEYVALUE_PASSWORD, "connection_string_password", "="),
+    (_NETRC_PASSWORD, "netrc_password", "password"),
+    (_CLI_PASSWORD, "cli_password", "-u"),
+    (_DEFINE_PASSWORD, "define_password", "define"),
+    (_XML_PASSWORD, "xml_password", "</"),
+    (_MYSQL_PASSWORD, "mysql_cli_password", "mysql"),
 )
 # ~/.pgpass: `host:port:database:user:password`, a whole line
 _PGPASS_LINE = re.compile(r"(?m)^[\w.*-]+:(?:\d{2,5}|\*):[\w*-]+:[\w*.-]+:(?P<value>[^\s:]{4,128})$")
@@ -102,16 +101,16 @@ _PLACEHOLDER_VALUE = re.compile(
 )
 _HEX_RUN = re.compile(r"[0-9a-fA-F]{16,}")
 # providers' key formats detect-secrets has no plugin for (or only an older format of)
-_PROVIDER_KEYS = (
-    ("huggingface_token", re.compile(r"\bhf_[A-Za-z0-9]{30,40}\b")),
-    ("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])")),
-    ("npm_token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b")),
-    ("openai_key", re.compile(r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}")),
-    ("anthropic_key", re.compile(r"\bsk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{40,}")),
-    ("mailgun_key", re.compile(r"\bkey-[0-9a-f]{32}\b")),
-    ("github_fine_grained_token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{60,}")),
-    ("databricks_token", re.compile(r"\bdapi[0-9a-f]{32}\b")),
-    ("django_secret_key", re.compile(r"django-insecure-[^\s'\"]{40,}")),
+_PROVIDER_KEYS = (  # (detector, the format's literal start, the format)
+    ("huggingface_token", "hf_", re.compile(r"\bhf_[A-Za-z0-9]{30,40}\b")),
+    ("google_api_key", "AIza", re.compile(r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])")),
+    ("npm_token", "npm_", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b")),
+    ("openai_key", "sk-", re.compile(r"\bsk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}")),
+    ("anthropic_key", "sk-ant-", re.compile(r"\bsk-ant-(?:api|admin)\d\d-[A-Za-z0-9_-]{40,}")),
+    ("mailgun_key", "key-", re.compile(r"\bkey-[0-9a-f]{32}\b")),
+    ("github_fine_grained_token", "github_pat_", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{60,}")),
+    ("databricks_token", "dapi", re.compile(r"\bdapi[0-9a-f]{32}\b")),
+    ("django_secret_key", "django-insecure-", re.compile(r"django-insecure-[^\s'\"]{40,}")),
 )
 # a value assigned to a name that says it is a secret (`client_secret: ...`, `SECRET_KEY = '...'`)
 _SECRET_NAME_WORDS = (
@@ -131,7 +130,13 @@ _STRONG_SECRET_NAME = re.compile(r"(?i)secret|token|auth|api[_-]?key|apikey")
 # an AWS secret access key: 40 base64 characters under its own name, random or not by our measure
 _AWS_SECRET_NAME = re.compile(r"(?i)aws.?secret|secret.?access.?key")
 _AWS_SECRET_VALUE = re.compile(r"[A-Za-z0-9/+]{40}")
-_SECRET_MARKERS = ("ecret", "ECRET", "oken", "OKEN", "key", "KEY", "Key", "alt", "ALT", "redential", "REDENTIAL")
+# a secret-named assignment starts with one of these words (the rest of the name, then `=`, `:`, `=>`);
+# a password line holds one of the others; both searched in the lowercased bytes
+_SECRET_WORDS_BYTES = (b"secret", b"token", b"key", b"salt", b"credential", b"passphrase")
+_SECRET_NAME_TAIL = re.compile(rb"[\w.-]{0,40}[\"']?[ \t]*(?::=|=>|=|:)")
+_PASSWORD_MARKERS = (b"pass", b"pwd", b"-u ", b"-u\t", b"--user")
+_MYSQL_FLAG = b" -p"
+_PGPASS_HINT = re.compile(r":(?:\d{2,5}|\*):")
 _SECRET_PREFIXES = (
     "AKIA",
     "ASIA",
@@ -228,9 +233,13 @@ _TOKEN_CLASSES = bytescan.table(
 )
 
 
-def candidate_lines(text: str, raw: bytes | None = None) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """(start, end) character offsets of the lines worth a key scan, and of those worth a
-    password scan. `raw` is the text's UTF-8 bytes when the caller has them already."""
+Lines = list[tuple[int, int]]
+
+
+def candidate_lines(text: str, raw: bytes | None = None) -> tuple[Lines, Lines, Lines]:
+    """(start, end) character offsets of the lines worth a key scan, of those that may assign a
+    secret-named key, and of those worth a password scan. `raw` is the text's UTF-8 bytes when
+    the caller has them already."""
     key_spans: set[tuple[int, int]] = set()
     if text.isascii():
         raw = text.encode("ascii") if raw is None else raw
@@ -244,16 +253,14 @@ def candidate_lines(text: str, raw: bytes | None = None) -> tuple[list[tuple[int
             run = match.group(0)
             if len(set(run)) >= 20 or _HEX_RUN.fullmatch(run) or run.startswith(_SECRET_PREFIXES):
                 key_spans.add(_line_of(text, match.start()))
-    password_spans: set[tuple[int, int]] = set()
-    for marker in ("ass", "ASS", "pwd", "PWD", "Pwd", "-u ", "--user", " -p"):
-        password_spans.update(_lines_with(text, marker))
+    secret_named, password_spans = _hint_lines(text, raw)
     position = text.find("://")
     while position != -1:  # scheme://user:password@host
         at = text.find("@", position, position + 160)
         if at != -1:
             password_spans.add(_line_of(text, position))
         position = text.find("://", position + 3)
-    return sorted(key_spans), sorted(password_spans)
+    return sorted(key_spans), sorted(secret_named), sorted(password_spans)
 
 
 def _token_runs(raw: bytes) -> list[tuple[int, int, bool]]:
@@ -275,14 +282,43 @@ def _token_runs(raw: bytes) -> list[tuple[int, int, bool]]:
     return list(zip(starts[keep].tolist(), ends[keep].tolist(), shaped[keep].tolist()))
 
 
-def _lines_with(text: str, marker: str) -> set[tuple[int, int]]:
-    lines = set()
-    position = text.find(marker)
+def _hint_lines(text: str, raw: bytes | None = None) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
+    """(lines that may assign a secret-named key, lines that may hold a password). `bytes.lower`
+    changes ASCII letters only, so UTF-8 offsets survive it; they are mapped back to characters."""
+    raw = text.encode("utf-8", "surrogatepass") if raw is None else raw
+    lowered = raw.lower()
+    secret_named = [
+        position
+        for word in _SECRET_WORDS_BYTES
+        for position in _positions(lowered, word)
+        if _SECRET_NAME_TAIL.match(lowered, position + len(word))
+    ]
+    password = [position for marker in _PASSWORD_MARKERS for position in _positions(lowered, marker)]
+    password += [p for p in _positions(lowered, _MYSQL_FLAG) if lowered[p + 3 : p + 4] not in (b"", b" ", b"\n")]
+    hits = [secret_named, password]
+    if not any(hits):
+        return set(), set()
+    if text.isascii():
+        secret_named, password = ({_line_of(text, position) for position in positions} for positions in hits)
+        return secret_named, password
+    byte_newlines = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == 10)
+    char_newlines = np.flatnonzero(np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32) == 10)
+    found = []
+    for positions in hits:
+        lines = set()
+        for index in np.searchsorted(byte_newlines, positions).tolist():
+            start = int(char_newlines[index - 1]) + 1 if index > 0 else 0
+            end = int(char_newlines[index]) if index < len(char_newlines) else len(text)
+            lines.add((start, end))
+        found.append(lines)
+    return found[0], found[1]
+
+
+def _positions(data: bytes, marker: bytes) -> Iterator[int]:
+    position = data.find(marker)
     while position != -1:
-        line = _line_of(text, position)
-        lines.add(line)
-        position = text.find(marker, line[1] + 1)
-    return lines
+        yield position
+        position = data.find(marker, position + 1)
 
 
 def _line_of(text: str, position: int) -> tuple[int, int]:
@@ -338,7 +374,9 @@ def looks_like_key(value: str) -> bool:
 
 def _provider_keys(line_start: int, line: str) -> Iterator[Finding]:
     """Keys in the formats of `_PROVIDER_KEYS`."""
-    for detector, pattern in _PROVIDER_KEYS:
+    for detector, start, pattern in _PROVIDER_KEYS:
+        if start not in line:
+            continue
         for match in pattern.finditer(line):
             if not _placeholder(match.group(0)) and shannon_entropy(match.group(0)) >= 3.0:
                 yield Finding(line_start + match.start(), line_start + match.end(), KEY, detector)
@@ -376,7 +414,7 @@ def find_secrets(text: str, raw: bytes | None = None) -> Iterator[Finding]:
     if "PRIVATE KEY" in text:
         for match in _PRIVATE_KEY.finditer(text):
             yield Finding(match.start(), match.end(), KEY, "private_key")
-    key_lines, password_lines = candidate_lines(text, raw)
+    key_lines, secret_named, password_lines = candidate_lines(text, raw)
     key_line_set = set(key_lines)
     for line_start, line_end in key_lines:
         line = text[line_start:line_end]
@@ -395,21 +433,23 @@ def find_secrets(text: str, raw: bytes | None = None) -> Iterator[Finding]:
                     )
                     position = line.find(value, position + len(value))
         yield from _provider_keys(line_start, line)
-    secret_named = set().union(*(_lines_with(text, marker) for marker in _SECRET_MARKERS))
-    for line_start, line_end in sorted(secret_named):
+    for line_start, line_end in secret_named:
         line = text[line_start:line_end]
         if len(line) > 4096:
             continue
         yield from _secret_assignments(line_start, line)
         if (line_start, line_end) not in key_line_set:
             yield from _provider_keys(line_start, line)
-    for match in _PGPASS_LINE.finditer(text):
+    for match in _PGPASS_LINE.finditer(text) if _PGPASS_HINT.search(text) else ():
         value = match.group("value")
         if not _placeholder(value) and re.search(r"[\d\W]", value):
             yield Finding(match.start("value"), match.end("value"), PASSWORD, "pgpass_password")
     for line_start, line_end in password_lines:
         line = text[line_start:line_end]
-        for pattern, detector in _PASSWORD_PATTERNS:
+        lowered = line.lower()
+        for pattern, detector, needed in _PASSWORD_PATTERNS:
+            if needed not in lowered:
+                continue
             for match in pattern.finditer(line):
                 value = match.group("value")
                 if _PLACEHOLDER_VALUE.match(value) or _heuristics().is_templated_secret(value):
