@@ -43,7 +43,9 @@ def evaluate(
     tasks: Annotated[
         str,
         typer.Option(
-            "--tasks", help="humaneval, humaneval-unstripped, or JSONL files in HumanEval's schema; comma-separated"
+            "--tasks",
+            help="humaneval, humaneval-unstripped, humaneval-infilling-{single-line,multi-line,random-span}[-spm], "
+            "or JSONL files in HumanEval's schema; comma-separated",
         ),
     ] = "humaneval",
     n: Annotated[int, typer.Option("--n", help="samples per problem (1: greedy)")] = 1,
@@ -81,7 +83,7 @@ def evaluate(
 
     show = progress and not as_json
     settings = runner.EvalSettings(
-        tasks=tuple(resolve_tasks(tasks)),
+        tasks=tuple(resolve_tasks(tasks, seed)),
         n=n,
         ks=_ks(k),
         temperature=temperature,
@@ -161,6 +163,13 @@ def eval_samples(
     problems: Annotated[
         Path | None, typer.Option("--problems", help="JSONL in HumanEval's schema (default: HumanEval)")
     ] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(
+            "--task", help="score against a built-in task instead: humaneval or humaneval-infilling-<kind>[-spm]"
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="the random spans' seed (humaneval-infilling-random-span)")] = 0,
     k: Annotated[str, typer.Option("--k", help="comma-separated k values")] = "1,10,100",
     allow_code_execution: AllowExecution = False,
     timeout: Timeout = 3.0,
@@ -172,12 +181,15 @@ def eval_samples(
     from bigcode_release.evaluate.problems import read_problems
     from bigcode_release.evaluate.sandbox import require_opt_in
     from bigcode_release.evaluate.scoring import read_samples, score_samples
+    from bigcode_release.evaluate.tasks import resolve_tasks
 
     ks, limits = _ks(k), _limits(timeout)
+    if task is not None and problems is not None:
+        raise EvaluationError("give --problems FILE or --task NAME, not both")
     require_opt_in(allow_code_execution)
     report = score_samples(
         read_samples(samples),
-        read_problems(problems),
+        resolve_tasks(task, seed)[0].problems() if task else read_problems(problems),
         list(ks),
         limits,
         workers,
@@ -186,6 +198,8 @@ def eval_samples(
 
     def human() -> None:
         scores = ", ".join(f"pass@{k_}: {value:.3f}" for k_, value in report.pass_at_k.items())
+        if report.exact_match is not None:
+            scores += f", exact match: {report.exact_match:.3f}"
         console.print(f"{report.samples:,} samples over {report.problems:,} problems: {scores or 'no k <= n'}")
 
     emit(report.to_dict(), as_json, human)

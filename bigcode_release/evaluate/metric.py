@@ -11,6 +11,7 @@ from lighteval.metrics.metrics_sample import SampleLevelComputation, SamplingMet
 from lighteval.metrics.utils.metric_utils import SampleLevelMetricGrouping
 from lighteval.tasks.requests import SamplingMethod
 
+from bigcode_release.evaluate.infilling import exact_match
 from bigcode_release.evaluate.passk import pass_at_k
 from bigcode_release.evaluate.problems import check_program, truncate_at_stop
 from bigcode_release.evaluate.sandbox import SandboxLimits, run_programs
@@ -24,6 +25,7 @@ class ProblemVerdicts:
     task_id: str
     completions: list[str]
     statuses: list[str]
+    exact_matches: int | None = None  # infilling: completions that are the removed middle, spaces aside
 
     @property
     def correct(self) -> int:
@@ -65,7 +67,8 @@ class ExecutionPassAtK(SamplingMetric, SampleLevelComputation):
         completions = [truncate_at_stop(text) for text in model_response.final_text]
         programs = [check_program(problem, completion) for completion in completions]
         statuses = [result.status for result in run_programs(programs, self.limits, self.workers)]
-        verdicts = ProblemVerdicts(doc.task_name, problem["task_id"], completions, statuses)
+        exact = sum(exact_match(c, problem["middle"]) for c in completions) if "middle" in problem else None
+        verdicts = ProblemVerdicts(doc.task_name, problem["task_id"], completions, statuses, exact)
         self.log.problems.append(verdicts)
         n = len(statuses)
         return {metric_name(k): pass_at_k(n, verdicts.correct, k) for k in self.ks}

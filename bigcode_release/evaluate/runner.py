@@ -83,7 +83,12 @@ class EvalSettings:
     def to_dict(self) -> dict:
         return {
             "tasks": [
-                {"name": t.name, "problems_file": str(t.problems_file), "strip_prompt": t.strip_prompt}
+                {
+                    "name": t.name,
+                    "problems_file": str(t.problems_file),
+                    "strip_prompt": t.strip_prompt,
+                    **({"infilling": t.infilling, "fim_mode": t.fim_mode, "seed": t.seed} if t.infilling else {}),
+                }
                 for t in self.tasks
             ],
             "n": self.n,
@@ -336,12 +341,16 @@ def _run_lighteval(
     for task in settings.tasks:
         task_results = results.get(f"{task.name}:0", {})  # lighteval writes "|" as ":" here
         problems = [p for p in log.problems if p.task.split("|")[0] == task.name]
+        samples = sum(len(p.statuses) for p in problems)
         scores[task.name] = {
             "problems": len(problems),
-            "samples": sum(len(p.statuses) for p in problems),
+            "samples": samples,
             **{f"pass@{k}": _number(task_results.get(f"pass@{k}")) for k in settings.ks},
             **{f"pass@{k}_stderr": _number(task_results.get(f"pass@{k}_stderr")) for k in settings.ks},
         }
+        if task.infilling:
+            exact = sum(p.exact_matches or 0 for p in problems)
+            scores[task.name]["exact_match"] = round(exact / samples, 4) if samples else None
     return scores, log.rows(), generator
 
 
@@ -360,10 +369,14 @@ def _read_result(output_dir: Path) -> dict | None:
 def results_table(result: CheckpointResult) -> str:
     """pass@k per task as a Markdown table."""
     ks = result.settings["k"]
-    lines = [f"| task | problems | n | {' | '.join(f'pass@{k}' for k in ks)} |", "|---|---:|---:|" + "---:|" * len(ks)]
+    exact = any("exact_match" in score for score in result.scores.values())
+    header = [f"pass@{k}" for k in ks] + (["exact match"] if exact else [])
+    lines = [f"| task | problems | n | {' | '.join(header)} |", "|---|---:|---:|" + "---:|" * len(header)]
     for task, score in result.scores.items():
-        values = " | ".join("-" if score[f"pass@{k}"] is None else f"{score[f'pass@{k}']:.4f}" for k in ks)
-        lines.append(f"| {task} | {score['problems']} | {result.settings['n']} | {values} |")
+        values = ["-" if score[f"pass@{k}"] is None else f"{score[f'pass@{k}']:.4f}" for k in ks]
+        if exact:
+            values.append("-" if score.get("exact_match") is None else f"{score['exact_match']:.4f}")
+        lines.append(f"| {task} | {score['problems']} | {result.settings['n']} | {' | '.join(values)} |")
     return "\n".join(lines) + "\n"
 
 

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bigcode_release.errors import BenchmarkFileError
+from bigcode_release.evaluate.infilling import exact_match
 from bigcode_release.evaluate.passk import mean_pass_at_k
 from bigcode_release.evaluate.problems import check_program
 from bigcode_release.evaluate.sandbox import SandboxLimits, run_programs
@@ -30,6 +31,7 @@ class ScoreReport:
     pass_at_k: dict[int, float]
     per_problem: dict[str, dict]
     limits: dict
+    exact_match: float | None = None  # infilling tasks: share of completions that are the removed middle
 
     def to_dict(self) -> dict:
         return {**asdict(self), "pass_at_k": {f"pass@{k}": v for k, v in self.pass_at_k.items()}}
@@ -83,10 +85,13 @@ def score_samples(
         entry["correct"] += int(verdict.status == "passed")
         entry["statuses"].append(verdict.status)
     counts = [(entry["n"], entry["correct"]) for entry in per_problem.values()]
+    infilling = [s for s in samples if "middle" in problems[s["task_id"]]]
+    exact = sum(exact_match(s["completion"], problems[s["task_id"]]["middle"]) for s in infilling)
     return ScoreReport(
         samples=len(verdicts),
         problems=len(per_problem),
         pass_at_k=mean_pass_at_k(counts, ks),
         per_problem=per_problem,
         limits=asdict(limits),
+        exact_match=round(exact / len(infilling), 4) if infilling else None,
     )

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from bigcode_release.decontamination.benchmarks import humaneval_path
 from bigcode_release.errors import BenchmarkFileError
+from bigcode_release.evaluate.infilling import KINDS as INFILLING_KINDS
+from bigcode_release.evaluate.infilling import FimMode, InfillingKind, fim_query, infilling_problems
 from bigcode_release.evaluate.problems import STOP_SEQUENCES, read_problems
 
 SPLIT = "test"
@@ -22,19 +24,33 @@ class CodeTask:
     """A set of problems in HumanEval's schema and how its prompts are shown to the model.
 
     `strip_prompt` follows the reference harness's `humaneval` task (`prompt.strip()`);
-    `humaneval-unstripped` keeps the trailing newline and indentation.
+    `humaneval-unstripped` keeps the trailing newline and indentation. An infilling task
+    (`infilling` set) is built from the problems by `evaluate.infilling` and shown in FIM layout.
     """
 
     name: str
     problems_file: Path
     strip_prompt: bool = True
+    infilling: InfillingKind | None = None
+    fim_mode: FimMode = "psm"
+    seed: int = 0
 
     def problems(self) -> dict[str, dict]:
-        return read_problems(self.problems_file)
+        problems = read_problems(self.problems_file)
+        return infilling_problems(problems, self.infilling, self.seed) if self.infilling else problems
 
 
-def resolve_tasks(spec: str) -> list[CodeTask]:
-    """`humaneval`, `humaneval-unstripped` or paths to JSONL files, comma-separated."""
+INFILLING_TASKS = {
+    f"humaneval-infilling-{kind}{'-spm' if mode == 'spm' else ''}": (kind, mode)
+    for kind in INFILLING_KINDS
+    for mode in ("psm", "spm")
+}
+TASK_NAMES = ("humaneval", "humaneval-unstripped", *INFILLING_TASKS)
+
+
+def resolve_tasks(spec: str, seed: int = 0) -> list[CodeTask]:
+    """`humaneval`, `humaneval-unstripped`, `humaneval-infilling-<kind>[-spm]` (kind: single-line,
+    multi-line, random-span; `seed` draws the random spans) or paths to JSONL files, comma-separated."""
     tasks: list[CodeTask] = []
     for item in (part.strip() for part in spec.split(",")):
         if not item:
@@ -43,6 +59,9 @@ def resolve_tasks(spec: str) -> list[CodeTask]:
             tasks.append(CodeTask("humaneval", humaneval_path()))
         elif item == "humaneval-unstripped":
             tasks.append(CodeTask("humaneval-unstripped", humaneval_path(), strip_prompt=False))
+        elif item in INFILLING_TASKS:
+            kind, mode = INFILLING_TASKS[item]
+            tasks.append(CodeTask(item, humaneval_path(), infilling=kind, fim_mode=mode, seed=seed))
         elif Path(item).is_file():
             path = Path(item)
             read_problems(path)  # refuse a broken file now, before a model is loaded
@@ -50,7 +69,7 @@ def resolve_tasks(spec: str) -> list[CodeTask]:
             tasks.append(CodeTask(f"jsonl-{name}", path))
         else:
             raise BenchmarkFileError(
-                f"task {item!r}: not 'humaneval', 'humaneval-unstripped' or an existing "
+                f"task {item!r}: not one of {', '.join(TASK_NAMES)}, nor an existing "
                 "JSONL file in HumanEval's schema (task_id, prompt, entry_point, test)"
             )
     if not tasks:
@@ -67,10 +86,14 @@ def write_task_dataset(task: CodeTask, root: Path, max_problems: int | None = No
     folder = Path(root) / task.name
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / f"{SPLIT}.jsonl", "w", encoding="utf-8") as handle:
+        keys = ROW_KEYS + (INFILLING_KEYS if task.infilling else ())
         for problem in problems:
-            row = {key: problem[key] for key in ("task_id", "prompt", "entry_point", "test")}
-            handle.write(json.dumps(row) + "\n")
+            handle.write(json.dumps({key: problem[key] for key in keys}) + "\n")
     return folder
+
+
+ROW_KEYS = ("task_id", "prompt", "entry_point", "test")
+INFILLING_KEYS = ("suffix", "middle")
 
 
 def stripped_prompt(line: dict, task_name: str = ""):
@@ -83,12 +106,29 @@ def unstripped_prompt(line: dict, task_name: str = ""):
     return _doc(line, task_name, line["prompt"])
 
 
-def _doc(line: dict, task_name: str, query: str):
+def fim_psm_prompt(line: dict, task_name: str = ""):
+    """An infilling task in prefix-suffix-middle layout; the check program is prefix, fill, suffix."""
+    return _doc(line, task_name, fim_query(line["prompt"], line["suffix"], "psm"), line["prompt"])
+
+
+def fim_spm_prompt(line: dict, task_name: str = ""):
+    """An infilling task in suffix-prefix-middle layout."""
+    return _doc(line, task_name, fim_query(line["prompt"], line["suffix"], "spm"), line["prompt"])
+
+
+def _doc(line: dict, task_name: str, query: str, program_prefix: str | None = None):
     from lighteval.tasks.requests import Doc
 
-    problem = {key: line[key] for key in ("task_id", "entry_point", "test")}
+    problem = {key: line[key] for key in ("task_id", "entry_point", "test", *INFILLING_KEYS) if key in line}
     # The check program starts with the prompt the model saw (as the reference harness does).
-    return Doc(query=query, choices=[""], gold_index=0, task_name=task_name, specific={**problem, "prompt": query})
+    specific = {**problem, "prompt": query if program_prefix is None else program_prefix}
+    return Doc(query=query, choices=[""], gold_index=0, task_name=task_name, specific=specific)
+
+
+def _prompt_function(task: CodeTask):
+    if task.infilling:
+        return fim_psm_prompt if task.fim_mode == "psm" else fim_spm_prompt
+    return stripped_prompt if task.strip_prompt else unstripped_prompt
 
 
 def task_config(task: CodeTask, dataset_dir: Path, metric, max_new_tokens: int):
@@ -97,7 +137,7 @@ def task_config(task: CodeTask, dataset_dir: Path, metric, max_new_tokens: int):
 
     return LightevalTaskConfig(
         name=task.name,
-        prompt_function=stripped_prompt if task.strip_prompt else unstripped_prompt,
+        prompt_function=_prompt_function(task),
         hf_repo=str(dataset_dir),
         hf_subset="default",
         hf_avail_splits=[SPLIT],
