@@ -117,6 +117,10 @@ class GenerationRequestError(ServingError):
     HTTP 422 as TGI does."""
 
 
+class ChatTemplateError(ServingError):
+    """A chat request reached a model whose tokenizer has no chat template (TGI answers 422 `template_error`)."""
+
+
 class ServerOverloadedError(ServingError):
     """More requests at once than the server admits: answered with HTTP 429 as TGI does."""
 

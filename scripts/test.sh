@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# TGI's text-generation client and openai, in their own venv, for the serving tests
+bash scripts/clients-venv.sh
 # browser tests drive Debian's chromium through Playwright (never `playwright install`);
 # generated code runs under bubblewrap (the evaluation sandbox)
 # (a tool that cannot be installed stops the run here, naming it: its tests must not be skipped)

@@ -4,6 +4,7 @@ completions, survives malformed and concurrent requests; `complete` fills in the
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,7 @@ from huggingface_hub.errors import ValidationError
 
 from bigcode_release.errors import ServingError
 from bigcode_release.serve.client import CodeCompleter, fim_prompt, middle_only
-from tests.conftest import run_cli
+from tests.conftest import REPO_ROOT, run_cli
 from tests.serving import free_port, served
 from tests.tiny_models import memorise, save_checkpoint_folder, tiny_llama, tokenizer_for
 
@@ -185,3 +186,66 @@ def test_unreachable_and_wrong_endpoints_get_clear_errors(tmp_path):
         files.wait()
     result = run_cli("complete", "def", "--endpoint", "ftp://nowhere", check=False)
     assert result.returncode == 2 and "expected an http(s) URL" in result.stderr
+
+
+CLIENTS_PYTHON = REPO_ROOT / ".venv-clients" / "bin" / "python"
+
+
+def client_calls(url: str, prompt: str) -> dict:
+    """What TGI's `text-generation` client and `openai` got from each of their calls (tests/tgi_clients.py)."""
+    assert CLIENTS_PYTHON.is_file(), "the clients' venv is missing: run bash scripts/clients-venv.sh"
+    result = subprocess.run(
+        [str(CLIENTS_PYTHON), str(REPO_ROOT / "tests" / "tgi_clients.py"), url, prompt],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def chat_url(model_dir, tmp_path_factory) -> str:
+    """The same model with a chat template that shows the conversation's text as it is."""
+    folder = tmp_path_factory.mktemp("chat") / "model"
+    shutil.copytree(model_dir, folder)
+    config_path = folder / "tokenizer_config.json"
+    config = json.loads(config_path.read_text())
+    config["chat_template"] = "{% for message in messages %}{{ message['content'] }}{% endfor %}"
+    config_path.write_text(json.dumps(config))
+    with served(folder) as address:
+        yield address
+
+
+def test_tgis_own_client_and_openais_get_answers_or_tgis_documented_errors(url):
+    calls = client_calls(url, PLAIN[0])
+    tgi_calls, openai_calls = calls["text_generation"], calls["openai"]
+    assert tgi_calls["generate"] == {"text": PLAIN[1]}
+    detailed = tgi_calls["generate_details"]
+    assert detailed["text"] == PLAIN[1] and detailed["finish_reason"] == "eos_token"
+    assert detailed["generated_tokens"] == detailed["tokens"] and detailed["prefill"] > 0
+    # /info says max_best_of 1: TGI's validation error, which the client raises as its ValidationError
+    assert tgi_calls["generate_best_of_2"]["error"] == "ValidationError"
+    streamed = tgi_calls["generate_stream"]
+    assert streamed["generated_text"] == PLAIN[1] and streamed["text"] == PLAIN[1]
+    assert tgi_calls["async"] == {"text": PLAIN[1], "streamed": PLAIN[1]}
+    assert openai_calls["completions"] == {"text": PLAIN[1], "finish_reason": "stop"}
+    assert openai_calls["completions_stream"] == {"text": PLAIN[1], "finish_reason": "stop"}
+    # no chat template: TGI answers 422 template_error, which openai raises as UnprocessableEntityError
+    for call in ("chat", "chat_stream"):
+        assert openai_calls[call]["error"] == "UnprocessableEntityError" and openai_calls[call]["status"] == 422
+        assert openai_calls[call]["body"] == "Template error: template not found"  # openai keeps the "error" field
+    refused = httpx.post(f"{url}/v1/chat/completions", json={"messages": [{"role": "user", "content": PLAIN[0]}]})
+    assert refused.status_code == 422
+    assert refused.json() == {"error": "Template error: template not found", "error_type": "template_error"}
+
+
+def test_chat_completions_go_through_the_tokenizers_chat_template(chat_url):
+    openai_calls = client_calls(chat_url, PLAIN[0])["openai"]
+    assert openai_calls["chat"] == {"text": PLAIN[1], "finish_reason": "stop"}
+    assert openai_calls["chat_stream"] == {"text": PLAIN[1], "finish_reason": "stop"}
+    answer = httpx.post(f"{chat_url}/v1/chat/completions", json={"messages": [{"role": "user", "content": PLAIN[0]}]})
+    body = answer.json()
+    assert body["object"] == "chat.completion" and body["choices"][0]["message"]["role"] == "assistant"
+    refused = httpx.post(f"{chat_url}/v1/chat/completions", json={"messages": []})
+    assert refused.status_code == 422 and refused.json()["error_type"] == "validation"

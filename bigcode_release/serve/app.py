@@ -1,5 +1,7 @@
 """A FastAPI app speaking Text Generation Inference's HTTP API (`/generate`, `/generate_stream` as
-server-sent events, `/` with `stream`, `/info`, `/health`) and OpenAI's `/v1/completions`.
+server-sent events, `/` with `stream`, `/info`, `/health`), OpenAI's `/v1/completions` and TGI's
+Messages API `/v1/chat/completions` (through the tokenizer's chat template; 422 `template_error`
+when it has none, as TGI).
 
 Errors come back in TGI's shape, `{"error": ..., "error_type": ...}`, so `InferenceClient` raises
 its typed errors: 422 `validation` for bad JSON, bad parameters or inputs that do not fit, 413 for
@@ -19,9 +21,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from bigcode_release.errors import GenerationRequestError, ServerOverloadedError
+from bigcode_release.errors import ChatTemplateError, GenerationRequestError, ServerOverloadedError
 from bigcode_release.serve.generator import Generation, TextGenerator
-from bigcode_release.serve.protocol import CompletionRequest, GenerateParameters, GenerateRequest
+from bigcode_release.serve.protocol import (
+    ChatCompletionRequest,
+    CompletionRequest,
+    GenerateParameters,
+    GenerateRequest,
+)
 
 DEFAULT_PAYLOAD_LIMIT = 2_000_000  # TGI's --payload-limit default
 DEFAULT_MAX_CONCURRENT = 32
@@ -73,6 +80,10 @@ def create_app(
     @app.exception_handler(GenerationRequestError)
     async def invalid_input(request: Request, exc: GenerationRequestError) -> JSONResponse:
         return _error(422, f"Input validation error: {exc}", "validation")
+
+    @app.exception_handler(ChatTemplateError)
+    async def no_template(request: Request, exc: ChatTemplateError) -> JSONResponse:
+        return _error(422, str(exc), "template_error")
 
     @app.exception_handler(ServerOverloadedError)
     async def overloaded(request: Request, exc: ServerOverloadedError) -> JSONResponse:
@@ -147,7 +158,7 @@ def create_app(
 
     @app.post("/v1/completions")
     def completions(body: CompletionRequest):
-        parameters = body.to_parameters()
+        parameters = body.to_parameters(echo=body.echo)
         prompt: str = body.prompt  # a single prompt after validation
         created, completion_id = int(time.time()), f"cmpl-{uuid.uuid4().hex[:24]}"
         head = {"id": completion_id, "object": "text_completion", "created": created, "model": generator.model_id}
@@ -164,14 +175,76 @@ def create_app(
             "choices": [
                 {"index": 0, "text": text, "logprobs": None, "finish_reason": _openai_reason(generation.finish_reason)}
             ],
-            "usage": {
-                "prompt_tokens": generation.input_tokens,
-                "completion_tokens": len(generation.tokens),
-                "total_tokens": generation.input_tokens + len(generation.tokens),
-            },
+            "usage": _usage(generation),
+        }
+
+    @app.post("/v1/chat/completions")
+    def chat_completions(body: ChatCompletionRequest):
+        """TGI's Messages API: the conversation through the tokenizer's chat template, one reply."""
+        prompt = generator.chat_prompt([m.model_dump() for m in body.messages])
+        parameters = body.to_parameters()
+        created, completion_id = int(time.time()), f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        head = {"id": completion_id, "created": created, "model": generator.model_id, "system_fingerprint": "1"}
+        if body.stream:
+            return _chat_stream(generator, prompt, parameters, head, admitted, slots)
+        admitted()
+        try:
+            generation = generator.generate(prompt, parameters)
+        finally:
+            slots.release()
+        return {
+            **head,
+            "object": "chat.completion",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": generation.text},
+                    "logprobs": None,
+                    "finish_reason": _openai_reason(generation.finish_reason),
+                }
+            ],
+            "usage": _usage(generation),
         }
 
     return app
+
+
+def _usage(generation: Generation) -> dict:
+    return {
+        "prompt_tokens": generation.input_tokens,
+        "completion_tokens": len(generation.tokens),
+        "total_tokens": generation.input_tokens + len(generation.tokens),
+    }
+
+
+def _chat_stream(
+    generator: TextGenerator,
+    prompt: str,
+    parameters: GenerateParameters,
+    head: dict,
+    admitted,
+    slots: threading.BoundedSemaphore,
+) -> StreamingResponse:
+    generator.prepare(prompt, parameters)
+    admitted()
+
+    def events() -> Iterator[str]:
+        try:
+            for token, generation in generator.stream(prompt, parameters):
+                final = generation.finish_reason is not None
+                content = token.text if token.id != generator.eos_token_id else ""
+                choice = {
+                    "index": 0,
+                    "delta": {"role": "assistant", "content": content},
+                    "logprobs": None,
+                    "finish_reason": _openai_reason(generation.finish_reason) if final else None,
+                }
+                yield f"data: {json.dumps({**head, 'object': 'chat.completion.chunk', 'choices': [choice]})}\n\n"
+            yield "data: [DONE]\n\n"
+        finally:
+            slots.release()
+
+    return StreamingResponse(events(), media_type="text/event-stream")
 
 
 def _openai_reason(finish_reason: str | None) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from bigcode_release.errors import GenerationRequestError, ServingError
+from bigcode_release.errors import ChatTemplateError, GenerationRequestError, ServingError
 from bigcode_release.serve.protocol import DEFAULT_MAX_NEW_TOKENS, GenerateParameters
 
 
@@ -96,6 +96,15 @@ class TextGenerator:
             "adapter": self.adapter,
             "eos_token": self.tokenizer.eos_token,
         }
+
+    def chat_prompt(self, messages: list[dict]) -> str:
+        """The prompt of a conversation, from the tokenizer's chat template, ready for the reply."""
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise ChatTemplateError("Template error: template not found")
+        try:
+            return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        except Exception as exc:  # a template that fails on these messages (jinja raises its own errors)
+            raise ChatTemplateError(f"Template error: {exc}") from exc
 
     def prepare(self, prompt: str, parameters: GenerateParameters) -> tuple[list[int], int]:
         """The input ids (truncated if asked) and the number of new tokens; refuses what cannot fit."""

@@ -1,5 +1,5 @@
 """The request bodies of Text Generation Inference's HTTP API (`/generate`, `/generate_stream`, `/`)
-and of the OpenAI-style `/v1/completions`, as pydantic models. Checks that need the tokenizer
+and of the OpenAI-style `/v1/completions` and `/v1/chat/completions`, as pydantic models. Checks that need the tokenizer
 (input length) are made by the generator; everything else is refused here with a 422."""
 
 from __future__ import annotations
@@ -65,13 +65,13 @@ class GenerateRequest(BaseModel):
     stream: bool = False
 
 
-class CompletionRequest(BaseModel):
-    """OpenAI's completions request (the subset a single-sequence server can honour)."""
+class _OpenAIRequest(BaseModel):
+    """What OpenAI's completions and chat completions requests share (the subset a
+    single-sequence server can honour)."""
 
     model_config = ConfigDict(extra="ignore")
 
     model: str | None = None
-    prompt: str | list[str]
     max_tokens: int | None = Field(default=16, gt=0)
     temperature: float | None = Field(default=None, ge=0)
     top_p: float | None = Field(default=None, gt=0, le=1)
@@ -79,6 +79,26 @@ class CompletionRequest(BaseModel):
     seed: int | None = Field(default=None, ge=0)
     stream: bool = False
     n: Literal[1] = 1
+
+    def to_parameters(self, echo: bool = False) -> GenerateParameters:
+        stop = [self.stop] if isinstance(self.stop, str) else list(self.stop or [])
+        sampling = self.temperature is not None and self.temperature > 0
+        return GenerateParameters(
+            max_new_tokens=self.max_tokens,
+            do_sample=sampling,
+            temperature=self.temperature if sampling else None,
+            top_p=self.top_p if sampling else None,
+            seed=self.seed,
+            stop=stop,
+            return_full_text=echo,
+            details=True,
+        )
+
+
+class CompletionRequest(_OpenAIRequest):
+    """OpenAI's completions request."""
+
+    prompt: str | list[str]
     echo: bool = False
 
     @field_validator("prompt")
@@ -92,16 +112,17 @@ class CompletionRequest(BaseModel):
             raise ValueError("the prompt is empty")
         return value
 
-    def to_parameters(self) -> GenerateParameters:
-        stop = [self.stop] if isinstance(self.stop, str) else list(self.stop or [])
-        sampling = self.temperature is not None and self.temperature > 0
-        return GenerateParameters(
-            max_new_tokens=self.max_tokens,
-            do_sample=sampling,
-            temperature=self.temperature if sampling else None,
-            top_p=self.top_p if sampling else None,
-            seed=self.seed,
-            stop=stop,
-            return_full_text=self.echo,
-            details=True,
-        )
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class ChatCompletionRequest(_OpenAIRequest):
+    """OpenAI's chat completions request, as TGI's Messages API takes it (`max_tokens` unset: up to
+    the model's limit)."""
+
+    messages: list[ChatMessage] = Field(min_length=1)
+    max_tokens: int | None = Field(default=None, gt=0)
