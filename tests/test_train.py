@@ -206,6 +206,7 @@ def test_ablation_compares_variants_over_seeds_on_one_validation_set(tokenized_r
         assert variant["std"] == pytest.approx(statistics.stdev(losses), abs=1e-5) and variant["std"] > 0
     assert report["validation"] == str(base / "validation")
     assert report["best"] in (base.name, str(other)) and isinstance(report["separated"], bool)
+    assert report["rule"].startswith("a variant is better than another when its mean")
     assert (tmp_path / "ablation" / "ablation.png").stat().st_size > 0
 
 
@@ -291,3 +292,17 @@ def test_chunked_loss_runs_in_float32_under_bf16_autocast():
     loss.backward()
     assert hidden.dtype == torch.bfloat16 and loss.dtype == torch.float32
     assert projection.weight.grad is not None and torch.isfinite(weight.grad).all()
+
+
+def test_the_ablation_rule_needs_a_gap_above_twice_the_larger_spread():
+    from bigcode_release.train.ablation import VariantResult, better_than
+
+    def variant(name: str, mean: float, std: float) -> VariantResult:
+        return VariantResult(name, name, [0, 1, 2], [mean] * 3, mean, std)
+
+    clean, noisy = variant("clean", 2.00, 0.01), variant("noisy", 2.10, 0.04)
+    assert better_than(clean, noisy)  # gap 0.10 > 2 x 0.04
+    assert not better_than(noisy, clean)
+    assert not better_than(variant("a", 2.0, 0.125), variant("b", 2.25, 0.125))  # gap 0.25 = 2 x 0.125: not more
+    assert not better_than(variant("a", 2.00, 0.00), variant("b", 2.00, 0.00))  # equal means decide nothing
+    assert better_than(variant("a", 2.00, 0.00), variant("b", 2.001, 0.00))  # no spread: any gap decides

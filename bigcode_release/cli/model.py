@@ -271,7 +271,8 @@ def ablate(
                 row.variant, f"{row.mean:.4f}", f"{row.std:.4f}", ", ".join(f"{v:.4f}" for v in row.val_losses)
             )
         console.print(table)
-        verdict = "separated beyond one std" if report.separated else "not separated at these seeds"
+        verdict = "better than every other by the rule" if report.separated else "not decided at these seeds"
         console.print(f"best: {report.best} by {report.gap:.4f} nats ({verdict}); {report.output_dir}/ablation.png")
+        console.print(f"rule: {report.rule}")
 
     emit(report.to_dict(), as_json, human)

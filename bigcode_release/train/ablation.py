@@ -26,6 +26,17 @@ class VariantResult:
     std: float
 
 
+DECISION_RULE = (
+    "a variant is better than another when its mean final validation loss over seeds is lower by more "
+    "than twice the larger of the two standard deviations"
+)
+
+
+def better_than(candidate: VariantResult, other: VariantResult) -> bool:
+    """`DECISION_RULE`: the gap between the means exceeds twice the larger spread across seeds."""
+    return other.mean - candidate.mean > 2 * max(candidate.std, other.std)
+
+
 @dataclass(frozen=True)
 class AblationReport:
     output_dir: str
@@ -33,7 +44,10 @@ class AblationReport:
     variants: list[VariantResult]
     best: str
     gap: float
-    separated: bool
+    separated: bool  # the best variant is better than every other one by `rule`
+    rule: str = DECISION_RULE
+    # pairs (a, b) where a is better than b by the rule
+    decisions: list[tuple[str, str]] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,8 +75,8 @@ def run_ablation(
 ) -> AblationReport:
     """Train every variant with seeds 0..seeds-1; validation on the first variant's split for all.
 
-    `separated` says whether the best variant's mean is below every other's by more than the sum
-    of their standard deviations (a conservative "this filter matters" at these seeds)."""
+    `separated` says whether the lowest-loss variant is better than every other one by
+    `DECISION_RULE`; `decisions` lists every ordered pair the rule decides."""
     if len(variants) < 2 or seeds < 1:
         raise TrainingError("an ablation needs at least two variants and one seed")
     folders = {variant: variant_folder(recipe, variant) for variant in variants}
@@ -100,13 +114,14 @@ def run_ablation(
         variants=results,
         best=best.variant,
         gap=round(runner_up.mean - best.mean, 5),
-        separated=all(other.mean - best.mean > other.std + best.std for other in ranked[1:]),
+        separated=all(better_than(best, other) for other in ranked[1:]),
+        decisions=[(a.variant, b.variant) for a in results for b in results if a is not b and better_than(a, b)],
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "ablation.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
     line_chart(
-        {r.variant: (r.seeds, r.val_losses) for r in results},
-        f"{recipe.name}: validation loss per seed",
+        {f"{r.variant} (mean {r.mean:.4f} ± {r.std:.4f})": (r.seeds, r.val_losses) for r in results},
+        f"{recipe.name}: validation loss of every seed",
         "seed",
         "final validation loss",
         out_dir / "ablation.png",
