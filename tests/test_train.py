@@ -92,6 +92,9 @@ def test_nanotron_config_is_written_checked_and_launch_commands_printed(tokenize
     assert config["tokenizer"]["tokenizer_name_or_path"] == stage["data"]["dataset"]["tokenizer_name"]
     assert config["model"]["model_config"]["vocab_size"] == 600
     assert out["batch_math"]["world_size"] == 8 and "--nproc_per_node=8" in out["torchrun"]
+    budget = out["budget"]
+    assert budget["budget_tokens"] == out["batch_math"]["total_tokens"]
+    assert budget["epochs"] == pytest.approx(budget["budget_tokens"] / budget["release_train_tokens"], abs=0.01)
     sbatch = Path(out["sbatch"]).read_text()
     assert "#SBATCH --nodes=1" in sbatch and "bigcode_release.train.nanotron_entry" in sbatch
 
@@ -306,3 +309,28 @@ def test_the_ablation_rule_needs_a_gap_above_twice_the_larger_spread():
     assert not better_than(variant("a", 2.0, 0.125), variant("b", 2.25, 0.125))  # gap 0.25 = 2 x 0.125: not more
     assert not better_than(variant("a", 2.00, 0.00), variant("b", 2.00, 0.00))  # equal means decide nothing
     assert better_than(variant("a", 2.00, 0.00), variant("b", 2.001, 0.00))  # no spread: any gap decides
+
+
+def test_the_parameter_count_is_the_models_and_a_budget_beyond_four_epochs_is_refused(tokenized_release, tmp_path):
+    from transformers import LlamaForCausalLM
+
+    from bigcode_release.train.budget import llama_parameters, release_train_tokens
+    from bigcode_release.train.inputs import resolve_inputs
+    from bigcode_release.train.model import count_parameters, llama_config
+
+    path = tiny_train_recipe(tmp_path, tokenized_release)
+    recipe = load_train_recipe(path)
+    inputs = resolve_inputs(recipe)
+    model = LlamaForCausalLM(llama_config(recipe.model, inputs.vocab_size, 0, 0))
+    assert llama_parameters(recipe, inputs.vocab_size)[0] == count_parameters(model)
+    available = release_train_tokens(inputs.train_dir, inputs.token_size)
+    too_many = tiny_train_recipe(
+        tmp_path, tokenized_release, name="too-many", batch={"train_steps": None, "token_budget": available * 5}
+    )
+    refused = run_cli("train", str(too_many), "--engine", "nanotron", "--run-dir", str(tmp_path / "r"), check=False)
+    assert refused.returncode == 2 and "batch.token_budget" in refused.stderr and "above 4" in refused.stderr
+    assert not (tmp_path / "r" / "nanotron.yaml").exists()
+    accepted = run_cli_json(
+        "train", str(too_many), "--engine", "nanotron", "--run-dir", str(tmp_path / "r"), "--max-epochs", "6"
+    )
+    assert 4.9 < accepted["budget"]["epochs"] <= 5.01

@@ -134,6 +134,10 @@ def train(
         int | None, typer.Option("--world-size", help="nanotron: processes that will run (checked against dp*tp*pp)")
     ] = None,
     launch: Annotated[bool, typer.Option("--launch", help="nanotron: start torchrun here (needs GPUs)")] = False,
+    max_epochs: Annotated[
+        float,
+        typer.Option("--max-epochs", help="nanotron: refuse a token budget above this many epochs of the release"),
+    ] = 4.0,
     nanotron_repo: Annotated[str, typer.Option("--nanotron-repo", help="nanotron checkout")] = "$NANOTRON_REPO",
     as_json: JsonFlag = False,
     progress: ProgressFlag = True,
@@ -145,7 +149,7 @@ def train(
         raise InvalidArgumentError(f"--engine must be torch or nanotron, got {engine!r}")
     loaded = load_train_recipe(recipe)
     if engine == "nanotron":
-        return _nanotron(loaded, recipe, run_dir, world_size, launch, nanotron_repo, as_json)
+        return _nanotron(loaded, recipe, run_dir, world_size, launch, nanotron_repo, max_epochs, as_json)
     if loaded.parallelism.dp > 1 and "WORLD_SIZE" not in os.environ:
         _torchrun_self(recipe, run_dir, loaded.parallelism.dp, as_json)
     from bigcode_release.train.torch_engine import train_torch
@@ -174,11 +178,13 @@ def _nanotron(
     world_size: int | None,
     launch: bool,
     nanotron_repo: str,
+    max_epochs: float,
     as_json: bool,
 ) -> None:
     from tokenizers import Tokenizer
 
     from bigcode_release.tokenizer.special_tokens import END_OF_TEXT
+    from bigcode_release.train.budget import check_epochs, token_budget
     from bigcode_release.train.checks import check_recipe
     from bigcode_release.train.inputs import default_run_dir, resolve_inputs
     from bigcode_release.train.nanotron import batch_math, launch_commands, nanotron_config, write_nanotron_config
@@ -187,6 +193,8 @@ def _nanotron(
     world = world_size or math.world_size
     check_recipe(recipe, "nanotron", str(recipe_path), world_size=world)
     inputs = resolve_inputs(recipe)
+    budget = token_budget(recipe, inputs.vocab_size, inputs.train_dir, inputs.token_size)
+    check_epochs(budget, str(recipe_path), max_epochs)
     eos = Tokenizer.from_file(str(inputs.tokenizer_dir / "tokenizer.json")).token_to_id(END_OF_TEXT)
     folder = run_dir or default_run_dir(recipe)
     config_path = write_nanotron_config(nanotron_config(recipe, inputs, eos, folder), folder / "nanotron.yaml", world)
@@ -199,6 +207,8 @@ def _nanotron(
         table.add_column("value", justify="right")
         for key, value in math.to_dict().items():
             table.add_row(key.replace("_", " "), f"{value:,}")
+        for key in ("parameters", "non_embedding_parameters", "release_train_tokens", "epochs"):
+            table.add_row(key.replace("_", " "), f"{getattr(budget, key):,}")
         console.print(table)
         console.print(f"config (checked against nanotron {recipe.nanotron.commit[:8]}): {config_path}")
         console.print(f"one node:  {commands['torchrun']}")
@@ -209,6 +219,7 @@ def _nanotron(
             "config": str(config_path),
             "sbatch": str(folder / "nanotron.sbatch"),
             "batch_math": math.to_dict(),
+            "budget": budget.to_dict(),
             "torchrun": commands["torchrun"],
             "nanotron_commit": recipe.nanotron.commit,
         },
