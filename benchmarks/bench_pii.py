@@ -6,11 +6,14 @@ precision >= 0.9), recall per secret kind, and CPU.
 
 The sets:
 - `generator`: `bigcode_release.pii.labelled`, the generator the rules were developed on;
+- `dev passwords` (`data/pii_dev.jsonl`): 150 files with passwords in many real-world forms and
+  decoys, written independently of the rules and of the frozen sets; the password rules were
+  developed on it;
 - `frozen configs` (`data/pii_frozen_configs.jsonl`): 228 real-looking configuration files,
   sources, notebooks, logs and docs with decoys, written by someone who never read the rules;
 - `real files` (`data/pii_real_files.jsonl`): 120 files of installed packages with items planted
   in them and their real emails labelled.
-The two frozen sets are read as they are checked in; nothing here tunes on them.
+The two frozen sets are read as they are checked in; no rule was developed on them.
 
 A finding counts as correct when it overlaps a labelled span of the same kind; a finding that
 overlaps none (a decoy, or nothing) is a false positive; a labelled span nothing overlaps is missed.
@@ -33,7 +36,11 @@ from bigcode_release.pii.findings import KEY, PASSWORD
 from bigcode_release.pii.labelled import labelled_files
 
 DATA = Path(__file__).resolve().parent / "data"
-FROZEN = {"frozen configs": DATA / "pii_frozen_configs.jsonl", "real files": DATA / "pii_real_files.jsonl"}
+LABELLED = {
+    "dev passwords": DATA / "pii_dev.jsonl",
+    "frozen configs": DATA / "pii_frozen_configs.jsonl",
+    "real files": DATA / "pii_real_files.jsonl",
+}
 TARGET_SET, TARGET_RECALL, TARGET_PRECISION = "frozen configs", 0.95, 0.9
 SECRET = "SECRET"
 
@@ -47,7 +54,7 @@ class Labelled:
 
 def load_sets(count: int, seed: int) -> dict[str, list[Labelled]]:
     sets = {"generator": [Labelled(f.name, f.text, f.labels) for f in labelled_files(count, seed)]}
-    for name, path in FROZEN.items():
+    for name, path in LABELLED.items():
         records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
         sets[name] = [Labelled(r["name"], r["text"], [tuple(label) for label in r["labels"]]) for r in records]
     return sets
@@ -64,7 +71,13 @@ class Score:
     def of(self, kind: str | None = None) -> dict:
         kinds = [kind] if kind else list(self.true_pos | self.missed | self.false_pos)
         tp, fp, fn = (sum(c[k] for k in kinds) for c in (self.true_pos, self.false_pos, self.missed))
-        return {"precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn), "found": tp, "false+": fp, "missed": fn}
+        return {
+            "precision": _ratio(tp, tp + fp),
+            "recall": _ratio(tp, tp + fn),
+            "found": tp,
+            "false+": fp,
+            "missed": fn,
+        }
 
 
 def _ratio(numerator: int, denominator: int) -> float:

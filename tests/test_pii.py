@@ -59,6 +59,18 @@ def test_decoys_are_left_alone(labelled):
         "print(wn.synset_from_sense_key('driving%1:04:00::'))",
         "<!-- 4.4.10.2 naturalnumbers -->",
         "broker = 'amqp://guest:guest@localhost:5672//'",
+        # seen in installed packages before the password and secret-name rules learnt to skip them
+        "    lpDomain=None,\n    lpPassword=None,\n",
+        "        password=cast(str, data),",
+        "def _prepare_one(self, obj, first_pass=False, device_placement=None):",
+        "    return a dynamic library identified by 'name'.",
+        "    key_or_pass = r'(?:key|pwd|password|pass|token)'",
+        "    password = r'([a-f0-9]{48}(?![a-f0-9]))'",
+        '    "password": "unreserved",',
+        '    AttributeOID.CHALLENGE_PASSWORD: "challengePassword",',
+        "        self, private_key: ed25519.Ed25519PrivateKey, f_priv: _FragList",
+        'PASSWORD_MIN_LENGTH = 12\npassword_hash = "$2b$12$KIXQJ8h1lYxO0cK9z3v1QeRk3mB0C2Fq1y2w3e4r5t6y7u8i9o0p"',
+        "DB_PASSWORD_FILE=/run/secrets/db_pw\npasswd_file = /etc/app/passwd",
     ],
 )
 def test_classic_false_positives_are_not_pii(decoy):

@@ -21,8 +21,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from bigcode_release.pii import bytescan
-from bigcode_release.pii.findings import KEY, PASSWORD, Finding
+from bigcode_release.pii import bytescan, passwords
+from bigcode_release.pii.findings import KEY, Finding
+from bigcode_release.pii.placeholders import heuristics, is_placeholder
 
 MIN_TOKEN = 16
 
@@ -52,52 +53,9 @@ _PLUGINS = (
 _HIGH_ENTROPY = {"Base64 High Entropy String", "Hex High Entropy String"}
 _HASH_WORDS = re.compile(r"(?i)sha\d*|md5|hash|digest|checksum|integrity|commit|revision|\brev\b|fingerprint|etag|crc")
 _SECRET_WORDS = re.compile(r"(?i)key|secret|token|passw|auth|credential|api|bearer|signature|salt")
-# a password-like name: password, passwd, pwd, or `pass` as a word of its own (DB_PASS, smtp.pass; not bypass)
-_PASSWORD_NAME = r"(?:password|passwd|pass_word|pwd|(?<![a-z])pass(?![a-z]))"
-_PASSWORD_ASSIGNMENT = re.compile(
-    rf"""(?ix)(?P<name>[\w.-]*{_PASSWORD_NAME}[\w-]*)["']?\s*(?::=|=>|=|:)\s*"""
-    r"""(?P<quote>["'])(?P<value>[^"'\s]{6,128})(?P=quote)"""
-)
-_CONFIG_PASSWORD = re.compile(
-    rf"(?im)^[ \t]*(?:export[ \t]+|set[ \t]+|-[ \t]+)?[\w.-]*{_PASSWORD_NAME}[\w.-]*[ \t]*[:=][ \t]*"
-    r"(?P<value>[^\s\"'#;,(){}\[\]][^\s\"';,(){}\[\]]{5,127})[ \t]*(?:[ \t][#;].*)?$"
-)
-_URL_PASSWORD = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]*:(?P<value>[^\s@/'\"]{4,128})@[\w.-]+")
-# `Server=...;User Id=app;Password=...;` (ADO.NET/ODBC connection strings)
-_KEYVALUE_PASSWORD = re.compile(r"(?i)(?:^|[;\"'\s])(?:password|pwd)\s*=\s*(?P<value>[^;'\"\s]{4,128})\s*(?=;)")
-# ~/.netrc: `machine host login user password secret`, on one line or several
-_NETRC_PASSWORD = re.compile(r"(?im)^\s*(?:machine\s+\S+\s+)?(?:login\s+\S+\s+)?password\s+(?P<value>\S{4,128})\s*$")
-# `curl -u user:password`, `wget --user=... --password=...` is a config password already
-_CLI_PASSWORD = re.compile(r"""(?:^|\s)(?:-u|--user)[\s=]+['"]?[^\s:'"@]+:(?P<value>[^\s'"@]{4,128})""")
-# PHP's `define('DB_PASSWORD', '...')`, XML's `<password>...</password>`, MySQL's `mysql -u root -p...`
-_DEFINE_PASSWORD = re.compile(
-    rf"""(?i)define\(\s*["'][\w.-]*{_PASSWORD_NAME}[\w.-]*["']\s*,\s*["'](?P<value>[^"'\s]{{4,128}})["']"""
-)
-_XML_PASSWORD = re.compile(rf"(?i)<(?P<tag>[\w.:-]*{_PASSWORD_NAME}[\w.-]*)>(?P<value>[^<>\s]{{4,128}})</(?P=tag)>")
-_MYSQL_PASSWORD = re.compile(r"""\bmysql(?:dump|admin)?\b[^\n]*?\s-p(?P<value>[^\s'"-][^\s'"]{3,127})""")
-# each with what its line must hold (lowercased) for it to be tried
-_PASSWORD_PATTERNS = (
-    (_PASSWORD_ASSIGNMENT, "password_assignment", ""),
-    (_CONFIG_PASSWORD, "config_password", ""),
-    (_URL_PASSWORD, "url_password", "://"),
-    (_KEYVALUE_PASSWORD, "connection_string_password", "="),
-    (_NETRC_PASSWORD, "netrc_password", "password"),
-    (_CLI_PASSWORD, "cli_password", "-u"),
-    (_DEFINE_PASSWORD, "define_password", "define"),
-    (_XML_PASSWORD, "xml_password", "</"),
-    (_MYSQL_PASSWORD, "mysql_cli_password", "mysql"),
-)
-# ~/.pgpass: `host:port:database:user:password`, a whole line
-_PGPASS_LINE = re.compile(r"(?m)^[\w.*-]+:(?:\d{2,5}|\*):[\w*-]+:[\w*.-]+:(?P<value>[^\s:]{4,128})$")
 _PRIVATE_KEY = re.compile(
     r"-----BEGIN (?P<kind>(?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?)-----"
     r"[\s\S]{16,}?-----END (?P=kind)-----"
-)
-_PLACEHOLDER_VALUE = re.compile(
-    r"(?i)^(?:x+|\*+|\.+|-+|<.*>|\{.*\}|\$\{?.*|%\(?.*|\[.*\]|your[_-]?.*|changeme|change[_-]me|password\d*|passw0rd|"
-    r"secret|example.*|dummy.*|test.*|fake.*|sample.*|none|null|undefined|required|todo|foo(?:bar)?\d*|bar\d*|baz\d*|admin|root|"
-    r"(.)\1+|12345.*|abc\d*|abcdef\w*|qwerty|pass|pw|pwd|passwd|pass_?word|user|username|login|guest|my_?pass.*|hunter2|.*pass(?:word|wd)?[._-].*|"
-    r".*[._-]pass(?:word|wd)?)$"
 )
 _HEX_RUN = re.compile(r"[0-9a-fA-F]{16,}")
 # providers' key formats detect-secrets has no plugin for (or only an older format of)
@@ -115,7 +73,7 @@ _PROVIDER_KEYS = (  # (detector, the format's literal start, the format)
 # a value assigned to a name that says it is a secret (`client_secret: ...`, `SECRET_KEY = '...'`)
 _SECRET_NAME_WORDS = (
     r"secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth[_-]?key|signing[_-]?key|"
-    r"encryption[_-]?key|master[_-]?key|fernet[_-]?key|salt|credentials?|passphrase"
+    r"encryption[_-]?key|master[_-]?key|fernet[_-]?key|salt|credentials?"
 )
 _SECRET_ASSIGNMENT = re.compile(
     rf"""(?ix)(?P<name>[\w.-]*(?:{_SECRET_NAME_WORDS})[\w.-]*)["']?\s*(?::=|=>|=|:)\s*"""
@@ -126,17 +84,15 @@ _NOT_SECRET_NAME = re.compile(
     r"(?i)public|publishable|(?:^|[_.-])id$|_ids?[_.-]|url|uri|path|file|type|name|length|size|count|max|min|"
     r"endpoint|header|prefix|expir|ttl|limit|timeout|usage|field|column|param"
 )
+_DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 _STRONG_SECRET_NAME = re.compile(r"(?i)secret|token|auth|api[_-]?key|apikey")
 # an AWS secret access key: 40 base64 characters under its own name, random or not by our measure
 _AWS_SECRET_NAME = re.compile(r"(?i)aws.?secret|secret.?access.?key")
 _AWS_SECRET_VALUE = re.compile(r"[A-Za-z0-9/+]{40}")
 # a secret-named assignment starts with one of these words (the rest of the name, then `=`, `:`, `=>`);
 # a password line holds one of the others; both searched in the lowercased bytes
-_SECRET_WORDS_BYTES = (b"secret", b"token", b"key", b"salt", b"credential", b"passphrase")
+_SECRET_WORDS_BYTES = (b"secret", b"token", b"key", b"salt", b"credential")
 _SECRET_NAME_TAIL = re.compile(rb"[\w.-]{0,40}[\"']?[ \t]*(?::=|=>|=|:)")
-_PASSWORD_MARKERS = (b"pass", b"pwd", b"-u ", b"-u\t", b"--user")
-_MYSQL_FLAG = b" -p"
-_PGPASS_HINT = re.compile(r":(?:\d{2,5}|\*):")
 _SECRET_PREFIXES = (
     "AKIA",
     "ASIA",
@@ -208,13 +164,6 @@ def _plugins():
         Base64HighEntropyString(limit=4.5),
         HexHighEntropyString(limit=3.0),
     ]
-
-
-@lru_cache(maxsize=1)
-def _heuristics():
-    from detect_secrets.filters import heuristic
-
-    return heuristic
 
 
 _PREFIX_STARTS = np.zeros(1 << 16, dtype=bool)  # first two bytes of a provider's key prefix
@@ -293,8 +242,10 @@ def _hint_lines(text: str, raw: bytes | None = None) -> tuple[set[tuple[int, int
         for position in _positions(lowered, word)
         if _SECRET_NAME_TAIL.match(lowered, position + len(word))
     ]
-    password = [position for marker in _PASSWORD_MARKERS for position in _positions(lowered, marker)]
-    password += [p for p in _positions(lowered, _MYSQL_FLAG) if lowered[p + 3 : p + 4] not in (b"", b" ", b"\n")]
+    password = [position for marker in passwords.MARKERS for position in _positions(lowered, marker)]
+    password += [
+        p for p in _positions(lowered, passwords.MYSQL_FLAG) if lowered[p + 3 : p + 4] not in (b"", b" ", b"\n")
+    ]
     hits = [secret_named, password]
     if not any(hits):
         return set(), set()
@@ -329,7 +280,7 @@ def _line_of(text: str, position: int) -> tuple[int, int]:
 
 def _keep_plugin_hit(secret_type: str, value: str, line: str, context: str) -> bool:
     """Whether a detect-secrets hit is a secret; `context` is the line and the two before it."""
-    heuristic = _heuristics()
+    heuristic = heuristics()
     if (
         "EXAMPLE" in value  # providers' documented examples (AWS's AKIAIOSFODNN7EXAMPLE)
         or heuristic.is_potential_uuid(value)
@@ -354,12 +305,6 @@ def _keep_plugin_hit(secret_type: str, value: str, line: str, context: str) -> b
     return True
 
 
-def _placeholder(value: str) -> bool:
-    return bool(
-        "EXAMPLE" in value or _PLACEHOLDER_VALUE.match(value) or _heuristics().is_templated_secret(value)
-    ) or bool(re.search(r"(.)\1{5,}", value))
-
-
 def looks_like_key(value: str) -> bool:
     """A generated key that may hold symbols (a Django `SECRET_KEY`, a WordPress salt): long, three
     kinds of characters or more, high entropy for its length, mostly not word-like chunks."""
@@ -378,7 +323,7 @@ def _provider_keys(line_start: int, line: str) -> Iterator[Finding]:
         if start not in line:
             continue
         for match in pattern.finditer(line):
-            if not _placeholder(match.group(0)) and shannon_entropy(match.group(0)) >= 3.0:
+            if not is_placeholder(match.group(0)) and shannon_entropy(match.group(0)) >= 3.0:
                 yield Finding(line_start + match.start(), line_start + match.end(), KEY, detector)
 
 
@@ -397,9 +342,11 @@ def _secret_assignments(line_start: int, line: str) -> Iterator[Finding]:
     for match in _SECRET_ASSIGNMENT.finditer(line):
         name = match.group("name")
         value = match.group("quoted") or match.group("bare")
-        if _NOT_SECRET_NAME.search(name) or _HASH_WORDS.search(name) or "://" in value or _placeholder(value):
+        if _NOT_SECRET_NAME.search(name) or _HASH_WORDS.search(name) or "://" in value or is_placeholder(value):
             continue
-        heuristic = _heuristics()
+        if match.group("bare") and _DOTTED_NAME.fullmatch(value):
+            continue  # `private_key: ed25519.Ed25519PrivateKey`: a type or an attribute, not a value
+        heuristic = heuristics()
         if heuristic.is_potential_uuid(value) or heuristic.is_sequential_string(value):
             continue
         hex_secret = bool(_HEX_RUN.fullmatch(value)) and len(value) >= 32 and bool(_STRONG_SECRET_NAME.search(name))
@@ -440,20 +387,4 @@ def find_secrets(text: str, raw: bytes | None = None) -> Iterator[Finding]:
         yield from _secret_assignments(line_start, line)
         if (line_start, line_end) not in key_line_set:
             yield from _provider_keys(line_start, line)
-    for match in _PGPASS_LINE.finditer(text) if _PGPASS_HINT.search(text) else ():
-        value = match.group("value")
-        if not _placeholder(value) and re.search(r"[\d\W]", value):
-            yield Finding(match.start("value"), match.end("value"), PASSWORD, "pgpass_password")
-    for line_start, line_end in password_lines:
-        line = text[line_start:line_end]
-        lowered = line.lower()
-        for pattern, detector, needed in _PASSWORD_PATTERNS:
-            if needed not in lowered:
-                continue
-            for match in pattern.finditer(line):
-                value = match.group("value")
-                if _PLACEHOLDER_VALUE.match(value) or _heuristics().is_templated_secret(value):
-                    continue
-                if pattern is _CONFIG_PASSWORD and not re.search(r"[\d\W]", value):
-                    continue  # `password: some_variable` reads as a reference, not a password
-                yield Finding(line_start + match.start("value"), line_start + match.end("value"), PASSWORD, detector)
+    yield from passwords.find_passwords(text, password_lines)
