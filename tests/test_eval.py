@@ -275,3 +275,35 @@ def test_bad_inputs_get_clear_errors_before_any_work(run_dir, tmp_path, monkeypa
             None, settings(run_dir), tmp_path / "e", endpoint="http://127.0.0.1:9/", allow_code_execution=True
         )
     assert not (tmp_path / "o").exists() and not (tmp_path / "e" / "results.json").exists()
+
+
+def test_bits_per_byte_of_the_canonical_solutions_falls_as_the_model_learns_them(run_dir, tmp_path):
+    """No code runs: no opt-in needed. The memorised checkpoint predicts the solutions it learnt
+    far better than the untrained one; the corpus ratio is total bits over total bytes."""
+    result = run_cli(
+        "eval", str(run_dir / "checkpoints"), "--series", "--tasks", f"humaneval-bpb,{run_dir / 'five.jsonl'}",
+        "--max-new-tokens", "8", "--out", str(tmp_path / "series"), "--json", "--allow-code-execution",
+    )  # fmt: skip
+    report = json.loads(result.stdout)
+    scores = [c["scores"]["humaneval-bpb"] for c in report["checkpoints"]]
+    assert [s["problems"] for s in scores] == [164, 164]
+    rows = [
+        {r["task_id"]: r for r in map(json.loads, (tmp_path / "series" / step / "likelihoods.jsonl").open())}
+        for step in ("step-000000", "step-000050")
+    ]
+    for problem in MEMORISED:  # learnt by heart: a small fraction of the untrained model's bits
+        before, after = (r[problem["task_id"]] for r in rows)
+        assert after["bits"] / after["bytes"] < 0.2 * before["bits"] / before["bytes"]
+        assert before["bytes"] == len(problem["canonical_solution"].encode())
+    for score, per_problem in zip(scores, rows):  # the corpus ratio: total bits over total bytes
+        bits, nbytes = sum(r["bits"] for r in per_problem.values()), sum(r["bytes"] for r in per_problem.values())
+        assert score["bits_per_byte"] == pytest.approx(bits / nbytes, abs=1e-4)
+        assert score["loglik_per_token"] < 0
+    assert (tmp_path / "series" / "bits_per_byte.png").stat().st_size > 0
+    assert "| humaneval-bpb | 164 |" in (tmp_path / "series" / "step-000050" / "results.md").read_text()
+    only = run_cli(
+        "eval", str(run_dir / "checkpoints" / "step-000050"), "--tasks", "humaneval-bpb", "--max-problems", "4",
+        "--out", str(tmp_path / "one"), "--json",
+    )  # fmt: skip
+    rows = json.loads(only.stdout)["scores"]["humaneval-bpb"]
+    assert rows["problems"] == 4 and rows["bits_per_byte"] > 0

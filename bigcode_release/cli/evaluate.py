@@ -44,7 +44,8 @@ def evaluate(
         str,
         typer.Option(
             "--tasks",
-            help="humaneval, humaneval-unstripped, humaneval-infilling-{single-line,multi-line,random-span}[-spm], "
+            help="humaneval, humaneval-unstripped, humaneval-bpb (bits per byte of the canonical solutions), "
+            "humaneval-infilling-{single-line,multi-line,random-span}[-spm], "
             "or JSONL files in HumanEval's schema; comma-separated",
         ),
     ] = "humaneval",
@@ -134,7 +135,7 @@ def evaluate(
             title=f"pass@k (n={n}, {'greedy' if n == 1 else f'T={settings.sampling_temperature}'}; "
             "programs run in the sandbox)"
         )
-        for column in ("checkpoint", "step", "task", "problems", *(f"pass@{k_}" for k_ in ks)):
+        for column in ("checkpoint", "step", "task", "problems", *(f"pass@{k_}" for k_ in ks), "bits/byte"):
             table.add_column(column, justify="left" if column in ("checkpoint", "task") else "right")
         for result in results:
             for task, score in result.scores.items():
@@ -143,7 +144,8 @@ def evaluate(
                     str(result.step),
                     task,
                     str(score["problems"]),
-                    *(f"{score[f'pass@{k_}']:.4f}" for k_ in ks),
+                    *("-" if score.get(f"pass@{k_}") is None else f"{score[f'pass@{k_}']:.4f}" for k_ in ks),
+                    "-" if score.get("bits_per_byte") is None else f"{score['bits_per_byte']:.4f}",
                 )
         console.print(table)
         for result in results:

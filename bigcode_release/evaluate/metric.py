@@ -1,9 +1,12 @@
-"""pass@k by execution, as a lighteval sample-level metric: each of a problem's n completions is
+"""The lighteval metrics: pass@k by execution, and the likelihood of a known continuation.
+
+pass@k by execution, as a lighteval sample-level metric: each of a problem's n completions is
 cut at the stop sequences, assembled into its check program and run in the sandbox; the problem's
 count of passing samples gives pass@k for every requested k (the unbiased estimator)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -12,6 +15,7 @@ from lighteval.metrics.utils.metric_utils import SampleLevelMetricGrouping
 from lighteval.tasks.requests import SamplingMethod
 
 from bigcode_release.evaluate.infilling import exact_match
+from bigcode_release.evaluate.likelihood import BITS_PER_BYTE, LOGLIK_PER_TOKEN, LikelihoodLog
 from bigcode_release.evaluate.passk import pass_at_k
 from bigcode_release.evaluate.problems import check_program, truncate_at_stop
 from bigcode_release.evaluate.sandbox import SandboxLimits, run_programs
@@ -91,5 +95,42 @@ def execution_metric(
         higher_is_better=dict.fromkeys(names, True),
         category=SamplingMethod.GENERATIVE,
         sample_level_fn=ExecutionPassAtK(n, ks, limits, workers, log),
+        corpus_level_fn=dict.fromkeys(names, np.mean),
+    )
+
+
+class ContinuationLikelihood(SampleLevelComputation):
+    """Bits per byte and log-likelihood per token of the gold continuation (`choices[0]`)."""
+
+    def __init__(self, log: LikelihoodLog):
+        super().__init__()
+        self.log = log
+
+    def compute(self, doc, model_response, **kwargs) -> dict[str, float]:
+        loglik = float(model_response.logprobs[0])
+        nbytes = len(doc.choices[0].encode("utf-8"))
+        tokens = len(model_response.output_tokens[0]) if model_response.output_tokens else 0
+        bits = -loglik / math.log(2)
+        self.log.rows.append(
+            {
+                "task": doc.task_name,
+                "task_id": doc.specific["task_id"],
+                "loglik": loglik,
+                "bits": bits,
+                "bytes": nbytes,
+                "tokens": tokens,
+            }
+        )
+        return {BITS_PER_BYTE: bits / nbytes, LOGLIK_PER_TOKEN: loglik / max(tokens, 1)}
+
+
+def likelihood_metric(log: LikelihoodLog) -> SampleLevelMetricGrouping:
+    """The lighteval metric; its per-sample means are lighteval's view, `log.scores` the corpus ratios."""
+    names = [BITS_PER_BYTE, LOGLIK_PER_TOKEN]
+    return SampleLevelMetricGrouping(
+        metric_name=names,
+        higher_is_better={BITS_PER_BYTE: False, LOGLIK_PER_TOKEN: True},
+        category=SamplingMethod.LOGPROBS,
+        sample_level_fn=ContinuationLikelihood(log),
         corpus_level_fn=dict.fromkeys(names, np.mean),
     )

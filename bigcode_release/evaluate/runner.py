@@ -25,6 +25,7 @@ from bigcode_release.evaluate.lighteval_compat import (
     registry_of,
     set_sampling,
 )
+from bigcode_release.evaluate.likelihood import BITS_PER_BYTE, LOGLIK_PER_TOKEN
 from bigcode_release.evaluate.sandbox import SandboxLimits, require_opt_in, sandbox_available
 from bigcode_release.evaluate.tasks import DEFAULT_MAX_NEW_TOKENS, CodeTask, task_config, write_task_dataset
 from bigcode_release.manifest import content_hash, sha256_file
@@ -250,11 +251,13 @@ def evaluate_checkpoint(
     reuse: bool = True,
     show_progress: bool = True,
 ) -> CheckpointResult:
-    """Generate with the checkpoint (or `endpoint`) and score every task by sandboxed execution."""
-    require_opt_in(allow_code_execution)
-    problem = sandbox_available()
-    if problem:
-        raise EvaluationError(problem)
+    """Generate with the checkpoint (or `endpoint`) and score every task by sandboxed execution
+    (likelihood tasks run no code: they need neither the opt-in nor the sandbox)."""
+    if not all(task.likelihood for task in settings.tasks):
+        require_opt_in(allow_code_execution)
+        problem = sandbox_available()
+        if problem:
+            raise EvaluationError(problem)
     check_versions()
     if (checkpoint is None) == (endpoint is None):
         raise EvaluationError("give either a checkpoint folder or --endpoint URL")
@@ -274,7 +277,7 @@ def evaluate_checkpoint(
     shutil.rmtree(work, ignore_errors=True)
     try:
         with grad_mode_kept():
-            scores, log_rows, generator = _run_lighteval(
+            scores, log_rows, likelihood_rows, generator = _run_lighteval(
                 checkpoint, endpoint, settings, output_dir, work, show_progress
             )
     finally:
@@ -288,7 +291,7 @@ def evaluate_checkpoint(
         seconds=round(time.monotonic() - started, 1),
         generator=generator,
     )
-    _write_outputs(result, log_rows, fingerprint)
+    _write_outputs(result, log_rows, likelihood_rows, fingerprint)
     return result
 
 
@@ -299,19 +302,24 @@ def _run_lighteval(
     output_dir: Path,
     work: Path,
     show_progress: bool,
-) -> tuple[dict, list[dict], dict]:
+) -> tuple[dict, list[dict], list[dict], dict]:
     import torch
     from lighteval.logging.evaluation_tracker import EvaluationTracker
     from lighteval.pipeline import ParallelismManager, Pipeline, PipelineParameters
 
-    from bigcode_release.evaluate.metric import VerdictLog, execution_metric
+    from bigcode_release.evaluate.likelihood import LikelihoodLog
+    from bigcode_release.evaluate.metric import VerdictLog, execution_metric, likelihood_metric
 
     quiet(not show_progress)
-    log = VerdictLog()
+    log, likelihoods = VerdictLog(), LikelihoodLog()
     metric = execution_metric(settings.n, list(settings.ks), settings.limits, settings.workers, log)
+    scored = likelihood_metric(likelihoods)
     configs = [
         task_config(
-            task, write_task_dataset(task, work / "tasks", settings.max_problems), metric, settings.max_new_tokens
+            task,
+            write_task_dataset(task, work / "tasks", settings.max_problems),
+            scored if task.likelihood else metric,
+            settings.max_new_tokens,
         )
         for task in settings.tasks
     ]
@@ -339,6 +347,9 @@ def _run_lighteval(
         results = pipeline.get_results()["results"]
     scores = {}
     for task in settings.tasks:
+        if task.likelihood:
+            scores[task.name] = likelihoods.scores(task.name)
+            continue
         task_results = results.get(f"{task.name}:0", {})  # lighteval writes "|" as ":" here
         problems = [p for p in log.problems if p.task.split("|")[0] == task.name]
         samples = sum(len(p.statuses) for p in problems)
@@ -351,7 +362,7 @@ def _run_lighteval(
         if task.infilling:
             exact = sum(p.exact_matches or 0 for p in problems)
             scores[task.name]["exact_match"] = round(exact / samples, 4) if samples else None
-    return scores, log.rows(), generator
+    return scores, log.rows(), likelihoods.rows, generator
 
 
 def _number(value) -> float | None:
@@ -366,23 +377,37 @@ def _read_result(output_dir: Path) -> dict | None:
         return None
 
 
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
 def results_table(result: CheckpointResult) -> str:
     """pass@k per task as a Markdown table."""
     ks = result.settings["k"]
     exact = any("exact_match" in score for score in result.scores.values())
+    likelihood = any(BITS_PER_BYTE in score for score in result.scores.values())
     header = [f"pass@{k}" for k in ks] + (["exact match"] if exact else [])
+    header += ["bits/byte", "loglik/token"] if likelihood else []
     lines = [f"| task | problems | n | {' | '.join(header)} |", "|---|---:|---:|" + "---:|" * len(header)]
     for task, score in result.scores.items():
-        values = ["-" if score[f"pass@{k}"] is None else f"{score[f'pass@{k}']:.4f}" for k in ks]
+        values = [_cell(score.get(f"pass@{k}")) for k in ks]
         if exact:
-            values.append("-" if score.get("exact_match") is None else f"{score['exact_match']:.4f}")
+            values.append(_cell(score.get("exact_match")))
+        if likelihood:
+            values += [_cell(score.get(BITS_PER_BYTE)), _cell(score.get(LOGLIK_PER_TOKEN))]
         lines.append(f"| {task} | {score['problems']} | {result.settings['n']} | {' | '.join(values)} |")
     return "\n".join(lines) + "\n"
 
 
-def _write_outputs(result: CheckpointResult, log_rows: list[dict], fingerprint: str) -> None:
+def _write_outputs(
+    result: CheckpointResult, log_rows: list[dict], likelihood_rows: list[dict], fingerprint: str
+) -> None:
     folder = Path(result.output_dir)
     folder.mkdir(parents=True, exist_ok=True)
+    if likelihood_rows:  # one line per continuation scored: its log-likelihood, bits, bytes and tokens
+        with open(folder / "likelihoods.jsonl", "w", encoding="utf-8") as handle:
+            for row in likelihood_rows:
+                handle.write(json.dumps({**row, "task": row["task"].split("|")[0]}) + "\n")
     with open(folder / "samples.jsonl", "w", encoding="utf-8") as handle:
         for row in log_rows:
             for index, (completion, status) in enumerate(zip(row["completions"], row["statuses"])):
@@ -435,7 +460,8 @@ def evaluate_series(
     show_progress: bool = True,
 ) -> SeriesResult:
     """Evaluate every checkpoint of `folder` (finished ones with the same settings are reused)."""
-    require_opt_in(allow_code_execution)
+    if not all(task.likelihood for task in settings.tasks):
+        require_opt_in(allow_code_execution)
     checkpoints = list_series(Path(folder))
     output_dir = Path(output_dir)
     results = [
@@ -452,10 +478,24 @@ def _plot_series(results: list[CheckpointResult], output_dir: Path) -> Path | No
     stepped = [r for r in results if r.step is not None]
     if not stepped:
         return None
-    lines = {}
+    lines, likelihood = {}, {}
+    steps = [r.step for r in stepped]
     for task in stepped[0].scores:
         for key in (k for k in stepped[0].scores[task] if k.startswith("pass@") and not k.endswith("_stderr")):
-            lines[f"{task} {key}"] = ([r.step for r in stepped], [r.scores[task][key] or 0.0 for r in stepped])
+            lines[f"{task} {key}"] = (steps, [r.scores[task][key] or 0.0 for r in stepped])
+        if BITS_PER_BYTE in stepped[0].scores[task]:
+            likelihood[f"{task} bits per byte"] = (steps, [r.scores[task][BITS_PER_BYTE] for r in stepped])
+    if likelihood:
+        line_chart(
+            likelihood,
+            "bits per byte of the canonical solutions against training step (lower is better)",
+            "training step",
+            "bits per byte",
+            output_dir / "bits_per_byte.png",
+            markers=True,
+        )
+    if not lines:
+        return None
     settings = stepped[0].settings
     sampling = "greedy" if settings["greedy"] else f"T={settings['temperature']}"
     return line_chart(

@@ -12,6 +12,7 @@ from bigcode_release.decontamination.benchmarks import humaneval_path
 from bigcode_release.errors import BenchmarkFileError
 from bigcode_release.evaluate.infilling import KINDS as INFILLING_KINDS
 from bigcode_release.evaluate.infilling import FimMode, InfillingKind, fim_query, infilling_problems
+from bigcode_release.evaluate.likelihood import continuation_prompt
 from bigcode_release.evaluate.problems import STOP_SEQUENCES, read_problems
 
 SPLIT = "test"
@@ -34,6 +35,7 @@ class CodeTask:
     infilling: InfillingKind | None = None
     fim_mode: FimMode = "psm"
     seed: int = 0
+    likelihood: bool = False  # scored by the log-likelihood of the canonical solution, nothing generated
 
     def problems(self) -> dict[str, dict]:
         problems = read_problems(self.problems_file)
@@ -45,12 +47,13 @@ INFILLING_TASKS = {
     for kind in INFILLING_KINDS
     for mode in ("psm", "spm")
 }
-TASK_NAMES = ("humaneval", "humaneval-unstripped", *INFILLING_TASKS)
+TASK_NAMES = ("humaneval", "humaneval-unstripped", "humaneval-bpb", *INFILLING_TASKS)
 
 
 def resolve_tasks(spec: str, seed: int = 0) -> list[CodeTask]:
-    """`humaneval`, `humaneval-unstripped`, `humaneval-infilling-<kind>[-spm]` (kind: single-line,
-    multi-line, random-span; `seed` draws the random spans) or paths to JSONL files, comma-separated."""
+    """`humaneval`, `humaneval-unstripped`, `humaneval-bpb` (bits per byte of the canonical solutions),
+    `humaneval-infilling-<kind>[-spm]` (kind: single-line, multi-line, random-span; `seed` draws the
+    random spans) or paths to JSONL files, comma-separated."""
     tasks: list[CodeTask] = []
     for item in (part.strip() for part in spec.split(",")):
         if not item:
@@ -59,6 +62,8 @@ def resolve_tasks(spec: str, seed: int = 0) -> list[CodeTask]:
             tasks.append(CodeTask("humaneval", humaneval_path()))
         elif item == "humaneval-unstripped":
             tasks.append(CodeTask("humaneval-unstripped", humaneval_path(), strip_prompt=False))
+        elif item == "humaneval-bpb":
+            tasks.append(CodeTask("humaneval-bpb", humaneval_path(), strip_prompt=False, likelihood=True))
         elif item in INFILLING_TASKS:
             kind, mode = INFILLING_TASKS[item]
             tasks.append(CodeTask(item, humaneval_path(), infilling=kind, fim_mode=mode, seed=seed))
@@ -86,7 +91,9 @@ def write_task_dataset(task: CodeTask, root: Path, max_problems: int | None = No
     folder = Path(root) / task.name
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / f"{SPLIT}.jsonl", "w", encoding="utf-8") as handle:
-        keys = ROW_KEYS + (INFILLING_KEYS if task.infilling else ())
+        keys = (
+            ROW_KEYS + (INFILLING_KEYS if task.infilling else ()) + (("canonical_solution",) if task.likelihood else ())
+        )
         for problem in problems:
             handle.write(json.dumps({key: problem[key] for key in keys}) + "\n")
     return folder
@@ -126,6 +133,8 @@ def _doc(line: dict, task_name: str, query: str, program_prefix: str | None = No
 
 
 def _prompt_function(task: CodeTask):
+    if task.likelihood:
+        return continuation_prompt
     if task.infilling:
         return fim_psm_prompt if task.fim_mode == "psm" else fim_spm_prompt
     return stripped_prompt if task.strip_prompt else unstripped_prompt
@@ -145,7 +154,7 @@ def task_config(task: CodeTask, dataset_dir: Path, metric, max_new_tokens: int):
         few_shots_split=None,
         few_shots_select=None,
         metrics=[metric],
-        generation_size=max_new_tokens,
-        stop_sequence=list(STOP_SEQUENCES),
+        generation_size=None if task.likelihood else max_new_tokens,
+        stop_sequence=None if task.likelihood else list(STOP_SEQUENCES),
         version=1,
     )
