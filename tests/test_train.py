@@ -207,6 +207,8 @@ def test_ablation_compares_variants_over_seeds_on_one_validation_set(tokenized_r
         assert len(losses) == 2 and len(set(losses)) == 2, "two seeds give two different runs"
         assert variant["mean"] == pytest.approx(statistics.mean(losses), abs=1e-5)
         assert variant["std"] == pytest.approx(statistics.stdev(losses), abs=1e-5) and variant["std"] > 0
+        assert len(variant["humaneval_bpb"]) == 2 and all(b > 0 for b in variant["humaneval_bpb"])
+        assert variant["humaneval_bpb_mean"] == pytest.approx(statistics.mean(variant["humaneval_bpb"]), abs=1e-5)
     assert report["validation"] == str(base / "validation")
     assert report["best"] in (base.name, str(other)) and isinstance(report["separated"], bool)
     assert report["rule"].startswith("a variant is better than another when its mean")

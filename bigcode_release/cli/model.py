@@ -275,11 +275,15 @@ def ablate(
 
     def human() -> None:
         table = Table(title=f"ablation: final validation loss over {seeds} seed(s) (shared validation set)")
-        for column in ("variant", "mean", "std", "per seed"):
+        for column in ("variant", "mean", "std", "per seed", "HumanEval bits/byte (mean ± std)"):
             table.add_column(column, justify="left" if column in ("variant", "per seed") else "right")
         for row in report.variants:
             table.add_row(
-                row.variant, f"{row.mean:.4f}", f"{row.std:.4f}", ", ".join(f"{v:.4f}" for v in row.val_losses)
+                row.variant,
+                f"{row.mean:.4f}",
+                f"{row.std:.4f}",
+                ", ".join(f"{v:.4f}" for v in row.val_losses),
+                f"{row.humaneval_bpb_mean:.4f} ± {row.humaneval_bpb_std:.4f}",
             )
         console.print(table)
         verdict = "better than every other by the rule" if report.separated else "not decided at these seeds"

@@ -261,6 +261,8 @@ def evaluate_checkpoint(
     check_versions()
     if (checkpoint is None) == (endpoint is None):
         raise EvaluationError("give either a checkpoint folder or --endpoint URL")
+    if endpoint is not None and any(task.likelihood for task in settings.tasks):
+        raise EvaluationError("likelihood tasks (humaneval-bpb) need the model's log-probabilities: give a checkpoint")
     checkpoint = Path(checkpoint).resolve() if checkpoint is not None else None
     if checkpoint is not None:
         check_checkpoint(checkpoint)
@@ -314,15 +316,6 @@ def _run_lighteval(
     log, likelihoods = VerdictLog(), LikelihoodLog()
     metric = execution_metric(settings.n, list(settings.ks), settings.limits, settings.workers, log)
     scored = likelihood_metric(likelihoods)
-    configs = [
-        task_config(
-            task,
-            write_task_dataset(task, work / "tasks", settings.max_problems),
-            scored if task.likelihood else metric,
-            settings.max_new_tokens,
-        )
-        for task in settings.tasks
-    ]
     if checkpoint is not None:
         model = _local_model(checkpoint, settings, work / "cache", show_progress)
         generator = {"backend": "lighteval transformers", "checkpoint": str(checkpoint), "device": str(model.device)}
@@ -333,6 +326,19 @@ def _run_lighteval(
             "endpoint": endpoint,
             "model_id": model.info.get("model_id"),
         }
+
+    def fits(problem: dict) -> bool:  # a likelihood task scores what the model's context holds whole
+        text = problem["prompt"] + problem["canonical_solution"]
+        return len(model.tokenizer(text, add_special_tokens=False)["input_ids"]) < model.max_length
+
+    written = {
+        task.name: write_task_dataset(task, work / "tasks", settings.max_problems, fits if task.likelihood else None)
+        for task in settings.tasks
+    }
+    configs = [
+        task_config(task, written[task.name][0], scored if task.likelihood else metric, settings.max_new_tokens)
+        for task in settings.tasks
+    ]
     generator["lighteval"] = LIGHTEVAL_VERSION
     torch.manual_seed(settings.seed)
     with registry_of(configs):
@@ -348,7 +354,7 @@ def _run_lighteval(
     scores = {}
     for task in settings.tasks:
         if task.likelihood:
-            scores[task.name] = likelihoods.scores(task.name)
+            scores[task.name] = {**likelihoods.scores(task.name), "skipped_longer_than_context": written[task.name][1]}
             continue
         task_results = results.get(f"{task.name}:0", {})  # lighteval writes "|" as ":" here
         problems = [p for p in log.problems if p.task.split("|")[0] == task.name]

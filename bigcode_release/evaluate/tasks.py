@@ -5,6 +5,7 @@ folder, so nothing is fetched from the Hub."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,9 +86,14 @@ def resolve_tasks(spec: str, seed: int = 0) -> list[CodeTask]:
     return tasks
 
 
-def write_task_dataset(task: CodeTask, root: Path, max_problems: int | None = None) -> Path:
-    """A dataset folder `datasets.load_dataset` reads offline: `<root>/<task>/test.jsonl`."""
+def write_task_dataset(
+    task: CodeTask, root: Path, max_problems: int | None = None, fits: Callable[[dict], bool] | None = None
+) -> tuple[Path, int]:
+    """A dataset folder `datasets.load_dataset` reads offline (`<root>/<task>/test.jsonl`), and how
+    many problems `fits` left out (those a model's context cannot hold)."""
     problems = list(task.problems().values())[:max_problems]
+    kept = [p for p in problems if fits is None or fits(p)]
+    left_out, problems = len(problems) - len(kept), kept
     folder = Path(root) / task.name
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / f"{SPLIT}.jsonl", "w", encoding="utf-8") as handle:
@@ -96,7 +102,7 @@ def write_task_dataset(task: CodeTask, root: Path, max_problems: int | None = No
         )
         for problem in problems:
             handle.write(json.dumps({key: problem[key] for key in keys}) + "\n")
-    return folder
+    return folder, left_out
 
 
 ROW_KEYS = ("task_id", "prompt", "entry_point", "test")

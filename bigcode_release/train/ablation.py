@@ -1,6 +1,7 @@
 """Ablations: the same tiny model trained on dataset variants (e.g. with and without a filter)
-with several seeds, compared on one shared validation set, as BigCode and FineWeb decided
-their filters."""
+with several seeds, compared on one shared validation set and on the bits per byte of HumanEval's
+canonical solutions (a likelihood task that moves early), as BigCode and FineWeb decided their
+filters."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ class VariantResult:
     val_losses: list[float]
     mean: float
     std: float
+    # bits per byte of HumanEval's canonical solutions (the `humaneval-bpb` likelihood task), per seed
+    humaneval_bpb: list[float] = ()
+    humaneval_bpb_mean: float | None = None
+    humaneval_bpb_std: float | None = None
 
 
 DECISION_RULE = (
@@ -65,6 +70,22 @@ def variant_folder(recipe: TrainRecipe, variant: str) -> Path:
     )
 
 
+def _spread(values: list[float]) -> float:
+    return round(statistics.stdev(values), 5) if len(values) > 1 else 0.0
+
+
+def _humaneval_bpb(checkpoint: Path, show_progress: bool) -> float:
+    """Bits per byte of HumanEval's canonical solutions for a checkpoint (no code runs)."""
+    from bigcode_release.evaluate.runner import EvalSettings, evaluate_checkpoint
+    from bigcode_release.evaluate.tasks import resolve_tasks
+
+    settings = EvalSettings(tasks=tuple(resolve_tasks("humaneval-bpb")))
+    result = evaluate_checkpoint(
+        checkpoint, settings, checkpoint.parent.parent / "eval-bpb", show_progress=show_progress
+    )
+    return result.scores["humaneval-bpb"]["bits_per_byte"]
+
+
 def run_ablation(
     recipe: TrainRecipe,
     variants: list[str],
@@ -83,7 +104,7 @@ def run_ablation(
     validation = folders[variants[0]] / "validation"
     results = []
     for variant, folder in folders.items():
-        losses = []
+        losses, bpb = [], []
         for seed in range(seeds):
             run = recipe.model_copy(
                 update={
@@ -96,6 +117,7 @@ def run_ablation(
                 run, origin=origin, run_dir=out_dir / Path(variant).name / f"seed{seed}", show_progress=show_progress
             )
             losses.append(result.final_val_loss)
+            bpb.append(_humaneval_bpb(Path(result.last_checkpoint), show_progress))
         results.append(
             VariantResult(
                 variant,
@@ -103,7 +125,10 @@ def run_ablation(
                 list(range(seeds)),
                 losses,
                 round(statistics.mean(losses), 5),
-                round(statistics.stdev(losses), 5) if len(losses) > 1 else 0.0,
+                _spread(losses),
+                bpb,
+                round(statistics.mean(bpb), 5),
+                _spread(bpb),
             )
         )
     ranked = sorted(results, key=lambda r: r.mean)
