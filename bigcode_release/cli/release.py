@@ -320,7 +320,7 @@ def run(
                 + ", ".join(
                     f"{k} {v:.3f}"
                     for k, v in score.items()
-                    if k.startswith("pass@") and not k.endswith("stderr") and v is not None
+                    if (k.startswith("pass@") and not k.endswith("stderr") or k == "bits_per_byte") and v is not None
                 )
                 for task, score in checkpoint["scores"].items()
             )

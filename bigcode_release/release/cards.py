@@ -100,7 +100,7 @@ def render_model_card(plan: RepoPlan, settings: ReleaseSettings, transparency: l
         tags=["code", "bigcode-release"],
         **extra,
     )
-    evaluations, ks, sandbox, decoding = [], [], {}, ""
+    evaluations, likelihoods, ks, sandbox, decoding = [], [], [], {}, ""
     if results:
         ks = results["settings"]["k"]
         sandbox = results["settings"]["sandbox"]
@@ -117,7 +117,9 @@ def render_model_card(plan: RepoPlan, settings: ReleaseSettings, transparency: l
                 "scores": {k: score[f"pass@{k}"] or 0.0 for k in ks},
             }
             for task, score in results["scores"].items()
+            if "bits_per_byte" not in score
         ]
+        likelihoods = [{"task": task, **score} for task, score in results["scores"].items() if "bits_per_byte" in score]
     run, counts, recipe = manifest["run"], manifest["counts"], manifest["recipe"]
     template = Environment(undefined=StrictUndefined, keep_trailing_newline=True).from_string(
         card_template("model_card.md").read_text(encoding="utf-8")
@@ -145,6 +147,7 @@ def render_model_card(plan: RepoPlan, settings: ReleaseSettings, transparency: l
         attention=attention_kind(config["num_attention_heads"], config["num_key_value_heads"]),
         special_tokens=_special_tokens(files.get("tokenizer.json")),
         evaluations=evaluations,
+        likelihoods=likelihoods,
         ks=ks,
         sandbox=sandbox,
         decoding=decoding,
