@@ -327,34 +327,48 @@ def _run_lighteval(
             "model_id": model.info.get("model_id"),
         }
 
-    def fits(problem: dict) -> bool:  # a likelihood task scores what the model's context holds whole
-        text = problem["prompt"] + problem["canonical_solution"]
-        return len(model.tokenizer(text, add_special_tokens=False)["input_ids"]) < model.max_length
+    def fit(problem: dict) -> dict | None:
+        """A likelihood problem within the model's context: the prompt cut from the left if it must
+        be; None when the solution alone does not fit."""
+        encode = model.tokenizer
+        solution = len(encode(problem["canonical_solution"], add_special_tokens=False)["input_ids"])
+        prompt = encode(problem["prompt"], add_special_tokens=False)["input_ids"]
+        room = model.max_length - 1 - solution
+        if room < 1:
+            return None
+        if len(prompt) <= room:
+            return problem
+        return {**problem, "prompt": model.tokenizer.decode(prompt[-room:])}
 
     written = {
-        task.name: write_task_dataset(task, work / "tasks", settings.max_problems, fits if task.likelihood else None)
+        task.name: write_task_dataset(task, work / "tasks", settings.max_problems, fit if task.likelihood else None)
         for task in settings.tasks
     }
+    # a likelihood task none of whose solutions fits the context is reported empty, not run
+    run_tasks = [task for task in settings.tasks if written[task.name][2]]
     configs = [
         task_config(task, written[task.name][0], scored if task.likelihood else metric, settings.max_new_tokens)
-        for task in settings.tasks
+        for task in run_tasks
     ]
     generator["lighteval"] = LIGHTEVAL_VERSION
     torch.manual_seed(settings.seed)
-    with registry_of(configs):
-        pipeline = Pipeline(
-            tasks=",".join(f"{task.name}|0" for task in settings.tasks),
-            pipeline_parameters=PipelineParameters(launcher_type=ParallelismManager.NONE),
-            evaluation_tracker=EvaluationTracker(output_dir=str(output_dir / "lighteval"), save_details=True),
-            model=model,
-        )
-        pipeline.evaluate()
-        pipeline.save_and_push_results()
-        results = pipeline.get_results()["results"]
+    results = {}
+    if run_tasks:
+        with registry_of(configs):
+            pipeline = Pipeline(
+                tasks=",".join(f"{task.name}|0" for task in run_tasks),
+                pipeline_parameters=PipelineParameters(launcher_type=ParallelismManager.NONE),
+                evaluation_tracker=EvaluationTracker(output_dir=str(output_dir / "lighteval"), save_details=True),
+                model=model,
+            )
+            pipeline.evaluate()
+            pipeline.save_and_push_results()
+            results = pipeline.get_results()["results"]
     scores = {}
     for task in settings.tasks:
         if task.likelihood:
             scores[task.name] = {**likelihoods.scores(task.name), "skipped_longer_than_context": written[task.name][1]}
+            scores[task.name]["contexts_cut_to_fit"] = written[task.name][3]
             continue
         task_results = results.get(f"{task.name}:0", {})  # lighteval writes "|" as ":" here
         problems = [p for p in log.problems if p.task.split("|")[0] == task.name]

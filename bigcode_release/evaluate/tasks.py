@@ -87,12 +87,15 @@ def resolve_tasks(spec: str, seed: int = 0) -> list[CodeTask]:
 
 
 def write_task_dataset(
-    task: CodeTask, root: Path, max_problems: int | None = None, fits: Callable[[dict], bool] | None = None
-) -> tuple[Path, int]:
-    """A dataset folder `datasets.load_dataset` reads offline (`<root>/<task>/test.jsonl`), and how
-    many problems `fits` left out (those a model's context cannot hold)."""
+    task: CodeTask, root: Path, max_problems: int | None = None, fit: Callable[[dict], dict | None] | None = None
+) -> tuple[Path, int, int, int]:
+    """A dataset folder `datasets.load_dataset` reads offline (`<root>/<task>/test.jsonl`); `fit`
+    adapts each problem to a model (None: left out). Returns the folder, the problems left out,
+    the problems written, and the problems `fit` changed."""
     problems = list(task.problems().values())[:max_problems]
-    kept = [p for p in problems if fits is None or fits(p)]
+    fitted = [(p, fit(p) if fit else p) for p in problems]
+    kept = [after for _, after in fitted if after is not None]
+    changed = sum(1 for before, after in fitted if after is not None and after is not before)
     left_out, problems = len(problems) - len(kept), kept
     folder = Path(root) / task.name
     folder.mkdir(parents=True, exist_ok=True)
@@ -102,7 +105,7 @@ def write_task_dataset(
         )
         for problem in problems:
             handle.write(json.dumps({key: problem[key] for key in keys}) + "\n")
-    return folder, left_out
+    return folder, left_out, len(problems), changed
 
 
 ROW_KEYS = ("task_id", "prompt", "entry_point", "test")

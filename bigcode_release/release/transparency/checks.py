@@ -417,7 +417,7 @@ def unintentional_harm_reproducibility(ev: Evidence) -> Found:
 def inference_duration(ev: Evidence) -> Found:
     seconds, a = ev.value("eval", "seconds")
     scores, b = ev.value("eval", "scores")
-    samples = sum(s["samples"] for s in scores.values()) or 1
+    samples = sum(s.get("samples", 0) for s in scores.values()) or 1  # likelihood tasks generate nothing
     device, c = ev.value("eval", "generator.device")
     return f"{one_significant(seconds / samples)} s per completion (generation and scoring) on {device}", [a, b, c]
 
