@@ -308,3 +308,30 @@ def test_bits_per_byte_of_the_canonical_solutions_falls_as_the_model_learns_them
     )  # fmt: skip
     rows = json.loads(only.stdout)["scores"]["humaneval-bpb"]
     assert rows["problems"] == 4 and rows["bits_per_byte"] > 0
+
+
+def test_the_heldout_sample_is_validation_files_per_language_pinned_by_id(run_dir, tokenized_release, tmp_path):
+    from bigcode_release.manifest import read_manifest
+    from bigcode_release.tokenizer.steps import in_validation
+
+    tokenized = next((tokenized_release / "tokenized").iterdir())
+    parameters = read_manifest(tokenized)["parameters"]
+    (task,) = resolve_tasks(f"heldout-bpb={tokenized}")
+    problems = task.problems()
+    assert problems and problems == task.problems()  # the same files every time
+    for doc_id, problem in problems.items():  # validation documents only: in no training shard
+        assert in_validation(doc_id, parameters["validation_fraction"], parameters["seed"])
+        assert problem["canonical_solution"].strip()
+    per_language: dict[str, int] = {}
+    for problem in problems.values():
+        per_language[problem["language"]] = per_language.get(problem["language"], 0) + 1
+    assert max(per_language.values()) <= 4
+    result = run_cli(
+        "eval", str(run_dir / "checkpoints" / "step-000000"), "--tasks", f"heldout-bpb={tokenized}",
+        "--out", str(tmp_path / "heldout"), "--json",
+    )  # fmt: skip
+    score = json.loads(result.stdout)["scores"]["heldout-bpb"]
+    assert score["problems"] + score["skipped_longer_than_context"] == len(problems)
+    assert score["bits_per_byte"] > 0 and set(score["per_language"]) <= set(per_language)
+    with pytest.raises(BenchmarkFileError, match="not a folder written by `bigcode-release tokenize`"):
+        resolve_tasks(f"heldout-bpb={tmp_path}")

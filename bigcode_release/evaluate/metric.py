@@ -119,6 +119,7 @@ class ContinuationLikelihood(SampleLevelComputation):
                 "bits": bits,
                 "bytes": nbytes,
                 "tokens": tokens,
+                "language": doc.specific.get("language"),
             }
         )
         return {BITS_PER_BYTE: bits / nbytes, LOGLIK_PER_TOKEN: loglik / max(tokens, 1)}

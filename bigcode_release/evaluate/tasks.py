@@ -13,7 +13,7 @@ from bigcode_release.decontamination.benchmarks import humaneval_path
 from bigcode_release.errors import BenchmarkFileError
 from bigcode_release.evaluate.infilling import KINDS as INFILLING_KINDS
 from bigcode_release.evaluate.infilling import FimMode, InfillingKind, fim_query, infilling_problems
-from bigcode_release.evaluate.likelihood import continuation_prompt
+from bigcode_release.evaluate.likelihood import continuation_prompt, heldout_problems
 from bigcode_release.evaluate.problems import STOP_SEQUENCES, read_problems
 
 SPLIT = "test"
@@ -37,8 +37,11 @@ class CodeTask:
     fim_mode: FimMode = "psm"
     seed: int = 0
     likelihood: bool = False  # scored by the log-likelihood of the canonical solution, nothing generated
+    heldout: bool = False  # `problems_file` is a tokenized folder: its validation split's held-out sample
 
     def problems(self) -> dict[str, dict]:
+        if self.heldout:
+            return heldout_problems(self.problems_file)
         problems = read_problems(self.problems_file)
         return infilling_problems(problems, self.infilling, self.seed) if self.infilling else problems
 
@@ -48,7 +51,7 @@ INFILLING_TASKS = {
     for kind in INFILLING_KINDS
     for mode in ("psm", "spm")
 }
-TASK_NAMES = ("humaneval", "humaneval-unstripped", "humaneval-bpb", *INFILLING_TASKS)
+TASK_NAMES = ("humaneval", "humaneval-unstripped", "humaneval-bpb", "heldout-bpb=<tokenized folder>", *INFILLING_TASKS)
 
 
 def resolve_tasks(spec: str, seed: int = 0) -> list[CodeTask]:
@@ -63,6 +66,11 @@ def resolve_tasks(spec: str, seed: int = 0) -> list[CodeTask]:
             tasks.append(CodeTask("humaneval", humaneval_path()))
         elif item == "humaneval-unstripped":
             tasks.append(CodeTask("humaneval-unstripped", humaneval_path(), strip_prompt=False))
+        elif item.startswith("heldout-bpb="):
+            folder = Path(item.split("=", 1)[1])
+            task = CodeTask("heldout-bpb", folder, strip_prompt=False, likelihood=True, heldout=True)
+            task.problems()  # refuse a folder that is not tokenized shards now, before a model is loaded
+            tasks.append(task)
         elif item == "humaneval-bpb":
             tasks.append(CodeTask("humaneval-bpb", humaneval_path(), strip_prompt=False, likelihood=True))
         elif item in INFILLING_TASKS:
@@ -103,6 +111,7 @@ def write_task_dataset(
         keys = (
             ROW_KEYS + (INFILLING_KEYS if task.infilling else ()) + (("canonical_solution",) if task.likelihood else ())
         )
+        keys += ("language",) if task.heldout else ()
         for problem in problems:
             handle.write(json.dumps({key: problem[key] for key in keys}) + "\n")
     return folder, left_out, len(problems), changed
