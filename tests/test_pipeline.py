@@ -52,7 +52,7 @@ def pipeline_recipe(folder: Path) -> Path:
                     "validation": {"interval": 2, "batches": 1},
                 },
                 "eval": {
-                    "tasks": "humaneval,humaneval-bpb",
+                    "tasks": "humaneval,humaneval-bpb,heldout-bpb",
                     "n": 1,
                     "k": [1],
                     "max_new_tokens": 8,
@@ -124,6 +124,7 @@ def test_the_whole_release_runs_and_names_every_artifact(released):
     assert stages["optout"]["entries"] == 1 and list(stages["receipts"]["applied"])
     assert [c["step"] for c in stages["evaluate"]["checkpoints"]] == [2, 4]
     assert all(c["scores"]["humaneval-bpb"]["bits_per_byte"] > 0 for c in stages["evaluate"]["checkpoints"])
+    assert all(c["scores"]["heldout-bpb"]["per_language"] for c in stages["evaluate"]["checkpoints"])
     cards = [p.read_text() for p in (out / "hub-trees").rglob("README.md")]
     assert any("| humaneval-bpb | 2 |" in card for card in cards)  # the model card's likelihood table
     assert stages["transparency"]["score"] >= 40

@@ -60,7 +60,7 @@ def _ratios(rows: list[dict]) -> dict:
 
 
 HELDOUT_PER_LANGUAGE = 4
-CONTEXT_CHARS, CONTINUATION_CHARS = 200, 800
+CONTEXT_CHARS, CONTINUATION_CHARS = 200, 400
 
 
 def _cut_at_line(text: str, limit: int) -> int:

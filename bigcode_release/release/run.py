@@ -331,10 +331,13 @@ class ReleaseRun:
         settings = self.recipe.eval
         if not settings.allow_code_execution:
             return {"skipped": f"eval.allow_code_execution is off in {self.recipes.origin}", "checkpoints": []}
+        # `heldout-bpb` without a folder: the held-out sample of this run's own tokenized version
+        own = f"heldout-bpb={self.layout.tokenized_dir(self.version)}"
+        spec = ",".join(own if t.strip() == "heldout-bpb" else t for t in settings.tasks.split(","))
         series = evaluate_series(
             self.run_dir,
             EvalSettings(
-                tasks=tuple(resolve_tasks(settings.tasks)),
+                tasks=tuple(resolve_tasks(spec)),
                 n=settings.n,
                 ks=tuple(settings.k),
                 max_new_tokens=settings.max_new_tokens,
