@@ -13,6 +13,7 @@ from bigcode_release.evaluate.problems import read_problems
 from bigcode_release.evaluate.sandbox import sandbox_available
 from bigcode_release.tokenizer.special_tokens import FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX
 from tests.conftest import run_cli
+from tests.serving import served
 from tests.tiny_models import memorise, save_checkpoint_folder, tiny_llama, tokenizer_for
 
 PROBLEMS = read_problems()
@@ -79,23 +80,47 @@ def test_an_empty_middle_fails_where_the_removed_line_matters(tmp_path):
     assert report["pass_at_k"]["pass@1"] < 0.5 and report["exact_match"] == 0.0
 
 
-@needs_sandbox
-@pytest.mark.slow
-def test_a_model_that_memorised_two_middles_fills_them_through_lighteval(tmp_path):
+@pytest.fixture(scope="module")
+def fim_checkpoint(tmp_path_factory):
+    """A tiny model that memorised the middles of HumanEval/0's first two single-line tasks."""
     tasks = list(infilling_problems(PROBLEMS, "single-line").values())[:3]
     tokenizer = tokenizer_for([p["prompt"] + p["canonical_solution"] for p in PROBLEMS.values()], 600)
     model = tiny_llama(tokenizer.get_vocab_size())
     memorise(model, tokenizer, [(fim_query(t["prompt"], t["suffix"]), t["middle"]) for t in tasks[:2]])
-    checkpoint = save_checkpoint_folder(model, tokenizer, tmp_path / "step-000010", step=10)
+    folder = tmp_path_factory.mktemp("fim") / "step-000010"
+    return save_checkpoint_folder(model, tokenizer, folder, step=10), tasks
+
+
+def _eval_infilling(tmp_path, *source: str) -> tuple[dict, dict]:
     result = run_cli(
-        "eval", str(checkpoint), "--tasks", "humaneval-infilling-single-line", "--max-problems", "3",
+        "eval", *source, "--tasks", "humaneval-infilling-single-line", "--max-problems", "3",
         "--max-new-tokens", "48", "--out", str(tmp_path / "out"), "--allow-code-execution", "--json",
     )  # fmt: skip
     score = json.loads(result.stdout)["scores"]["humaneval-infilling-single-line"]
+    samples = {row["task_id"]: row for row in map(json.loads, (tmp_path / "out" / "samples.jsonl").open())}
+    return score, samples
+
+
+@needs_sandbox
+@pytest.mark.slow
+def test_a_model_that_memorised_two_middles_fills_them_through_lighteval(fim_checkpoint, tmp_path):
+    checkpoint, tasks = fim_checkpoint
+    score, samples = _eval_infilling(tmp_path, str(checkpoint))
     assert score["problems"] == 3 and score["pass@1"] == pytest.approx(2 / 3)
     assert score["exact_match"] == pytest.approx(2 / 3, abs=1e-4)
-    samples = {row["task_id"]: row for row in map(json.loads, (tmp_path / "out" / "samples.jsonl").open())}
     for task in tasks[:2]:
         assert samples[task["task_id"]]["status"] == "passed"
         assert samples[task["task_id"]]["completion"] == task["middle"]
     assert samples[tasks[2]["task_id"]]["status"] != "passed"
+
+
+@needs_sandbox
+@pytest.mark.slow
+def test_infilling_through_an_endpoint_scores_like_the_checkpoint(fim_checkpoint, tmp_path):
+    """The FIM prompt's special tokens travel as text over the TGI protocol and the server's
+    tokenizer reads them back as the FIM tokens."""
+    checkpoint, tasks = fim_checkpoint
+    with served(checkpoint) as url:
+        score, samples = _eval_infilling(tmp_path, "--endpoint", url)
+    assert score["problems"] == 3 and score["pass@1"] == pytest.approx(2 / 3)
+    assert [samples[t["task_id"]]["completion"] for t in tasks[:2]] == [t["middle"] for t in tasks[:2]]
