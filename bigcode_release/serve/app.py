@@ -163,7 +163,7 @@ def create_app(
         created, completion_id = int(time.time()), f"cmpl-{uuid.uuid4().hex[:24]}"
         head = {"id": completion_id, "object": "text_completion", "created": created, "model": generator.model_id}
         if body.stream:
-            return _completion_stream(generator, prompt, parameters, head, admitted, slots)
+            return _openai_stream(generator, prompt, parameters, head, admitted, slots, chat=False)
         admitted()
         try:
             generation = generator.generate(prompt, parameters)
@@ -186,7 +186,7 @@ def create_app(
         created, completion_id = int(time.time()), f"chatcmpl-{uuid.uuid4().hex[:24]}"
         head = {"id": completion_id, "created": created, "model": generator.model_id, "system_fingerprint": "1"}
         if body.stream:
-            return _chat_stream(generator, prompt, parameters, head, admitted, slots)
+            return _openai_stream(generator, prompt, parameters, head, admitted, slots, chat=True)
         admitted()
         try:
             generation = generator.generate(prompt, parameters)
@@ -217,58 +217,32 @@ def _usage(generation: Generation) -> dict:
     }
 
 
-def _chat_stream(
-    generator: TextGenerator,
-    prompt: str,
-    parameters: GenerateParameters,
-    head: dict,
-    admitted,
-    slots: threading.BoundedSemaphore,
-) -> StreamingResponse:
-    generator.prepare(prompt, parameters)
-    admitted()
-
-    def events() -> Iterator[str]:
-        try:
-            for token, generation in generator.stream(prompt, parameters):
-                final = generation.finish_reason is not None
-                content = token.text if token.id != generator.eos_token_id else ""
-                choice = {
-                    "index": 0,
-                    "delta": {"role": "assistant", "content": content},
-                    "logprobs": None,
-                    "finish_reason": _openai_reason(generation.finish_reason) if final else None,
-                }
-                yield f"data: {json.dumps({**head, 'object': 'chat.completion.chunk', 'choices': [choice]})}\n\n"
-            yield "data: [DONE]\n\n"
-        finally:
-            slots.release()
-
-    return StreamingResponse(events(), media_type="text/event-stream")
-
-
 def _openai_reason(finish_reason: str | None) -> str:
     return "length" if finish_reason == "length" else "stop"
 
 
-def _completion_stream(
+def _openai_stream(
     generator: TextGenerator,
     prompt: str,
     parameters: GenerateParameters,
     head: dict,
     admitted,
     slots: threading.BoundedSemaphore,
+    chat: bool,
 ) -> StreamingResponse:
+    """Server-sent events of OpenAI's streamed completions (`text`) or chat completions (`delta`)."""
     generator.prepare(prompt, parameters)
     admitted()
+    head = {**head, "object": "chat.completion.chunk"} if chat else head
 
     def events() -> Iterator[str]:
         try:
             for token, generation in generator.stream(prompt, parameters):
                 final = generation.finish_reason is not None
+                text = token.text if token.id != generator.eos_token_id else ""
                 choice = {
                     "index": 0,
-                    "text": token.text if token.id != generator.eos_token_id else "",
+                    **({"delta": {"role": "assistant", "content": text}} if chat else {"text": text}),
                     "logprobs": None,
                     "finish_reason": _openai_reason(generation.finish_reason) if final else None,
                 }
