@@ -261,7 +261,7 @@ def test_bad_inputs_get_clear_errors_before_any_work(run_dir, tmp_path, monkeypa
     with pytest.raises(EvaluationError, match="missing config.json, model weights"):
         evaluate_checkpoint(tmp_path / "empty", settings(run_dir), tmp_path / "o", allow_code_execution=True)
     with pytest.raises(
-        BenchmarkFileError, match="task 'mbpp': not one of humaneval, humaneval-unstripped, humaneval-infilling"
+        BenchmarkFileError, match="task 'mbpp': not one of humaneval, humaneval-unstripped, humaneval-bpb"
     ):
         resolve_tasks("mbpp")
     broken = tmp_path / "broken.jsonl"
