@@ -26,7 +26,7 @@ ORPHAN_GRACE_SECONDS = 30.0
 class Measured:
     returncode: int
     cpu_seconds: float  # user + system of every process of the command's tree
-    wall_seconds: float
+    wall_seconds: float  # until the command itself exited
     processes: int  # processes reaped (the command and every orphan of its tree)
     stdout: str
     stderr: str
@@ -46,7 +46,7 @@ def run_measured(command: list[str], cwd: Path | None = None, env: dict | None =
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.monotonic()
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err)
-        cpu, reaped, returncode, deadline = 0.0, 0, None, None
+        cpu, reaped, returncode, deadline, wall = 0.0, 0, None, None, 0.0
         while True:
             try:
                 pid, status, usage = os.wait4(-1, os.WNOHANG if deadline else 0)
@@ -62,8 +62,8 @@ def run_measured(command: list[str], cwd: Path | None = None, env: dict | None =
             if pid == process.pid:
                 returncode = os.waitstatus_to_exitcode(status)
                 process.returncode = returncode
+                wall = time.monotonic() - started  # the command's own time, not the orphans' grace
                 deadline = time.monotonic() + ORPHAN_GRACE_SECONDS
-        wall = time.monotonic() - started
         out.seek(0)
         err.seek(0)
         return Measured(returncode, cpu, wall, reaped, out.read(), err.read())

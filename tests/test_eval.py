@@ -295,7 +295,8 @@ def test_bits_per_byte_of_the_canonical_solutions_falls_as_the_model_learns_them
     for problem in MEMORISED:  # learnt by heart: a small fraction of the untrained model's bits
         before, after = (r[problem["task_id"]] for r in rows)
         assert after["bits"] / after["bytes"] < 0.2 * before["bits"] / before["bytes"]
-        assert before["bytes"] == len(problem["canonical_solution"].encode())
+        scored = problem["prompt"][len(problem["prompt"].rstrip()) :] + problem["canonical_solution"]
+        assert before["bytes"] == len(scored.encode())  # the prompt's trailing newline is scored and counted
     for score, per_problem in zip(scores, rows):  # the corpus ratio: total bits over total bytes
         bits, nbytes = sum(r["bits"] for r in per_problem.values()), sum(r["bytes"] for r in per_problem.values())
         assert score["bits_per_byte"] == pytest.approx(bits / nbytes, abs=1e-4)

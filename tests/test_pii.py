@@ -71,6 +71,7 @@ def test_decoys_are_left_alone(labelled):
         "        self, private_key: ed25519.Ed25519PrivateKey, f_priv: _FragList",
         'PASSWORD_MIN_LENGTH = 12\npassword_hash = "$2b$12$KIXQJ8h1lYxO0cK9z3v1QeRk3mB0C2Fq1y2w3e4r5t6y7u8i9o0p"',
         "DB_PASSWORD_FILE=/run/secrets/db_pw\npasswd_file = /etc/app/passwd",
+        "docker run -u 1000:1000 image && docker run --user 1001:1001 other",
     ],
 )
 def test_classic_false_positives_are_not_pii(decoy):
@@ -106,3 +107,10 @@ def test_pii_scan_cli_prints_spans_not_values(tmp_path):
     assert path.read_text(encoding="utf-8").startswith(f'STRIPE = "{secret}"')
     missing = run_cli("pii", "scan", str(tmp_path / "missing.py"), check=False)
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_windows_line_endings_and_minified_lines():
+    crlf = "db:\r\n  password: S3cr3t!x9\r\nhost.internal:5432:mydb:alice:S3cr3tPw\r\n"
+    assert [crlf[f.start : f.end] for f in scan_text(crlf)] == ["S3cr3t!x9", "S3cr3tPw"]
+    # a very long line is not searched for passwords (the patterns' backtracking grows with its length)
+    assert scan_text("var pwd='Zx9!kq2Lm';" + "a" * 40_000) == []

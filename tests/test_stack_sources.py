@@ -104,16 +104,16 @@ def test_stack_v2_reads_contents_from_a_content_store_and_applies_every_detected
     pq.write_table(
         pa.table(
             {
-                "blob_id": [ids[p] for p in contents] + [blob_id(mirrored.encode())],
-                "repo_name": ["octo/app"] * 4 + ["octo/no-license", "octo/mirror"],
-                "path": [*contents, "/m.py"],
-                "detected_licenses": [["MIT"], ["MIT", "GPL-3.0-only"], ["MIT"], ["MIT"], [], ["BSD-3-Clause"]],
-                "license_type": ["permissive"] * 4 + ["no_license", "permissive"],
-                "src_encoding": ["UTF-8", "UTF-8", "ISO-8859-1", "UTF-8", "UTF-8", "UTF-8"],
-                "language": ["Python"] * 6,
-                "star_events_count": [7, 7, 7, 7, 0, 1],
-                "fork_events_count": [2, 2, 2, 2, 0, 0],
-                "content": [None] * 5 + [mirrored],
+                "blob_id": [ids[p] for p in contents] + [blob_id(mirrored.encode()), "0" * 40],
+                "repo_name": ["octo/app"] * 4 + ["octo/no-license", "octo/mirror", None],
+                "path": [*contents, "/m.py", "/orphan.py"],
+                "detected_licenses": [["MIT"], ["MIT", "GPL-3.0-only"], ["MIT"], ["MIT"], [], ["BSD-3-Clause"], []],
+                "license_type": ["permissive"] * 4 + ["no_license", "permissive", "no_license"],
+                "src_encoding": ["UTF-8", "UTF-8", "ISO-8859-1", "UTF-8", "UTF-8", "UTF-8", "UTF-8"],
+                "language": ["Python"] * 7,
+                "star_events_count": [7, 7, 7, 7, 0, 1, 0],
+                "fork_events_count": [2, 2, 2, 2, 0, 0, 0],
+                "content": [None] * 5 + [mirrored, "x = 1\n"],
             }
         ),
         data / "train-00000.parquet",
@@ -131,6 +131,7 @@ def test_stack_v2_reads_contents_from_a_content_store_and_applies_every_detected
     assert reasons["octo/app/src/legacy.py"] == "non_permissive_license"  # MIT AND GPL-3.0-only
     assert reasons["octo/no-license/lib.py"] == "no_license"
     assert source_stats(result)["blobs_missing_from_content_store"] == 1
+    assert source_stats(result)["rows_without_repo_or_path"] == 1  # a row without a repository is skipped
 
 
 @pytest.fixture(scope="module")

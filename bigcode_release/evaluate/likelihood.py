@@ -66,7 +66,7 @@ CONTEXT_CHARS, CONTINUATION_CHARS = 200, 400
 def _cut_at_line(text: str, limit: int) -> int:
     """The position of the last line end within `limit` characters (or `limit` if none)."""
     end = text.rfind("\n", 0, limit)
-    return end + 1 if end > 0 else min(limit, len(text))
+    return end + 1 if end >= 0 else min(limit, len(text))
 
 
 def heldout_problems(tokenized: Path, per_language: int = HELDOUT_PER_LANGUAGE) -> dict[str, dict]:
@@ -115,9 +115,12 @@ def continuation_prompt(line: dict, task_name: str = ""):
     """A problem's prompt as context and its canonical solution as the one continuation scored."""
     from lighteval.tasks.requests import Doc
 
+    # lighteval moves a context's trailing whitespace into the continuation it scores: do it here, so
+    # the bytes counted are the bytes scored
+    context = line["prompt"].rstrip()
     return Doc(
-        query=line["prompt"],
-        choices=[line["canonical_solution"]],
+        query=context,
+        choices=[line["prompt"][len(context) :] + line["canonical_solution"]],
         gold_index=0,
         task_name=task_name,
         specific={"task_id": line["task_id"], "language": line.get("language")},

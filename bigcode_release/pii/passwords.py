@@ -48,7 +48,8 @@ _URL = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]*:(?P<value>[^\s@/'\"]{
 _ORACLE_THIN = re.compile(r"(?i)jdbc:oracle:thin:[^/\s:@]+/(?P<value>[^@\s/]{4,128})@")
 _CONNECTION_STRING = re.compile(r"(?i)(?:^|[;\"'\s])(?:password|pwd)\s*=\s*(?P<value>[^;'\"\s]{4,128})\s*(?=;)")
 _NETRC = re.compile(r"(?im)^\s*(?:machine\s+\S+\s+)?(?:login\s+\S+\s+)?password\s+(?P<value>\S{4,128})\s*$")
-_CURL_USER = re.compile(r"""(?:^|\s)(?:-u|--user)[\s=]+['"]?[^\s:'"@]+:(?P<value>[^\s'"@]{4,128})""")
+# (not `docker run -u 1000:1000`: a uid:gid pair)
+_CURL_USER = re.compile(r"""(?:^|\s)(?:-u|--user)[\s=]+['"]?[^\s:'"@]+:(?!\d+(?:\s|$))(?P<value>[^\s'"@]{4,128})""")
 _DEFINE = re.compile(rf"""(?i)define\(\s*["'][\w.-]*{NAME}[\w.-]*["']\s*,\s*["'](?P<value>[^"'\n]{{4,128}})["']""")
 _XML_ELEMENT = re.compile(rf"(?i)<(?P<name>[\w.:-]*{NAME}[\w.-]*)>(?P<value>[^<>\n]{{4,128}})</(?P=name)>")
 _XML_KEY_VALUE = re.compile(
@@ -78,7 +79,8 @@ _TUPLE = re.compile(
     r"""(?P<names>\b\w+(?:\s*,\s*\w+)+)\s*:?=\s*(?P<values>["'][^"'\n]*["'](?:\s*,\s*["'][^"'\n]*["'])+)"""
 )
 _QUOTED = re.compile(r"""["']([^"'\n]*)["']""")
-PGPASS_LINE = re.compile(r"(?m)^[\w.*-]+:(?:\d{2,5}|\*):[\w*-]+:[\w*.-]+:(?P<value>[^\s:]{4,128})$")
+PGPASS_LINE = re.compile(r"(?m)^[\w.*-]+:(?:\d{2,5}|\*):[\w*-]+:[\w*.-]+:(?P<value>[^\s:]{4,128})\r?$")
+MAX_LINE = 4096
 _PGPASS_HINT = re.compile(r":(?:\d{2,5}|\*):")
 
 # (pattern, detector, what its line must hold, lowercased, for it to be tried)
@@ -166,7 +168,9 @@ _TUPLE_HEAD = re.compile(r"^\s*(?:const|var|let)?\s*(?:\w+\s*,\s*)+$")
 def find_passwords(text: str, lines: Iterable[tuple[int, int]]) -> Iterator[Finding]:
     """Passwords on the given `(start, end)` lines of `text`, and in `.pgpass`-style lines anywhere."""
     for line_start, line_end in lines:
-        line = text[line_start:line_end]
+        line = text[line_start:line_end].removesuffix("\r")  # CRLF files: `$` must see the line's end
+        if len(line) > MAX_LINE:
+            continue  # minified or generated data: the patterns' backtracking grows with the line
         lowered = line.lower()
         for pattern, detector, needed in PATTERNS:
             if needed not in lowered:

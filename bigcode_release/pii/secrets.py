@@ -367,7 +367,8 @@ def find_secrets(text: str, raw: bytes | None = None) -> Iterator[Finding]:
         line = text[line_start:line_end]
         if len(line) > 4096:
             continue
-        context = text[text.rfind("\n", 0, max(text.rfind("\n", 0, line_start - 1), 0)) + 1 : line_end]
+        previous = text.rfind("\n", 0, max(line_start - 1, 0))
+        context = text[text.rfind("\n", 0, max(previous, 0)) + 1 : line_end] if line_start else line
         for plugin in _plugins():
             for hit in plugin.analyze_line(filename="scan", line=line):
                 value = hit.secret_value

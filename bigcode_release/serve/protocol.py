@@ -114,10 +114,21 @@ class CompletionRequest(_OpenAIRequest):
 
 
 class ChatMessage(BaseModel):
+    """A message; content as text or as OpenAI's list of parts (the text parts are joined)."""
+
     model_config = ConfigDict(extra="ignore")
 
-    role: Literal["system", "user", "assistant"]
+    role: Literal["system", "user", "assistant", "tool"]
     content: str
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _text_parts(cls, value):
+        if isinstance(value, list):
+            if any(not isinstance(part, dict) or part.get("type") != "text" for part in value):
+                raise ValueError("only text content parts are supported")
+            return "".join(str(part.get("text", "")) for part in value)
+        return value
 
 
 class ChatCompletionRequest(_OpenAIRequest):

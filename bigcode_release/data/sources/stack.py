@@ -38,7 +38,12 @@ class _StackRows:
         try:
             for row in self.rows(filepath):
                 with self.track_time():
-                    documents = [self.document(f) for f in self.schema.files(row, self.stat_update)]
+                    try:
+                        documents = [self.document(f) for f in self.schema.files(row, self.stat_update)]
+                    except Exception as exc:  # one row that cannot be read: skip it, count it, go on
+                        self.stat_update("rows_not_read")
+                        logger.warning(f"{filepath}: skipping a row: {type(exc).__name__}: {exc}")
+                        continue
                 yield from documents
         except _NotInSchema as exc:
             self.stat_update("input_files_not_in_schema")

@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from loguru import logger
+
 from bigcode_release.data.sources.content_store import BlobNotFound, ContentStore
 from bigcode_release.license.spdx import combine, normalise
 
@@ -91,7 +93,7 @@ class FileRowSchema:
         if content is None or not repo_name or not path:
             skip("rows_without_content_repo_or_path")
             return
-        licenses_column = next((c for c in self.columns["licenses"] if c in row), None)
+        licenses_column = next((c for c in self.columns["licenses"] if row.get(c) is not None), None)
         yield StackFile(
             repo_name=repo_name,
             path=str(path).lstrip("/"),
@@ -137,6 +139,9 @@ class V2Schema:
         return [column for column in self.required if column not in columns]
 
     def files(self, row: dict, skip: Skip) -> Iterator[StackFile]:
+        if not row.get("repo_name") or not row.get("path"):
+            skip("rows_without_repo_or_path")
+            return
         content = row.get("content")
         if content is None:
             content = self._content(row, skip)
@@ -163,6 +168,9 @@ class V2Schema:
             skip("blobs_missing_from_content_store")
         except (UnicodeDecodeError, LookupError):
             skip("blobs_not_decodable_in_src_encoding")
+        except (OSError, EOFError) as exc:  # a truncated gzip blob, a store that did not answer
+            skip("blobs_unreadable")
+            logger.warning(f"blob {row['blob_id']}: {type(exc).__name__}: {exc}")
         return None
 
 
