@@ -25,9 +25,15 @@ from bigcode_release.license.spdx import normalise
 class _StackRows:
     """Mixin turning a schema's rows into documents and surviving corrupt files."""
 
-    languages: LanguageTable
-
-    def _setup(self, languages: LanguageTable, schema: SchemaName, content_store: str | None) -> None:
+    def __init__(
+        self,
+        data_folder: str,
+        languages: LanguageTable,
+        schema: SchemaName = "auto",
+        content_store: str | None = None,
+        **kwargs,
+    ):
+        super().__init__(data_folder, **kwargs)  # datatrove's reader (the next class in the MRO)
         self.languages = languages
         self.schema = stack_schema(schema, content_store)
 
@@ -87,17 +93,6 @@ class StackParquetReader(_StackRows, ParquetReader):
 
     name = "📒 Stack Parquet"
 
-    def __init__(
-        self,
-        data_folder: str,
-        languages: LanguageTable,
-        schema: SchemaName = "auto",
-        content_store: str | None = None,
-        **kwargs,
-    ):
-        super().__init__(data_folder, **kwargs)
-        self._setup(languages, schema, content_store)
-
     def rows(self, filepath: str) -> Iterator[dict]:
         import pyarrow.parquet as pq
 
@@ -111,17 +106,6 @@ class StackJsonlReader(_StackRows, JsonlReader):
     """Stack-schema JSONL files (optionally compressed); a line that is not JSON is skipped and counted."""
 
     name = "🐿 Stack JSONL"
-
-    def __init__(
-        self,
-        data_folder: str,
-        languages: LanguageTable,
-        schema: SchemaName = "auto",
-        content_store: str | None = None,
-        **kwargs,
-    ):
-        super().__init__(data_folder, **kwargs)
-        self._setup(languages, schema, content_store)
 
     def rows(self, filepath: str) -> Iterator[dict]:
         with self.data_folder.open(filepath, "r", compression=self.compression) as handle:
