@@ -28,7 +28,7 @@ from bigcode_release.evaluate.lighteval_compat import (
 from bigcode_release.evaluate.likelihood import BITS_PER_BYTE, LOGLIK_PER_TOKEN
 from bigcode_release.evaluate.sandbox import SandboxLimits, require_opt_in, sandbox_available
 from bigcode_release.evaluate.tasks import DEFAULT_MAX_NEW_TOKENS, CodeTask, task_config, write_task_dataset
-from bigcode_release.manifest import content_hash, sha256_file
+from bigcode_release.manifest import content_hash, read_manifest, sha256_file
 from bigcode_release.plotting import line_chart
 
 RESULTS_FILE = "results.json"
@@ -89,6 +89,8 @@ class EvalSettings:
                     "problems_file": str(t.problems_file),
                     "strip_prompt": t.strip_prompt,
                     **({"infilling": t.infilling, "fim_mode": t.fim_mode, "seed": t.seed} if t.infilling else {}),
+                    # a held-out sample is identified by its tokenized version's content, not where it lies
+                    **({"tokenized_manifest_hash": _manifest_hash(t.problems_file)} if t.heldout else {}),
                 }
                 for t in self.tasks
             ],
@@ -179,6 +181,10 @@ def default_series_dir(folder: Path) -> Path:
     return folder.with_name(f"{folder.name}-eval")
 
 
+def _manifest_hash(folder: Path) -> str | None:
+    return (read_manifest(folder) or {}).get("manifest_hash")
+
+
 def _fingerprint(checkpoint: Path | None, endpoint: str | None, settings: EvalSettings) -> str:
     """Changes when the weights (by content), the endpoint or the settings change, so finished
     results are reused for the same model wherever its folder now lies (a moved or copied release)."""
@@ -187,7 +193,11 @@ def _fingerprint(checkpoint: Path | None, endpoint: str | None, settings: EvalSe
         for path in sorted(Path(checkpoint).iterdir()):
             if path.is_file() and (path.suffix in (".safetensors", ".bin") or path.name == "config.json"):
                 files[path.name] = sha256_file(path)
-    return content_hash({"files": files, "endpoint": endpoint, "settings": settings.to_dict()})
+    described = settings.to_dict()
+    for task in described["tasks"]:  # a copied or moved release is the same held-out sample
+        if "tokenized_manifest_hash" in task:
+            task.pop("problems_file")
+    return content_hash({"files": files, "endpoint": endpoint, "settings": described})
 
 
 def _local_model(checkpoint: Path, settings: EvalSettings, cache_dir: Path, show_progress: bool):

@@ -183,7 +183,7 @@ def _config_secrets(f: LabelledFile, rng: random.Random, index: int) -> None:
         f.add('from huggingface_hub import login\nlogin(token="', token, KEY, "hf_token", '")\n')
     elif style == 4:
         header = base64.urlsafe_b64encode(b'{"alg":"RS256","typ":"JWT"}').rstrip(b"=").decode()
-        claims = json.dumps({"sub": str(rng.randint(10**5, 10**6)), "exp": rng.randint(1.7e9, 1.8e9)})
+        claims = json.dumps({"sub": str(rng.randint(10**5, 10**6)), "exp": rng.randint(1_700_000_000, 1_800_000_000)})
         payload = base64.urlsafe_b64encode(claims.encode()).rstrip(b"=").decode()
         signature = base64.urlsafe_b64encode(rng.randbytes(256)).rstrip(b"=").decode()
         f.add(
