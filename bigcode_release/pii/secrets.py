@@ -166,6 +166,7 @@ def _plugins():
     ]
 
 
+_PREFIXES_BYTES = tuple(prefix.encode() for prefix in _SECRET_PREFIXES)
 _PREFIX_STARTS = np.zeros(1 << 16, dtype=bool)  # first two bytes of a provider's key prefix
 _PREFIX_STARTS[[ord(p[0]) * 256 + ord(p[1]) for p in _SECRET_PREFIXES]] = True
 
@@ -188,21 +189,15 @@ Lines = list[tuple[int, int]]
 def candidate_lines(text: str, raw: bytes | None = None) -> tuple[Lines, Lines, Lines]:
     """(start, end) character offsets of the lines worth a key scan, of those that may assign a
     secret-named key, and of those worth a password scan. `raw` is the text's UTF-8 bytes when
-    the caller has them already."""
-    key_spans: set[tuple[int, int]] = set()
-    if text.isascii():
-        raw = text.encode("ascii") if raw is None else raw
-        for start, end, shaped in _token_runs(raw):
-            if (shaped and (len(set(text[start:end])) >= 20 or end - start < 20)) or text.startswith(
-                _SECRET_PREFIXES, start
-            ):
-                key_spans.add(_line_of(text, start))
-    else:
-        for match in re.finditer(rf"[A-Za-z0-9+/_\-]{{{MIN_TOKEN},}}", text):
-            run = match.group(0)
-            if len(set(run)) >= 20 or _HEX_RUN.fullmatch(run) or run.startswith(_SECRET_PREFIXES):
-                key_spans.add(_line_of(text, match.start()))
-    secret_named, password_spans = _hint_lines(text, raw)
+    the caller has them already; the scans run on the bytes and map positions back to lines."""
+    raw = text.encode("utf-8", "surrogatepass") if raw is None else raw
+    lines = _ByteLines(text, raw)
+    key_spans = {
+        lines.of(start)
+        for start, end, shaped in _token_runs(raw)
+        if (shaped and (end - start < 20 or len(set(raw[start:end])) >= 20)) or raw.startswith(_PREFIXES_BYTES, start)
+    }
+    secret_named, password_spans = _hint_lines(raw, lines)
     position = text.find("://")
     while position != -1:  # scheme://user:password@host
         at = text.find("@", position, position + 160)
@@ -210,6 +205,28 @@ def candidate_lines(text: str, raw: bytes | None = None) -> tuple[Lines, Lines, 
             password_spans.add(_line_of(text, position))
         position = text.find("://", position + 3)
     return sorted(key_spans), sorted(secret_named), sorted(password_spans)
+
+
+class _ByteLines:
+    """The character span of the line holding a UTF-8 byte offset (the same offset for ASCII text)."""
+
+    def __init__(self, text: str, raw: bytes):
+        self.text, self.raw = text, raw
+        self.ascii = len(raw) == len(text)
+        self._newlines: tuple[np.ndarray, np.ndarray] | None = None
+
+    def of(self, position: int) -> tuple[int, int]:
+        if self.ascii:
+            return _line_of(self.text, position)
+        if self._newlines is None:  # the n-th newline is at these byte and character offsets
+            wide = np.frombuffer(self.text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+            narrow = np.frombuffer(self.raw, dtype=np.uint8)
+            self._newlines = (np.flatnonzero(narrow == 10), np.flatnonzero(wide == 10))
+        byte_newlines, char_newlines = self._newlines
+        index = int(np.searchsorted(byte_newlines, position))
+        start = int(char_newlines[index - 1]) + 1 if index > 0 else 0
+        end = int(char_newlines[index]) if index < len(char_newlines) else len(self.text)
+        return start, end
 
 
 def _token_runs(raw: bytes) -> list[tuple[int, int, bool]]:
@@ -231,38 +248,23 @@ def _token_runs(raw: bytes) -> list[tuple[int, int, bool]]:
     return list(zip(starts[keep].tolist(), ends[keep].tolist(), shaped[keep].tolist()))
 
 
-def _hint_lines(text: str, raw: bytes | None = None) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
+def _hint_lines(raw: bytes, lines: _ByteLines) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
     """(lines that may assign a secret-named key, lines that may hold a password). `bytes.lower`
-    changes ASCII letters only, so UTF-8 offsets survive it; they are mapped back to characters."""
-    raw = text.encode("utf-8", "surrogatepass") if raw is None else raw
+    changes ASCII letters only, so UTF-8 offsets survive it."""
     lowered = raw.lower()
-    secret_named = [
-        position
+    secret_named = {
+        lines.of(position)
         for word in _SECRET_WORDS_BYTES
         for position in _positions(lowered, word)
         if _SECRET_NAME_TAIL.match(lowered, position + len(word))
-    ]
-    password = [position for marker in passwords.MARKERS for position in _positions(lowered, marker)]
-    password += [
-        p for p in _positions(lowered, passwords.MYSQL_FLAG) if lowered[p + 3 : p + 4] not in (b"", b" ", b"\n")
-    ]
-    hits = [secret_named, password]
-    if not any(hits):
-        return set(), set()
-    if text.isascii():
-        secret_named, password = ({_line_of(text, position) for position in positions} for positions in hits)
-        return secret_named, password
-    byte_newlines = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == 10)
-    char_newlines = np.flatnonzero(np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32) == 10)
-    found = []
-    for positions in hits:
-        lines = set()
-        for index in np.searchsorted(byte_newlines, positions).tolist():
-            start = int(char_newlines[index - 1]) + 1 if index > 0 else 0
-            end = int(char_newlines[index]) if index < len(char_newlines) else len(text)
-            lines.add((start, end))
-        found.append(lines)
-    return found[0], found[1]
+    }
+    password = {lines.of(position) for marker in passwords.MARKERS for position in _positions(lowered, marker)}
+    password |= {
+        lines.of(p)
+        for p in _positions(lowered, passwords.MYSQL_FLAG)
+        if lowered[p + 3 : p + 4] not in (b"", b" ", b"\n")
+    }
+    return secret_named, password
 
 
 def _positions(data: bytes, marker: bytes) -> Iterator[int]:
