@@ -17,6 +17,7 @@ solutions weigh by their length as in perplexity. The lighteval metric is in `me
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from bigcode_release.errors import BenchmarkFileError
@@ -69,8 +70,10 @@ def _cut_at_line(text: str, limit: int) -> int:
     return end + 1 if end >= 0 else min(limit, len(text))
 
 
+@lru_cache(maxsize=4)
 def heldout_problems(tokenized: Path, per_language: int = HELDOUT_PER_LANGUAGE) -> dict[str, dict]:
-    """`task_id -> problem` for the held-out sample of a tokenized dataset version's validation split."""
+    """`task_id -> problem` for the held-out sample of a tokenized dataset version's validation split
+    (read once per process: a series scores every checkpoint on it). Callers must not modify it."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
     import xxhash

@@ -101,12 +101,16 @@ def create_app(
     def info() -> dict:
         return {**generator.info(), "max_concurrent_requests": max_concurrent_requests}
 
-    def generate_response(body: GenerateRequest) -> dict:
+    def generate_admitted(prompt: str, parameters: GenerateParameters) -> Generation:
+        """One generation within the concurrent-request limit (429 beyond it)."""
         admitted()
         try:
-            generation = generator.generate(body.inputs, body.parameters)
+            return generator.generate(prompt, parameters)
         finally:
             slots.release()
+
+    def generate_response(body: GenerateRequest) -> dict:
+        generation = generate_admitted(body.inputs, body.parameters)
         text = (body.inputs + generation.text) if body.parameters.return_full_text else generation.text
         answer = {"generated_text": text}
         if body.parameters.details:
@@ -164,11 +168,7 @@ def create_app(
         head = {"id": completion_id, "object": "text_completion", "created": created, "model": generator.model_id}
         if body.stream:
             return _openai_stream(generator, prompt, parameters, head, admitted, slots, chat=False)
-        admitted()
-        try:
-            generation = generator.generate(prompt, parameters)
-        finally:
-            slots.release()
+        generation = generate_admitted(prompt, parameters)
         text = (prompt + generation.text) if body.echo else generation.text
         return {
             **head,
@@ -187,11 +187,7 @@ def create_app(
         head = {"id": completion_id, "created": created, "model": generator.model_id, "system_fingerprint": "1"}
         if body.stream:
             return _openai_stream(generator, prompt, parameters, head, admitted, slots, chat=True)
-        admitted()
-        try:
-            generation = generator.generate(prompt, parameters)
-        finally:
-            slots.release()
+        generation = generate_admitted(prompt, parameters)
         return {
             **head,
             "object": "chat.completion",
