@@ -79,12 +79,13 @@ def release(tmp_path_factory) -> Path:
 def test_the_build_writes_a_manifest_and_is_reused(release):
     manifest = json.loads((release / "index" / "v1.0" / "manifest.json").read_text())
     dataset = json.loads((release / "dataset" / "manifest.json").read_text())
-    assert manifest["kinds"] == ["bm25", "suffix-array", "portrait"]
+    assert manifest["kinds"] == ["bm25", "fm", "portrait"]
     assert manifest["dataset_manifest_hash"] == dataset["manifest_hash"] and manifest["counts"]["documents"] == 2
     assert {o["path"] for o in manifest["outputs"]} >= {
         "portrait.bloom",
         "documents.parquet",
-        "suffix/shard-0000/sa.npy",
+        "membership/shard-0000/fm-bits.npy",
+        "membership/shard-0000/manifest.json",
     }
     assert all(len(o["sha256"]) == 64 for o in manifest["outputs"]) and manifest["sizes"]["bm25"] > 0
     again = json.loads(run_cli("index", "build", str(release), "--json").stdout)

@@ -13,7 +13,7 @@ from rich.table import Table
 from bigcode_release.cli.output import JsonFlag, ProgressFlag, console, emit
 from bigcode_release.errors import InvalidArgumentError
 
-index_app = typer.Typer(no_args_is_help=True, help="Build the data indexes (BM25, suffix arrays, portrait).")
+index_app = typer.Typer(no_args_is_help=True, help="Build the data indexes (BM25, membership shards, portrait).")
 membership_app = typer.Typer(no_args_is_help=True, help="Is this text in the data? Spans, sources, licenses.")
 ReleaseOption = Annotated[Path, typer.Option("--release", help="the release directory")]
 VersionOption = Annotated[str | None, typer.Option("--version", help="dataset version (default: the newest indexed)")]
@@ -35,18 +35,23 @@ def _read(source: str) -> str:
 def index_build(
     release: Annotated[Path, typer.Argument(help="the release directory")],
     version: VersionOption = None,
+    shards: Annotated[int, typer.Option("--shards", help="membership shards, each built in its own process")] = 1,
+    backend: Annotated[
+        str, typer.Option("--backend", help="membership index: fm (compact FM-index) or suffix-array (reference)")
+    ] = "fm",
     as_json: JsonFlag = False,
     progress: ProgressFlag = True,
 ) -> None:
-    """Build the BM25 index, the suffix arrays and the portrait of a dataset version."""
+    """Build the BM25 index, the membership index (in shards) and the portrait of a dataset version."""
     from bigcode_release.index.build import build_indexes
 
-    result = build_indexes(release, version, show_progress=progress and not as_json)
+    result = build_indexes(release, version, shards=shards, backend=backend, show_progress=progress and not as_json)
 
     def human() -> None:
         state = "up to date" if result.reused else f"built in {result.seconds:.0f} s"
         console.print(
-            f"{result.folder}: {state}; {result.documents:,} documents, {result.text_bytes / 2**20:,.1f} MiB of text"
+            f"{result.folder}: {state}; {result.documents:,} documents, {result.text_bytes / 2**20:,.1f} MiB of text; "
+            f"membership: {result.backend}, {result.shards} shard{'s' if result.shards != 1 else ''}"
         )
         for kind, size in result.sizes.items():
             console.print(f"  {kind}: {size / 2**20:,.1f} MiB")

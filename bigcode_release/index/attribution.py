@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pyarrow.parquet as pq
 
 from bigcode_release.errors import DataIndexError
-from bigcode_release.index.suffix import SuffixIndex
+from bigcode_release.index.shards import ShardedIndex
 from bigcode_release.license.spdx import license_terms
 
 DEFAULT_MIN_BYTES = 64
@@ -154,13 +154,13 @@ def source_url(repo: str, path: str) -> str:
 
 
 class MembershipIndex:
-    """A dataset version's suffix arrays and document table."""
+    """A dataset version's membership shards and document table."""
 
     def __init__(self, folder: Path, dataset_version: str):
         self.folder = Path(folder)
-        if not (self.folder / "suffix").is_dir():
+        if not (self.folder / "membership").is_dir():
             raise DataIndexError(f"{self.folder}: no membership index; run `bigcode-release index build`")
-        self.suffix = SuffixIndex(self.folder / "suffix")
+        self.suffix = ShardedIndex(self.folder / "membership")
         self.table = pq.read_table(self.folder / "documents.parquet")
         self.dataset_version = dataset_version
         self._licenses: dict[str, str] | None = None

@@ -1,6 +1,7 @@
 """`bigcode-release index build`: one pass over a dataset version's shards feeds the BM25 index,
-the suffix-array shards and the portrait, then a manifest records sizes, hashes and the dataset
-manifest they were built from. Only the version's own documents are read, so opted-out and removed
+the membership shards' text and the portrait; the membership shards are then indexed one process
+each (`shards.py`), and a manifest records sizes, hashes and the dataset manifest they were built
+from. Only the version's own documents are read, so opted-out and removed
 files are absent by construction."""
 
 from __future__ import annotations
@@ -18,20 +19,22 @@ from tqdm import tqdm
 from bigcode_release.errors import DataIndexError, ReleaseDirectoryError
 from bigcode_release.index import bm25, portrait
 from bigcode_release.index.documents import iter_documents
-from bigcode_release.index.suffix import MAX_SHARD_BYTES, ShardWriter
+from bigcode_release.index.shards import BACKENDS, DEFAULT_BACKEND, MAX_SHARD_BYTES, ShardWriter
 from bigcode_release.layout import ReleaseLayout
 from bigcode_release.manifest import describe_outputs, read_manifest, tool_versions, write_manifest
 
-KINDS = ["bm25", "suffix-array", "portrait"]
 # what the index holds changes with it: an index of an older format is rebuilt (2: the BM25 index has
-# the joined-identifiers field, documents.parquet the origin of vendored copies)
-INDEX_FORMAT = 2
+# the joined-identifiers field, documents.parquet the origin of vendored copies; 3: membership shards
+# with their own manifests, and a backend)
+INDEX_FORMAT = 3
 
 
 @dataclass
 class IndexBuildResult:
     folder: str
     dataset_version: str
+    backend: str
+    shards: int
     documents: int
     text_bytes: int
     sizes: dict[str, int]
@@ -47,10 +50,25 @@ def _folder_bytes(folder: Path) -> int:
 
 
 def build_indexes(
-    release: str | Path, version: str | None = None, max_shard_bytes: int = MAX_SHARD_BYTES, show_progress: bool = True
+    release: str | Path,
+    version: str | None = None,
+    shards: int = 1,
+    backend: str = DEFAULT_BACKEND,
+    max_shard_bytes: int = MAX_SHARD_BYTES,
+    show_progress: bool = True,
 ) -> IndexBuildResult:
-    """Build (or find up to date) the three indexes of a dataset version under `<release>/index/<v>/`."""
+    """Build (or find up to date) the three indexes of a dataset version under `<release>/index/<v>/`:
+    BM25 search, the membership index in `shards` shards with `backend` (`fm` or `suffix-array`),
+    and the portrait.
+
+    Raises:
+        DataIndexError: no such dataset version, or a bad `shards` / `backend`.
+    """
     started = time.monotonic()
+    if backend not in BACKENDS:
+        raise DataIndexError(f"unknown membership backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if shards < 1:
+        raise DataIndexError(f"--shards must be at least 1, got {shards}")
     layout = ReleaseLayout.at(release)
     version_dir = layout.dataset_dir(version)
     dataset = read_manifest(version_dir)
@@ -62,11 +80,14 @@ def build_indexes(
         "dataset_version": dataset["version"],
         "dataset_manifest_hash": dataset["manifest_hash"],
         "index_format": INDEX_FORMAT,
+        "membership": {"backend": backend, "shards": shards},
     }
     if existing and existing.get("inputs") == inputs:
         return IndexBuildResult(
             str(folder),
             dataset["version"],
+            backend,
+            existing["counts"]["membership_shards"],
             existing["counts"]["documents"],
             existing["counts"]["text_bytes"],
             existing["sizes"],
@@ -76,7 +97,7 @@ def build_indexes(
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     stats = json.loads((version_dir / "stats.json").read_text(encoding="utf-8"))["totals"]
-    suffix = ShardWriter(folder / "suffix", max_shard_bytes)
+    membership = ShardWriter(folder / "membership", stats["kept_bytes"], shards, max_shard_bytes)
     sketch = portrait.PortraitWriter(expected_chunks=stats["kept_bytes"] // portrait.WIDTH)
     rows: dict[str, list] = {key: [] for key in ("repo", "path", "license", "language", "origin_repo", "origin_path")}
     text_bytes = 0
@@ -84,7 +105,7 @@ def build_indexes(
 
     def feed(document) -> None:
         nonlocal text_bytes
-        suffix.add(document.number, document.content)
+        membership.add(document.number, document.content)
         sketch.add(document.content)
         for key in rows:
             rows[key].append(getattr(document, key))
@@ -93,7 +114,7 @@ def build_indexes(
 
     count = bm25.build(iter_documents(version_dir), folder / "bm25", on_document=feed)
     bar.close()
-    suffix.flush()
+    shard_manifests = membership.finish(backend)
     sketch.save(folder / "portrait.bloom")
     chunks = sketch.chunks
     pq.write_table(
@@ -101,17 +122,17 @@ def build_indexes(
     )
     sizes = {
         "bm25": _folder_bytes(folder / "bm25"),
-        "suffix-array": _folder_bytes(folder / "suffix"),
+        backend: _folder_bytes(folder / "membership"),
         "portrait": (folder / "portrait.bloom").stat().st_size,
         "documents": (folder / "documents.parquet").stat().st_size,
     }
     seconds = round(time.monotonic() - started, 1)
-    files = [folder / "portrait.bloom", folder / "documents.parquet", *sorted((folder / "suffix").rglob("*.*"))]
+    files = [folder / "portrait.bloom", folder / "documents.parquet", *sorted((folder / "membership").rglob("*.*"))]
     write_manifest(
         folder,
         {
             "kind": "data-index",
-            "kinds": KINDS,
+            "kinds": ["bm25", backend, "portrait"],
             "dataset_version": dataset["version"],
             "dataset_manifest_hash": dataset["manifest_hash"],
             "inputs": inputs,
@@ -119,7 +140,16 @@ def build_indexes(
                 "documents": count,
                 "text_bytes": text_bytes,
                 "portrait_chunks": chunks,
-                "suffix_shards": suffix.shards,
+                "membership_shards": len(shard_manifests),
+            },
+            "membership": {
+                "backend": backend,
+                "build_seconds": sum(m["seconds"] for m in shard_manifests),
+                "peak_rss_bytes": max(m["peak_rss_bytes"] for m in shard_manifests),
+                "shards": [
+                    {k: m[k] for k in ("first_document", "last_document", "documents", "text_bytes", "seconds")}
+                    for m in shard_manifests
+                ],
             },
             "parameters": {
                 "max_shard_bytes": max_shard_bytes,
@@ -129,11 +159,13 @@ def build_indexes(
             },
             "sizes": sizes,
             "outputs": describe_outputs(folder, files),
-            "tools": tool_versions("tantivy", "pydivsufsort", "rbloom"),
+            "tools": tool_versions("tantivy", "pydivsufsort", "numba", "rbloom"),
         },
         run={"seconds": seconds},
     )
-    return IndexBuildResult(str(folder), dataset["version"], count, text_bytes, sizes, seconds, False)
+    return IndexBuildResult(
+        str(folder), dataset["version"], backend, len(shard_manifests), count, text_bytes, sizes, seconds, False
+    )
 
 
 def current_index(release: str | Path, version: str | None = None) -> tuple[Path, str]:

@@ -1,0 +1,220 @@
+"""The membership index as a set of shards: documents are split by size into contiguous shards,
+each sorted and indexed on its own (one process each, so shards can be built on different
+machines), with a manifest of its own; queries fan out to the shards in threads and their answers
+are merged, so a sharded index answers as a single one.
+
+A shard folder holds `starts.npy` (each document's first byte), `docs.npy` (document numbers),
+`manifest.json`, and its backend's files: `fm` (a compact FM-index, `fm.py`) or `suffix-array`
+(the text and its suffix array, `suffix.py`, the reference implementation).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import os
+import resource
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bigcode_release.errors import DataIndexError
+
+SEPARATOR = 0xFF
+MAX_SHARD_BYTES = 2**31 - 1  # int32 suffix positions
+BACKENDS = ("fm", "suffix-array")
+DEFAULT_BACKEND = "fm"
+
+
+def _backend_class(name: str):
+    if name == "fm":
+        from bigcode_release.index.fm import FMIndex
+
+        return FMIndex
+    if name == "suffix-array":
+        from bigcode_release.index.suffix import SuffixArrayShard
+
+        return SuffixArrayShard
+    raise DataIndexError(f"unknown membership backend {name!r}; choose one of {', '.join(BACKENDS)}")
+
+
+class ShardWriter:
+    """Collect documents into `shards` shards of about equal size (never over `max_bytes`), writing
+    each shard's text as it fills; `finish` indexes them."""
+
+    def __init__(self, folder: Path, expected_bytes: int, shards: int = 1, max_bytes: int = MAX_SHARD_BYTES):
+        if shards < 1:
+            raise DataIndexError(f"--shards must be at least 1, got {shards}")
+        self.folder = Path(folder)
+        self.target = min(max(math.ceil(expected_bytes / shards), 1), max_bytes)
+        self.max_bytes, self.planned = max_bytes, shards
+        self.parts: list[bytes] = []
+        self.numbers: list[int] = []
+        self.size = 0
+        self.written: list[Path] = []
+
+    def add(self, number: int, content: str) -> None:
+        data = content.encode("utf-8")
+        full = self.size >= self.target and len(self.written) < self.planned - 1
+        if self.parts and (full or self.size + len(data) + 1 > self.max_bytes):
+            self.flush()
+        self.parts.append(data)
+        self.numbers.append(number)
+        self.size += len(data) + 1
+
+    def flush(self) -> None:
+        if not self.parts:
+            return
+        folder = self.folder / f"shard-{len(self.written):04d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        lengths = np.fromiter((len(p) + 1 for p in self.parts), dtype=np.int64, count=len(self.parts))
+        np.save(folder / "starts.npy", np.concatenate([[0], np.cumsum(lengths)[:-1]]))
+        np.save(folder / "docs.npy", np.asarray(self.numbers, dtype=np.int64))
+        with open(folder / "text.bin", "wb") as handle:
+            handle.write(bytes([SEPARATOR]).join(self.parts) + bytes([SEPARATOR]))
+        self.parts, self.numbers, self.size = [], [], 0
+        self.written.append(folder)
+
+    def finish(self, backend: str, processes: int | None = None) -> list[dict]:
+        """Index every shard with `backend`, one process per shard (at most `processes` at once);
+        the shards' manifests."""
+        self.flush()
+        _backend_class(backend)
+        workers = max(1, min(len(self.written), processes or os.cpu_count() or 1))
+        context = multiprocessing.get_context("spawn")  # a fresh process per shard: its peak memory is its own
+        with ProcessPoolExecutor(workers, mp_context=context, max_tasks_per_child=1) as pool:
+            return list(pool.map(index_shard, self.written, [backend] * len(self.written)))
+
+
+def index_shard(folder: Path, backend: str) -> dict:
+    """Sort one shard's text (pydivsufsort) and write `backend`'s files and the shard's manifest."""
+    from pydivsufsort import divsufsort
+
+    started = time.monotonic()
+    folder = Path(folder)
+    text = np.fromfile(folder / "text.bin", dtype=np.uint8)
+    starts = np.load(folder / "starts.npy")
+    separators = np.concatenate([starts[1:], [len(text)]]) - 1
+    backend_class = _backend_class(backend)
+    backend_class.build(folder, text, divsufsort(text), separators)
+    if "text.bin" not in backend_class.FILES:
+        os.remove(folder / "text.bin")  # the FM-index holds the text
+    files = sorted(p.name for p in folder.iterdir() if p.name != "manifest.json")
+    docs = np.load(folder / "docs.npy")
+    manifest = {
+        "kind": "membership-shard",
+        "backend": backend,
+        "documents": int(len(docs)),
+        "first_document": int(docs[0]),
+        "last_document": int(docs[-1]),
+        "text_bytes": int(len(text)),
+        "bytes": {name: (folder / name).stat().st_size for name in files},
+        "seconds": round(time.monotonic() - started, 2),
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+@dataclass(frozen=True)
+class Occurrences:
+    """Where one byte string occurs: per shard (shard, first row, count)."""
+
+    pattern_bytes: int
+    ranges: tuple[tuple[int, int, int], ...]
+
+    @property
+    def count(self) -> int:
+        return sum(r[2] for r in self.ranges)
+
+
+class Shard:
+    """One shard: its backend and its documents' numbers and first bytes."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        self.backend_name = manifest["backend"]
+        self.backend = _backend_class(self.backend_name)(folder)
+        self.starts = np.load(folder / "starts.npy")
+        self.docs = np.load(folder / "docs.npy")
+        self.text_bytes = int(manifest["text_bytes"])
+
+    def documents_at(self, positions: np.ndarray) -> np.ndarray:
+        """The document numbers holding these text positions."""
+        return self.docs[np.searchsorted(self.starts, positions, side="right") - 1]
+
+
+class ShardedIndex:
+    """Read-only access to a membership index's shards (memory-mapped)."""
+
+    def __init__(self, folder: Path):
+        folders = sorted(Path(folder).glob("shard-*"))
+        if not folders or not all((f / "manifest.json").is_file() for f in folders):
+            raise DataIndexError(f"{folder}: no complete membership index; run `bigcode-release index build`")
+        self.shards = [Shard(f) for f in folders]
+        self.backend = self.shards[0].backend_name
+        self._pool = ThreadPoolExecutor(len(self.shards)) if len(self.shards) > 1 else None
+
+    def _each(self, function) -> list:
+        """`function(shard)` for every shard, in parallel when there are several."""
+        if self._pool is None:
+            return [function(self.shards[0])]
+        return list(self._pool.map(function, self.shards))
+
+    def document_text(self, number: int) -> str:
+        """The full text of document `number`."""
+        for shard in self.shards:
+            row = int(np.searchsorted(shard.docs, number))
+            if row < len(shard.docs) and shard.docs[row] == number:
+                start = int(shard.starts[row])
+                end = int(shard.starts[row + 1]) - 1 if row + 1 < len(shard.starts) else shard.text_bytes - 1
+                return shard.backend.document_bytes(row, start, end).decode("utf-8")
+        raise KeyError(number)
+
+    def find(self, pattern: bytes) -> Occurrences:
+        """Every occurrence of `pattern` (a document boundary never matches: 0xFF is not UTF-8)."""
+        ranges = []
+        for number, shard in enumerate(self.shards):
+            count, first = shard.backend.search(pattern)
+            if count:
+                ranges.append((number, first, count))
+        return Occurrences(len(pattern), tuple(ranges))
+
+    def documents(self, found: Occurrences, limit: int, cap: int | None = None) -> tuple[list[int], int, bool]:
+        """The first `limit` distinct document numbers holding the occurrences, how many documents
+        hold them, and whether that count is complete. With `cap`, counting stops once `cap`
+        documents are found or `20 * cap` occurrences are read (the count is then "at least")."""
+        numbers: set[int] = set()
+        budget = None if cap is None else 20 * cap
+        complete = True
+        for shard_number, first, count in found.ranges:
+            if budget is not None:
+                if budget <= 0 or len(numbers) >= cap:
+                    complete = False
+                    break
+                if count > budget:
+                    count, complete = budget, False
+                budget -= count
+            shard = self.shards[shard_number]
+            numbers.update(int(n) for n in np.unique(shard.documents_at(shard.backend.positions(first, count))))
+        ordered = sorted(numbers)
+        return ordered[:limit], len(ordered), complete
+
+    def maximal_spans(self, data: bytes, minimum: int) -> list[tuple[int, int]]:
+        """Byte spans of `data` of at least `minimum` bytes occurring verbatim in the index, each
+        maximal (not inside another). A span of the whole index is one of some shard's, so the
+        shards' maximal spans, less those inside another, are the index's."""
+        found = sorted(
+            {span for spans in self._each(lambda s: s.backend.maximal_spans(data, minimum)) for span in spans}
+        )
+        merged: list[tuple[int, int]] = []
+        for start, end in sorted(found, key=lambda span: (span[0], -span[1])):
+            if merged and merged[-1][1] >= end:
+                continue  # inside the span before it (which starts no later)
+            merged.append((start, end))
+        return merged
