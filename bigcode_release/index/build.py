@@ -98,7 +98,7 @@ def build_indexes(
     folder.mkdir(parents=True)
     stats = json.loads((version_dir / "stats.json").read_text(encoding="utf-8"))["totals"]
     membership = ShardWriter(folder / "membership", stats["kept_bytes"], shards, max_shard_bytes)
-    sketch = portrait.PortraitWriter(expected_chunks=stats["kept_bytes"] // portrait.WIDTH)
+    sketch = portrait.PortraitWriter()
     rows: dict[str, list] = {key: [] for key in ("repo", "path", "license", "language", "origin_repo", "origin_path")}
     text_bytes = 0
     bar = tqdm(total=stats["kept_files"], unit="doc", desc="indexing", disable=not show_progress, dynamic_ncols=True)
@@ -159,7 +159,7 @@ def build_indexes(
             },
             "sizes": sizes,
             "outputs": describe_outputs(folder, files),
-            "tools": tool_versions("tantivy", "pydivsufsort", "numba", "rbloom"),
+            "tools": tool_versions("tantivy", "pydivsufsort", "numba"),
         },
         run={"seconds": seconds},
     )
