@@ -4,7 +4,10 @@ directory, fertility, datatrove's .ds format checked by our own reader, the Nano
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
+import types
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +19,7 @@ from bigcode_release.tokenizer.ds_format import check_folder, check_shard, iter_
 from bigcode_release.tokenizer.special_tokens import SPECIAL_TOKENS
 from bigcode_release.tokenizer.training import train_tokenizer
 from tests.conftest import run_cli, run_cli_json
+from tests.nanotron_venv import run_in_nanotron
 
 pytestmark = pytest.mark.slow
 
@@ -135,45 +139,150 @@ def test_our_reader_names_each_kind_of_damage(tokenized_release, tmp_path, damag
     assert shard.name in str(error.value)
 
 
-def test_the_adapter_lets_nanotron_mains_nanoset_call_read_our_shards(tokenized_release):
-    """The keywords are those nanotron main (2411b022) passes in `Nanoset.__init__`."""
-    import os
-    import types
+@pytest.fixture
+def adapter():
+    """The adapter module, with datatrove's class put back afterwards (`install` replaces it)."""
+    from datatrove.utils import dataset
 
-    from datatrove.utils.dataset import DatatroveFolderDataset
+    from bigcode_release.tokenizer import nanotron_adapter
 
-    from bigcode_release.tokenizer.nanoset_adapter import NanotronFolderDataset, install
+    yield nanotron_adapter
+    dataset.DatatroveFolderDataset = nanotron_adapter.RELEASED_FOLDER_DATASET
 
-    folder = str(next((tokenized_release / "tokenized").iterdir()) / "train")
-    nanoset_call = dict(
-        folder_path=folder,
-        filename_pattern=os.path.join(folder, "*.ds"),
-        seq_len=64,
-        recursive=False,
-        token_size=2,
-        shuffle=True,
-        return_positions=True,
-        eos_token_id=0,
+
+def _train_folder(tokenized_release) -> str:
+    return str(next((tokenized_release / "tokenized").iterdir()) / "train")
+
+
+def _our_tokens(folder: str, seq_len: int) -> list[np.ndarray]:
+    """Our reader's view: the shards' tokens in file order, cut into samples of seq_len + 1."""
+    samples = []
+    for shard in sorted(Path(folder).glob("*.ds")):
+        tokens = np.concatenate(list(iter_documents(shard)))
+        samples += [tokens[i : i + seq_len + 1] for i in range(0, len(tokens) - seq_len, seq_len + 1)]
+    return samples
+
+
+def _tokenized_bytes_reader(base: type) -> type:
+    """A subclass shaped as nanotron main's `TokenizedBytesFolderDataset` (2411b022): its base bound
+    at class creation, its call to it keyword by keyword, and the attributes nanotron reads back."""
+
+    class TokenizedBytesFolderDataset(base):
+        def __init__(self, folder_path, seq_len, filename_pattern=None, recursive=True, token_size=2, max_tokens=None,
+                     shuffle=False, seed=42, return_positions=False, eos_token_id=None, folder_read_path=None):  # fmt: skip
+            super().__init__(
+                folder_path=folder_path,
+                seq_len=seq_len,
+                filename_pattern=filename_pattern,
+                recursive=recursive,
+                token_size=token_size,
+                max_tokens=max_tokens,
+                shuffle=shuffle,
+                seed=seed,
+                return_positions=return_positions,
+                eos_token_id=eos_token_id,
+                read_path=folder_read_path,
+                matched_files=None,
+                file_sizes=None,
+            )
+            self.files_order = [str(f.file_path) for f in self.files]
+
+    return TokenizedBytesFolderDataset
+
+
+def test_the_call_nanotron_main_makes_is_the_one_pinned(adapter):
+    """The facts of nanotron main's source the adapter is built on; the released datatrove lacks them."""
+    assert adapter.TOKENIZED_BYTES_CALL == (
+        "folder_path", "seq_len", "filename_pattern", "recursive", "token_size", "max_tokens", "shuffle", "seed",
+        "return_positions", "eos_token_id", "read_path", "matched_files", "file_sizes",
+    )  # fmt: skip
+    assert not adapter.has_nanotron_signature(adapter.RELEASED_FOLDER_DATASET)
+    assert adapter.has_nanotron_signature(adapter.NanotronFolderDataset)
+
+
+def test_nanotron_mains_tokenized_bytes_reader_reads_our_shards_as_our_reader_does(tokenized_release, adapter):
+    from datatrove.utils import dataset
+
+    folder = _train_folder(tokenized_release)
+    call = dict(folder_path=folder, seq_len=64, filename_pattern="*.ds", recursive=False, eos_token_id=0)
+    with pytest.raises(TypeError, match="folder_path"):  # without the adapter: nanotron main's failure
+        _tokenized_bytes_reader(dataset.DatatroveFolderDataset)(**call)
+    assert adapter.install(types.SimpleNamespace(__name__="nanoset")) == [
+        "datatrove.utils.dataset.DatatroveFolderDataset",
+        "nanoset.DatatroveFolderDataset",
+    ]
+    reader = _tokenized_bytes_reader(dataset.DatatroveFolderDataset)(**call, return_positions=True)
+    ours = _our_tokens(folder, 64)
+    assert len(reader) == len(ours) == reader.lens[-1] and reader.folder_path == folder
+    for index in (0, 1, len(ours) // 2, len(ours) - 1):
+        sample = reader[index]
+        assert np.array_equal(sample["input_ids"].numpy(), ours[index])
+        ids, positions = sample["input_ids"].numpy(), sample["positions"].numpy()
+        for at in np.flatnonzero(ids[:-1] == 0):  # positions restart after each end-of-text
+            assert positions[at + 1] == 0
+    assert reader.current_file_path == reader.files[reader.current_file].file_path
+    assert reader.files_order == [str(p) for p in sorted(Path(folder).glob("*.ds"))]
+    limited = _tokenized_bytes_reader(dataset.DatatroveFolderDataset)(**call, max_tokens=65 * 3 + 10)
+    assert len(limited) == 3 and np.array_equal(limited[2]["input_ids"].numpy(), ours[2])
+    shuffled = [_tokenized_bytes_reader(dataset.DatatroveFolderDataset)(**call, shuffle=True, seed=3) for _ in "ab"]
+    assert shuffled[0].files_order == shuffled[1].files_order
+
+
+def test_an_already_imported_reader_is_rebased_and_the_nanoset_call_works(tokenized_release, adapter, monkeypatch):
+    from datatrove.utils import dataset
+
+    folder = _train_folder(tokenized_release)
+    module = types.ModuleType("nanotron.data.tokenized_bytes")
+    module.TokenizedBytesFolderDataset = _tokenized_bytes_reader(dataset.DatatroveFolderDataset)  # bound before
+    monkeypatch.setitem(sys.modules, "nanotron.data.tokenized_bytes", module)
+    nanoset = types.SimpleNamespace(
+        __name__="nanotron.data.nanoset", DatatroveFolderDataset=dataset.DatatroveFolderDataset
     )
-    with pytest.raises(TypeError, match="folder_path"):
-        DatatroveFolderDataset(**nanoset_call)
-    dataset = NanotronFolderDataset(**nanoset_call)
-    sample = dataset[5]
+    assert "nanotron.data.tokenized_bytes.TokenizedBytesFolderDataset" in adapter.install(nanoset)
+    reader = module.TokenizedBytesFolderDataset(folder_path=folder, seq_len=64, filename_pattern="*.ds")
+    assert np.array_equal(reader[1]["input_ids"].numpy(), _our_tokens(folder, 64)[1])
+    nanoset_call = dict(  # the keywords nanotron main's `Nanoset.__init__` passes
+        folder_path=folder, filename_pattern=os.path.join(folder, "*.ds"), seq_len=64, recursive=False, token_size=2,
+        shuffle=True, return_positions=True, eos_token_id=0,
+    )  # fmt: skip
+    sample = nanoset.DatatroveFolderDataset(**nanoset_call)[5]
     assert sample["input_ids"].shape == (65,) and sample["positions"].shape == (65,)
-    ids, positions = sample["input_ids"].numpy(), sample["positions"].numpy()
-    for at in np.flatnonzero(ids[:-1] == 0):  # positions restart after each end-of-text
-        assert positions[at + 1] == 0
-    module = types.SimpleNamespace(DatatroveFolderDataset=DatatroveFolderDataset)
-    assert install(module).DatatroveFolderDataset is NanotronFolderDataset
+
+
+@pytest.mark.nanotron
+def test_nanotron_mains_own_builder_reads_our_shards(tokenized_release):
+    """nanotron main's own `build_dataset` (what `run_train.py` calls), imported after `install()` as
+    `nanotron_entry` does, against our reader (tests/nanotron_venv.py says where nanotron comes from)."""
+    folder = _train_folder(tokenized_release)
+    answer = run_in_nanotron(
+        f"""
+from bigcode_release.tokenizer.nanotron_adapter import install
+changed = install()
+from nanotron.data.tokenized_bytes import build_dataset
+dataset = build_dataset({folder!r}, seq_length=64, token_size=2, eos_token_id=0, return_positions=True)
+answer = {{"changed": changed, "kind": type(dataset).__name__, "len": len(dataset),
+    "samples": [dataset[i]["input_ids"].tolist() for i in (0, 1, len(dataset) - 1)],
+    "positions": dataset[1]["positions"].tolist(), "order": [str(f.file_path) for f in dataset.files]}}
+"""
+    )
+    ours = _our_tokens(folder, 64)
+    assert answer["changed"][0] == "datatrove.utils.dataset.DatatroveFolderDataset"
+    assert answer["kind"] == "TokenizedBytesFolderDataset" and answer["len"] == len(ours)
+    assert answer["samples"] == [ours[0].tolist(), ours[1].tolist(), ours[-1].tolist()]
+    assert answer["order"] == [str(p) for p in sorted(Path(folder).glob("*.ds"))]
+    for at in np.flatnonzero(np.asarray(answer["samples"][1][:-1]) == 0):
+        assert answer["positions"][at + 1] == 0
 
 
 @pytest.mark.gpu
 def test_nanotron_nanoset_reads_our_shards_with_the_adapter(tokenized_release):
     """Needs nanotron main installed (GPU environment); skipped in CI, where nanotron cannot import."""
-    from bigcode_release.tokenizer.nanoset_adapter import install
+    from bigcode_release.tokenizer.nanotron_adapter import install
 
-    nanoset = install()
-    folder = str(next((tokenized_release / "tokenized").iterdir()) / "train")
+    install()
+    import nanotron.data.nanoset as nanoset
+
+    folder = _train_folder(tokenized_release)
     dataset = nanoset.Nanoset([folder], 64, 2, train_split_num_samples=20, eos_token_id=0)
     assert len(dataset) == 20 and dataset[0]["input_ids"].shape == (65,)
 

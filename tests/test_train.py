@@ -215,15 +215,46 @@ def test_ablation_compares_variants_over_seeds_on_one_validation_set(tokenized_r
     assert (tmp_path / "ablation" / "ablation.png").stat().st_size > 0
 
 
-@pytest.mark.gpu
-def test_nanotron_loads_the_written_config(tokenized_release, tmp_path):
-    """Needs nanotron main importable (a GPU machine with flash-attn): its own loader, strict keys."""
-    from nanotron.config import get_config_from_file
+@pytest.mark.nanotron
+def test_nanotron_loads_the_written_configs(tokenized_release, tmp_path):
+    """nanotron main's own loader (strict keys) on the configs `train --engine nanotron` writes, the
+    tiny one and each shipped recipe's, also after nanotron's own save and reload."""
+    from tests.conftest import REPO_ROOT
+    from tests.nanotron_venv import run_in_nanotron
 
     path = tiny_train_recipe(tmp_path, tokenized_release, parallelism={"dp": 1, "tp": 2, "pp": 2})
-    out = run_cli_json("train", str(path), "--engine", "nanotron", "--run-dir", str(tmp_path / "run"))
-    config = get_config_from_file(out["config"])
-    assert config.global_batch_size == 4 and config.parallelism.tp == 2
+    configs = {"tiny": run_cli_json("train", str(path), "--engine", "nanotron", "--run-dir", str(tmp_path / "run"))}
+    for shipped in sorted((REPO_ROOT / "recipes").glob("train-*.yaml")):
+        recipe = yaml.safe_load(shipped.read_text())
+        if recipe.get("engine", "nanotron") != "nanotron" and "nanotron" not in recipe:
+            continue
+        recipe["data"] = {**recipe.get("data", {}), "release": str(tokenized_release)}
+        copy = tmp_path / shipped.name
+        copy.write_text(yaml.safe_dump(recipe, sort_keys=False))
+        configs[shipped.stem] = run_cli_json(
+            "train",
+            str(copy),
+            "--engine",
+            "nanotron",
+            "--run-dir",
+            str(tmp_path / shipped.stem),
+            "--max-epochs",
+            "1e12",
+        )
+    answer = run_in_nanotron(
+        f"""
+from nanotron.config import get_config_from_file
+answer = {{}}
+for name, path in { ({k: v["config"] for k, v in configs.items()})!r}.items():
+    config = get_config_from_file(path)
+    config.save_as_yaml(path + ".saved.yaml")
+    again = get_config_from_file(path + ".saved.yaml")
+    answer[name] = [config.global_batch_size, config.parallelism.tp, type(config.model.model_config).__name__,
+                    again.global_batch_size == config.global_batch_size]
+"""
+    )
+    assert answer["tiny"][:2] == [4, 2] and all(row[3] for row in answer.values())
+    assert "train-starcoder2-3b" in answer and answer["train-starcoder2-3b"][0] == 512, answer
 
 
 def test_the_shipped_recipes_pass_every_layout_check():

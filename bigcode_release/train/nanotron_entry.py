@@ -1,5 +1,5 @@
 """Entry point for nanotron runs launched by `bigcode-release train --engine nanotron`:
-installs the Nanoset adapter, then runs nanotron's own `run_train.py` from a checkout.
+installs the data-reader adapter (before nanotron is imported), then runs nanotron's own `run_train.py` from a checkout.
 
     torchrun --nproc_per_node=8 -m bigcode_release.train.nanotron_entry \\
         --nanotron-repo /path/to/nanotron --config-file config.yaml
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     script = Path(args.nanotron_repo) / "run_train.py"
     if not script.is_file():
         raise SystemExit(f"{script} not found: --nanotron-repo must be a nanotron checkout")
-    from bigcode_release.tokenizer.nanoset_adapter import install
+    from bigcode_release.tokenizer.nanotron_adapter import install
 
     install()
     sys.argv = [str(script), "--config-file", args.config_file]
