@@ -193,6 +193,9 @@ def membership_serve(
     from bigcode_release.index.overlap_app import create_overlap_app
 
     folder, found_version = current_index(release, version)
+    from bigcode_release.index.pages import read_into_page_cache
+
     app = create_overlap_app(MembershipIndex(folder, found_version))
+    read_into_page_cache(folder / "membership")
     console.print(f"attribution for {found_version} on http://{host}:{port}/overlap")
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -143,15 +143,16 @@ def parse(index: tantivy.Index, query: str, identifiers: bool = False) -> tantiv
 
 
 @lru_cache(maxsize=8)
-def _searchable(folder: str) -> tuple[tantivy.Index, bool]:
-    """An opened index and whether it has the identifiers field, kept for the process (opening
-    costs tens of milliseconds per query). The schema is the one on disk, whichever it is."""
+def _searchable(folder: str) -> tuple[tantivy.Index, bool, tantivy.Searcher]:
+    """An opened index, whether it has the identifiers field, and a searcher, kept for the process
+    (opening costs tens of milliseconds per query; the index is never written again). The schema is
+    the one on disk, whichever it is."""
     if not (Path(folder) / "meta.json").is_file():
         raise DataIndexError(f"{folder}: no search index; run `bigcode-release index build`")
     index = tantivy.Index.open(folder)
     index.register_tokenizer("code", _analyzer())
     index.reload()
-    return index, IDENTIFIERS_FIELD in _fields(Path(folder))
+    return index, IDENTIFIERS_FIELD in _fields(Path(folder)), index.searcher()
 
 
 @dataclass(frozen=True)
@@ -194,14 +195,13 @@ def search_page(
     """Hits `offset + 1` to `offset + top` for `query` (see `search`) and how many match in all."""
     if offset < 0 or offset + top > MAX_RESULTS:
         raise DataIndexError(f"results {offset + 1}-{offset + top} asked; a search shows its first {MAX_RESULTS:,}")
-    index, identifiers = _searchable(str(Path(folder).resolve()))
+    index, identifiers, searcher = _searchable(str(Path(folder).resolve()))
     parsed = parse(index, query, identifiers)
     clauses = [(tantivy.Occur.Must, parsed)]
     for field, value in (("language", language), ("license", license_)):
         if value:
             clauses.append((tantivy.Occur.Must, _any_of(index, field, value)))
     combined = tantivy.Query.boolean_query(clauses) if len(clauses) > 1 else parsed
-    searcher = index.searcher()
     generator = tantivy.SnippetGenerator.create(searcher, parsed, index.schema, "content") if snippets else None
     found = searcher.search(combined, limit=top, offset=offset, count=True)
     hits = []

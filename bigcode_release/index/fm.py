@@ -11,7 +11,7 @@ so shards are queried from threads in parallel).
 Files: `fm-bits.npy` (the wavelet tree's levels, uint64 words), `fm-super.npy` / `fm-block.npy`
 (ones before each 65,536-bit superblock / 512-bit block), `fm-nodes.npy` (per tree node: first
 bit, ones before it, children), `fm-paths.npy` (per symbol: its nodes and bits, root first),
-`fm-counts.npy` (C: rows before each symbol's; the code lengths; the number of rows), `fm-samples.npy` (SA value of every
+`fm-counts.npy` (C: rows before each symbol's; the code lengths; the number of rows; the sample rate), `fm-samples.npy` (SA value of every
 `SAMPLE_RATE`-th row), `fm-ends.npy` (each document's separator row).
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-SAMPLE_RATE = 32
+SAMPLE_RATE = 16  # one position kept per 16 rows: 0.25 B/B, locating walks 8 steps on average
 SENTINEL = 256  # `$`: the end of the text, smaller than every byte
 SYMBOLS = 257
 MAX_CODE = 40  # Huffman codes longer than this are flattened
@@ -258,7 +258,7 @@ def _maximal_spans(bits, superblocks, blocks, nodes, paths, lengths, counts, row
 
 @njit(cache=True, nogil=True)
 def _locate(bits, superblocks, blocks, nodes, counts, samples, rate, first, count):
-    """Text positions of rows first .. first + count - 1."""
+    """Text positions of rows first .. first + count - 1: each row walks back (LF) to a sampled row."""
     out = np.empty(count, dtype=np.int64)
     for k in range(count):
         row, steps = first + k, 0
@@ -283,14 +283,30 @@ def _extract(bits, superblocks, blocks, nodes, counts, row, length):
     return out
 
 
+@njit(cache=True, nogil=True)
+def _transform(text, suffix_array, separator_positions, rate, bwt, samples, ends):
+    """One pass over the suffix array of `text`: the transform of `text + $` (row 0 is `$`'s), the
+    position of every `rate`-th row, and the row of each separator (in the order of the positions)."""
+    n = len(text)
+    bwt[0] = text[n - 1]
+    samples[0] = n
+    for k in range(n):
+        position = suffix_array[k]
+        bwt[k + 1] = text[position - 1] if position > 0 else SENTINEL
+        if (k + 1) % rate == 0:
+            samples[(k + 1) // rate] = position
+        if text[position] == 0xFF:
+            ends[np.searchsorted(separator_positions, position)] = k + 1
+
+
 def build(folder: Path, text: np.ndarray, suffix_array: np.ndarray, separator_positions: np.ndarray) -> None:
     """Write the FM-index of `text` (uint8) from its suffix array into `folder`; the documents end
-    at `separator_positions` (each document's separator byte)."""
+    at `separator_positions` (each document's separator byte, the only 0xFF bytes of the text)."""
     n = len(text)
     bwt = np.empty(n + 1, dtype=np.int16)
-    bwt[0] = text[n - 1]
-    bwt[1:] = text[suffix_array - 1]
-    bwt[1:][suffix_array == 0] = SENTINEL
+    samples = np.empty(n // SAMPLE_RATE + 1, dtype=np.int32 if n < 2**31 else np.int64)
+    ends = np.empty(len(separator_positions), dtype=np.int64)
+    _transform(text, suffix_array, np.asarray(separator_positions, dtype=np.int64), SAMPLE_RATE, bwt, samples, ends)
     frequencies = np.bincount(bwt, minlength=SYMBOLS).astype(np.int64)
     lengths = huffman_lengths(frequencies)
     nodes, paths, total_bits = _tree(lengths, canonical_codes(lengths), frequencies)
@@ -303,21 +319,14 @@ def build(folder: Path, text: np.ndarray, suffix_array: np.ndarray, separator_po
         nodes[node, 1] = _rank1(bits, superblocks, blocks, nodes[node, 0])
     counts = np.zeros(SYMBOLS, dtype=np.int64)  # rows before each symbol's: `$` first, then bytes in order
     counts[:256] = 1 + np.concatenate([[0], np.cumsum(frequencies[:255])])
-    rows = np.empty(n + 1, dtype=np.int64)  # row -> text position, for the samples and the separators
-    rows[0] = n
-    rows[1:] = suffix_array
-    samples = rows[::SAMPLE_RATE].astype(np.int32 if n < 2**31 else np.int64)
-    inverse = np.empty(n + 1, dtype=np.int64)
-    inverse[rows] = np.arange(n + 1)
-    ends = inverse[separator_positions]
-    del rows, inverse, bwt
+    del bwt
     arrays = {
         "fm-bits": bits,
         "fm-super": superblocks,
         "fm-block": blocks,
         "fm-nodes": nodes,
         "fm-paths": paths,
-        "fm-counts": np.concatenate([counts, lengths, [n + 1]]),  # C, the code lengths, the rows
+        "fm-counts": np.concatenate([counts, lengths, [n + 1, SAMPLE_RATE]]),  # C, code lengths, rows, rate
         "fm-samples": samples,
         "fm-ends": ends,
     }
@@ -339,6 +348,7 @@ class FMIndex:
         self.counts, self.lengths = np.ascontiguousarray(counts[:SYMBOLS]), np.ascontiguousarray(counts[SYMBOLS:])
         self.samples, self.ends = arrays["fm-samples"], np.asarray(arrays["fm-ends"])
         self.rows = int(counts[2 * SYMBOLS])  # n + 1: the sentinel's row and one per byte
+        self.rate = int(counts[2 * SYMBOLS + 1])  # rows per kept position
 
     build = staticmethod(build)
 
@@ -361,7 +371,7 @@ class FMIndex:
     def positions(self, first: int, count: int) -> np.ndarray:
         """Text positions of rows first .. first + count - 1."""
         return _locate(
-            self.bits, self.superblocks, self.blocks, self.nodes, self.counts, self.samples, SAMPLE_RATE, first, count
+            self.bits, self.superblocks, self.blocks, self.nodes, self.counts, self.samples, self.rate, first, count
         )
 
     def document_bytes(self, row: int, start: int, end: int) -> bytes:

@@ -12,6 +12,7 @@ from bigcode_release.errors import BigcodeReleaseError
 from bigcode_release.index.attribution import DEFAULT_MIN_BYTES, MembershipIndex, source_url
 from bigcode_release.index.build import current_index
 from bigcode_release.index.highlight import highlighted_code
+from bigcode_release.index.pages import read_into_page_cache
 from bigcode_release.layout import ReleaseLayout
 from bigcode_release.license.spdx import license_terms
 from bigcode_release.markdown import error, escape
@@ -42,6 +43,7 @@ class DataInspector:
         self.folder, self.version = current_index(self.release, version)
         self.mask = OptOutMask.for_version(self.release, self.version)
         self.membership = MembershipIndex(self.folder, self.version)
+        read_into_page_cache(self.folder)  # a server: its first queries should not wait on the disk
         table = pq.read_table(self.folder / "documents.parquet", columns=["repo", "path", "language", "license"])
         self.languages = sorted(set(table.column("language").to_pylist()))
         self.expressions = sorted(set(table.column("license").to_pylist()))
@@ -130,6 +132,7 @@ class MembershipTest:
     def __init__(self, release: str | Path, version: str | None = None):
         folder, version = current_index(release, version)
         self.index = MembershipIndex(folder, version)
+        read_into_page_cache(folder / "membership")
         self.mask = OptOutMask.for_version(release, version)
 
     def check(self, text: str, min_bytes: int = DEFAULT_MIN_BYTES) -> tuple[str, str, list[list], str]:

@@ -28,6 +28,7 @@ SEPARATOR = 0xFF
 MAX_SHARD_BYTES = 2**31 - 1  # int32 suffix positions
 BACKENDS = ("fm", "suffix-array")
 DEFAULT_BACKEND = "fm"
+READ_CHUNK = 1024  # occurrences located at a time when counting the documents that hold a span
 
 
 def _backend_class(name: str):
@@ -187,23 +188,24 @@ class ShardedIndex:
 
     def documents(self, found: Occurrences, limit: int, cap: int | None = None) -> tuple[list[int], int, bool]:
         """The first `limit` distinct document numbers holding the occurrences, how many documents
-        hold them, and whether that count is complete. With `cap`, counting stops once `cap`
-        documents are found or `20 * cap` occurrences are read (the count is then "at least")."""
+        hold them, and whether that count is complete. With `cap`, occurrences are read in row order,
+        `READ_CHUNK` at a time, until `cap` documents are found or `20 * cap` occurrences are read
+        (the count is then "at least"): the same rows in every backend, so the same answer."""
         numbers: set[int] = set()
         budget = None if cap is None else 20 * cap
-        complete = True
         for shard_number, first, count in found.ranges:
-            if budget is not None:
-                if budget <= 0 or len(numbers) >= cap:
-                    complete = False
-                    break
-                if count > budget:
-                    count, complete = budget, False
-                budget -= count
-            shard = self.shards[shard_number]
-            numbers.update(int(n) for n in np.unique(shard.documents_at(shard.backend.positions(first, count))))
+            shard, start, end = self.shards[shard_number], first, first + count
+            while start < end:
+                if budget is not None and (budget <= 0 or len(numbers) >= cap):
+                    ordered = sorted(numbers)
+                    return ordered[:limit], len(ordered), False
+                size = end - start if budget is None else min(end - start, READ_CHUNK, budget)
+                numbers.update(int(n) for n in np.unique(shard.documents_at(shard.backend.positions(start, size))))
+                start += size
+                if budget is not None:
+                    budget -= size
         ordered = sorted(numbers)
-        return ordered[:limit], len(ordered), complete
+        return ordered[:limit], len(ordered), True
 
     def maximal_spans(self, data: bytes, minimum: int) -> list[tuple[int, int]]:
         """Byte spans of `data` of at least `minimum` bytes occurring verbatim in the index, each
