@@ -46,13 +46,33 @@ def llama_parameters(recipe: TrainRecipe, vocab_size: int) -> tuple[int, int]:
     return non_embedding + embeddings, non_embedding
 
 
+def starcoder2_parameters(recipe: TrainRecipe, vocab_size: int) -> tuple[int, int]:
+    """(all, non-embedding) parameters of the recipe's StarCoder2 model: attention with grouped KV
+    heads and biases, a GELU MLP with biases, LayerNorms (weight and bias); the output matrix is the
+    embedding's."""
+    model = recipe.model
+    hidden, layers = model.hidden_size, model.num_hidden_layers
+    kv = hidden // model.num_attention_heads * model.num_key_value_heads
+    attention = hidden * (hidden + 2 * kv) + (hidden + 2 * kv) + hidden * hidden + hidden
+    mlp = 2 * hidden * model.intermediate_size + model.intermediate_size + hidden
+    non_embedding = layers * (attention + mlp + 4 * hidden) + 2 * hidden
+    return non_embedding + vocab_size * hidden, non_embedding
+
+
+def model_parameters(recipe: TrainRecipe, vocab_size: int) -> tuple[int, int]:
+    """(all, non-embedding) parameters of the recipe's model, for its architecture."""
+    if recipe.model.architecture == "starcoder2":
+        return starcoder2_parameters(recipe, vocab_size)
+    return llama_parameters(recipe, vocab_size)
+
+
 def release_train_tokens(train_dir: Path, token_size: int) -> int:
     """Tokens in the tokenized train split (its `.ds` shards hold `token_size`-byte ids)."""
     return sum(path.stat().st_size for path in Path(train_dir).glob("*.ds")) // token_size
 
 
 def token_budget(recipe: TrainRecipe, vocab_size: int, train_dir: Path, token_size: int) -> TokenBudget:
-    parameters, non_embedding = llama_parameters(recipe, vocab_size)
+    parameters, non_embedding = model_parameters(recipe, vocab_size)
     budget = recipe.train_steps * recipe.tokens_per_step
     available = release_train_tokens(train_dir, token_size)
     return TokenBudget(

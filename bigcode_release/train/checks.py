@@ -99,6 +99,14 @@ def recipe_problems(recipe: TrainRecipe, engine: str, world_size: int | None = N
                 "shorten the warmup or train longer",
             )
         )
+    if engine == "torch" and model.architecture != "llama":
+        problems.append(
+            (
+                "model.architecture",
+                f"the torch engine trains the llama blocks; {model.architecture} runs on nanotron's own model",
+                "use --engine nanotron, or architecture: llama",
+            )
+        )
     if engine == "torch" and (par.tp > 1 or par.pp > 1):
         problems.append(
             (

@@ -92,6 +92,36 @@ KNOWN_KEYS: dict[str, set[str]] = {
         "z_loss_enabled",
         "z_loss_coefficient",
     },
+    # nanotron's Starcoder2Config (models_config.py at NANOTRON_COMMIT)
+    "model.model_config.starcoder2": {
+        "activation_function",
+        "attention_softmax_in_fp32",
+        "attn_pdrop",
+        "bos_token_id",
+        "embd_pdrop",
+        "eos_token_id",
+        "global_attn_layers",
+        "grouped_query",
+        "hidden_size",
+        "initializer_range",
+        "intermediate_size",
+        "is_starcoder2_config",
+        "layer_norm_epsilon",
+        "max_position_embeddings",
+        "multi_query",
+        "num_attention_heads",
+        "num_hidden_layers",
+        "num_kv_heads",
+        "resid_pdrop",
+        "rope_theta",
+        "scale_attention_softmax_in_fp32",
+        "scale_attn_weights",
+        "sliding_window_size",
+        "use_position_embeddings",
+        "use_rotary_embeddings",
+        "vocab_size",
+        "_attn_implementation",
+    },
     "tokenizer": {"tokenizer_name_or_path", "tokenizer_revision", "tokenizer_max_length"},
     "checkpoints": {
         "checkpoints_path",
@@ -188,6 +218,60 @@ def batch_math(recipe: TrainRecipe) -> BatchMath:
     )
 
 
+def model_config(recipe: TrainRecipe, vocab_size: int, eos_id: int) -> dict:
+    """nanotron's `model_config` for the recipe's architecture: a `LlamaConfig`, or a
+    `Starcoder2Config` (which `nanotron_entry` makes loadable, see `patch_starcoder2_config`)."""
+    model = recipe.model
+    if model.architecture == "starcoder2":
+        return {
+            "is_starcoder2_config": True,
+            "activation_function": "gelu_pytorch_tanh",
+            "attention_softmax_in_fp32": True,
+            "attn_pdrop": model.dropout,
+            "embd_pdrop": model.dropout,
+            "resid_pdrop": model.dropout,
+            "bos_token_id": eos_id,
+            "eos_token_id": eos_id,
+            "global_attn_layers": [],
+            "grouped_query": model.num_key_value_heads > 1,
+            "multi_query": model.num_key_value_heads == 1,
+            "num_kv_heads": model.num_key_value_heads,
+            "hidden_size": model.hidden_size,
+            "intermediate_size": model.intermediate_size,
+            "initializer_range": model.initializer_range,
+            "layer_norm_epsilon": model.rms_norm_eps,
+            "max_position_embeddings": model.max_position_embeddings,
+            "num_attention_heads": model.num_attention_heads,
+            "num_hidden_layers": model.num_hidden_layers,
+            "rope_theta": int(model.rope_theta),
+            "scale_attn_weights": True,
+            "sliding_window_size": model.sliding_window,
+            "use_rotary_embeddings": True,
+            "vocab_size": vocab_size,
+        }
+    return {
+        "is_llama_config": True,
+        "bos_token_id": eos_id,
+        "eos_token_id": eos_id,
+        "pad_token_id": None,
+        "hidden_act": "silu",
+        "hidden_size": model.hidden_size,
+        "intermediate_size": model.intermediate_size,
+        "num_hidden_layers": model.num_hidden_layers,
+        "num_attention_heads": model.num_attention_heads,
+        "num_key_value_heads": model.num_key_value_heads,
+        "max_position_embeddings": model.max_position_embeddings,
+        "initializer_range": model.initializer_range,
+        "rms_norm_eps": model.rms_norm_eps,
+        "rope_scaling": None,
+        "rope_theta": model.rope_theta,
+        "tie_word_embeddings": model.tie_word_embeddings,
+        "use_cache": True,
+        "pretraining_tp": 1,
+        "vocab_size": vocab_size,
+    }
+
+
 def nanotron_config(recipe: TrainRecipe, inputs: TrainInputs, eos_id: int, run_dir: Path) -> dict:
     """The nanotron YAML mapping for the recipe, reading the tokenized train split with Nanoset;
     checkpoints go under `run_dir` unless `nanotron.checkpoints_path` is absolute."""
@@ -218,27 +302,7 @@ def nanotron_config(recipe: TrainRecipe, inputs: TrainInputs, eos_id: int, run_d
             "dtype": recipe.nanotron.dtype,
             "make_vocab_size_divisible_by": 1,
             "init_method": {"std": model.initializer_range},
-            "model_config": {
-                "is_llama_config": True,
-                "bos_token_id": eos_id,
-                "eos_token_id": eos_id,
-                "pad_token_id": None,
-                "hidden_act": "silu",
-                "hidden_size": model.hidden_size,
-                "intermediate_size": model.intermediate_size,
-                "num_hidden_layers": model.num_hidden_layers,
-                "num_attention_heads": model.num_attention_heads,
-                "num_key_value_heads": model.num_key_value_heads,
-                "max_position_embeddings": model.max_position_embeddings,
-                "initializer_range": model.initializer_range,
-                "rms_norm_eps": model.rms_norm_eps,
-                "rope_scaling": None,
-                "rope_theta": model.rope_theta,
-                "tie_word_embeddings": model.tie_word_embeddings,
-                "use_cache": True,
-                "pretraining_tp": 1,
-                "vocab_size": inputs.vocab_size,
-            },
+            "model_config": model_config(recipe, inputs.vocab_size, eos_id),
         },
         "tokenizer": {
             "tokenizer_name_or_path": inputs.tokenizer_name,
@@ -306,11 +370,11 @@ def nanotron_config(recipe: TrainRecipe, inputs: TrainInputs, eos_id: int, run_d
     }
 
 
-def _unknown_keys(section: str, mapping: object, problems: list) -> None:
+def _unknown_keys(section: str, mapping: object, problems: list, known: str | None = None) -> None:
     if not isinstance(mapping, dict):
         problems.append((section or "<root>", f"must be a mapping, got {type(mapping).__name__}", "fix the YAML"))
         return
-    for key in sorted(set(mapping) - KNOWN_KEYS[section]):
+    for key in sorted(set(mapping) - KNOWN_KEYS[known or section]):
         problems.append(
             (
                 f"{section}.{key}".lstrip("."),
@@ -426,7 +490,9 @@ def check_nanotron_config(config: dict, world_size: int | None = None) -> list[t
             _unknown_keys(section, config[section], problems)
     model = config.get("model") or {}
     if isinstance(model.get("model_config"), dict):
-        _unknown_keys("model.model_config", model["model_config"], problems)
+        starcoder2 = model["model_config"].get("is_starcoder2_config")
+        known = "model.model_config.starcoder2" if starcoder2 else None
+        _unknown_keys("model.model_config", model["model_config"], problems, known)
     optimizer = config.get("optimizer") or {}
     for sub in ("learning_rate_scheduler", "optimizer_factory"):
         if isinstance(optimizer.get(sub), dict):
@@ -437,7 +503,7 @@ def check_nanotron_config(config: dict, world_size: int | None = None) -> list[t
         heads = mc.get("num_attention_heads", 0)
         problems += model_problems(
             heads,
-            mc.get("num_key_value_heads") or heads,
+            mc.get("num_kv_heads" if mc.get("is_starcoder2_config") else "num_key_value_heads") or heads,
             mc.get("hidden_size", 0),
             mc.get("num_hidden_layers", 0),
             par.get("tp", 1),

@@ -22,8 +22,11 @@ NANOTRON_COMMIT = "2411b022a75fb7f7561a1bb4166706da5e1b76de"
 
 
 class ModelConfig(Strict):
-    """A Llama-style decoder with grouped-query attention (StarCoder2's shape)."""
+    """A decoder with grouped-query attention: `llama` (gated SiLU MLP, RMSNorm, no biases; both
+    engines) or `starcoder2` (StarCoder2's blocks: GELU MLP, LayerNorm, biases, sliding-window
+    attention; nanotron's `Starcoder2ForTraining`, so nanotron only)."""
 
+    architecture: Literal["llama", "starcoder2"] = "llama"
     hidden_size: int = Field(default=256, gt=0)
     num_hidden_layers: int = Field(default=4, gt=0)
     num_attention_heads: int = Field(default=4, gt=0)
@@ -31,10 +34,26 @@ class ModelConfig(Strict):
     intermediate_size: int = Field(default=688, gt=0)
     max_position_embeddings: int = Field(default=4096, gt=0)
     rope_theta: float = Field(default=100000.0, gt=0)
-    rms_norm_eps: float = Field(default=1e-5, gt=0)
+    rms_norm_eps: float = Field(default=1e-5, gt=0, description="the norms' epsilon (LayerNorm's for starcoder2)")
     initializer_range: float = Field(default=0.02, gt=0)
     tie_word_embeddings: bool = True
     vocab_size: int = Field(default=-1, description="-1: the tokenizer's vocabulary size")
+    sliding_window: int | None = Field(default=None, gt=0, description="starcoder2: attention window in tokens")
+    dropout: float = Field(default=0.0, ge=0, lt=1, description="starcoder2: embedding, attention, residual dropout")
+
+    @model_validator(mode="after")
+    def _architecture_fits(self) -> ModelConfig:
+        if self.architecture == "llama" and (self.sliding_window is not None or self.dropout):
+            raise ValueError("sliding_window and dropout are starcoder2 settings; the llama blocks have neither")
+        if self.architecture == "starcoder2":
+            if not self.tie_word_embeddings:
+                raise ValueError("nanotron's Starcoder2 model always ties the embeddings and the output layer")
+            if self.rope_theta != int(self.rope_theta):
+                raise ValueError(
+                    f"rope_theta {self.rope_theta} is not a whole number; nanotron's Starcoder2Config takes an int "
+                    f"(StarCoder2-3B's 999999.442 is written 999999)"
+                )
+        return self
 
 
 class ParallelismConfig(Strict):
