@@ -1,6 +1,6 @@
 """Attribute a text to the training data: its maximal verbatim spans of at least N bytes that occur
-in the dataset version, each with its source documents (first K, and how many files hold it, counted
-up to `FILE_COUNT_CAP`) and their licenses; the share of the text covered; and a notice to paste for
+in the dataset version, each with its source documents (first K, and how many files hold it, unless it
+occurs more than `LIST_MAX_OCCURRENCES` times: too common to list) and their licenses; the share of the text covered; and a notice to paste for
 the spans that look copied (`NOTICE_RULE`) from a license that requires attribution.
 
 How common a span is decides what it means: a 40-byte import block is in thousands of files (an
@@ -21,7 +21,10 @@ from bigcode_release.license.spdx import license_terms
 
 DEFAULT_MIN_BYTES = 64
 DEFAULT_MAX_SOURCES = 5
-FILE_COUNT_CAP = 1000  # files holding a span are counted up to this ("in 1,000+ files")
+# a span found more often than this is an idiom too common to list: its files are not counted (locating
+# each occurrence costs microseconds in the FM-index, and the rule reads only the exact count, so every
+# backend and sharding answers alike)
+LIST_MAX_OCCURRENCES = 5_000
 NOTICE_MIN_BYTES = 64  # a span asks for attribution only when at least this long ...
 NOTICE_MAX_FILES = 10  # ... and in at most this many files of the data
 NOTICE_RULE = (
@@ -59,7 +62,7 @@ class Span:
     end: int
     bytes: int
     occurrences: int
-    documents: int  # files holding the span (at least this many when not `documents_complete`)
+    documents: int  # files holding the span (0 when not `documents_complete`: too common to list)
     sources: list[Source]
     documents_complete: bool = True
 
@@ -210,18 +213,18 @@ class MembershipIndex:
         for start, end in self.suffix.maximal_spans(data, min_bytes):
             found = self.suffix.find(data[start:end])
             if hide is None:
-                numbers, total, complete = self.suffix.documents(found, max_sources, FILE_COUNT_CAP)
+                numbers, total, complete = self.suffix.documents(found, max_sources, LIST_MAX_OCCURRENCES)
                 sources = self.sources(numbers)
             else:
                 # look further than the sources listed: a span is shown only with a visible source
                 numbers, total, complete = self.suffix.documents(
-                    found, max(max_sources, HIDDEN_LOOKAHEAD), FILE_COUNT_CAP
+                    found, max(max_sources, HIDDEN_LOOKAHEAD), LIST_MAX_OCCURRENCES
                 )
                 seen = self.sources(numbers)
                 visible = [s for s in seen if not hide(s.repo, s.path)]
                 result.hidden += len(seen) - len(visible)
-                if not visible:
-                    continue  # every source seen is hidden: the span is not shown
+                if complete and not visible:
+                    continue  # every source is hidden: the span is not shown
                 total -= len(seen) - len(visible)
                 sources = visible[:max_sources]
             result.spans.append(Span(char_at[start], char_at[end], end - start, found.count, total, sources, complete))

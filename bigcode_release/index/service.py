@@ -31,6 +31,8 @@ SOURCE_HEADERS = [
     "vendored copy of",
 ]
 ANY = "(any)"
+# the source columns of a span too common to list its files (attribution.LIST_MAX_OCCURRENCES)
+TOO_COMMON = {"repo": "(too common to list)", "path": "", "license": "", "origin_repo": None}
 PAGE_SIZE = 10
 
 
@@ -150,7 +152,7 @@ class MembershipTest:
                 number,
                 _lines(line_of, span["start"], span["end"]),
                 span["bytes"],
-                f"{span['documents']:,}{'' if span['documents_complete'] else '+'}",
+                f"{span['documents']:,}" if span["documents_complete"] else f"found {span['occurrences']:,} times",
                 "yes" if span["looks_copied"] else "no (an idiom)",
                 source["repo"],
                 source["path"],
@@ -158,7 +160,7 @@ class MembershipTest:
                 _vendored(source),
             ]
             for number, span in enumerate(spans, 1)
-            for source in span["sources"]
+            for source in span["sources"] or [TOO_COMMON]
         ]
         copied = [span for span in spans if span["looks_copied"]]
         size = len(text.encode("utf-8"))

@@ -28,7 +28,6 @@ SEPARATOR = 0xFF
 MAX_SHARD_BYTES = 2**31 - 1  # int32 suffix positions
 BACKENDS = ("fm", "suffix-array")
 DEFAULT_BACKEND = "fm"
-READ_CHUNK = 1024  # occurrences located at a time when counting the documents that hold a span
 
 
 def _backend_class(name: str):
@@ -186,24 +185,19 @@ class ShardedIndex:
                 ranges.append((number, first, count))
         return Occurrences(len(pattern), tuple(ranges))
 
-    def documents(self, found: Occurrences, limit: int, cap: int | None = None) -> tuple[list[int], int, bool]:
-        """The first `limit` distinct document numbers holding the occurrences, how many documents
-        hold them, and whether that count is complete. With `cap`, occurrences are read in row order,
-        `READ_CHUNK` at a time, until `cap` documents are found or `20 * cap` occurrences are read
-        (the count is then "at least"): the same rows in every backend, so the same answer."""
+    def documents(
+        self, found: Occurrences, limit: int, max_occurrences: int | None = None
+    ) -> tuple[list[int], int, bool]:
+        """The first `limit` document numbers holding the occurrences, how many documents hold them,
+        and whether they were counted: a pattern found more than `max_occurrences` times is too
+        common to locate (`([], 0, False)`). The rule reads only the exact occurrence count, so every
+        backend and every sharding gives the same answer."""
+        if max_occurrences is not None and found.count > max_occurrences:
+            return [], 0, False
         numbers: set[int] = set()
-        budget = None if cap is None else 20 * cap
         for shard_number, first, count in found.ranges:
-            shard, start, end = self.shards[shard_number], first, first + count
-            while start < end:
-                if budget is not None and (budget <= 0 or len(numbers) >= cap):
-                    ordered = sorted(numbers)
-                    return ordered[:limit], len(ordered), False
-                size = end - start if budget is None else min(end - start, READ_CHUNK, budget)
-                numbers.update(int(n) for n in np.unique(shard.documents_at(shard.backend.positions(start, size))))
-                start += size
-                if budget is not None:
-                    budget -= size
+            shard = self.shards[shard_number]
+            numbers.update(int(n) for n in np.unique(shard.documents_at(shard.backend.positions(first, count))))
         ordered = sorted(numbers)
         return ordered[:limit], len(ordered), True
 
