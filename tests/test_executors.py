@@ -69,6 +69,31 @@ def test_ray_executor_on_a_local_ray_instance_gives_the_local_result(tmp_path):
     assert rows(on_ray) == rows(local)
 
 
+@pytest.mark.slow
+def test_a_build_on_a_two_node_ray_cluster_runs_on_both_nodes_and_gives_the_local_result(tmp_path):
+    """A head and a worker started by `ray start` each, one CPU each: the build's tasks run on both
+    nodes (Ray's own record of where), and the rows, steps and manifest hash are the local build's."""
+    from tests.ray_cluster import ray_cluster
+
+    local_recipe = small_installed_recipe(tmp_path, executor={"tasks": 4, "workers": 2})
+    local = run_cli_json("dataset", "build", str(local_recipe), "--out", str(tmp_path / "local"))
+    with ray_cluster() as cluster:
+        nodes = cluster.node_ids()
+        assert sorted(nodes.values()) == ["head", "worker"]
+        recipe = small_installed_recipe(
+            tmp_path, executor={"kind": "ray", "tasks": 4, "workers": 2, "ray": {"address": cluster.address}}
+        )
+        on_ray = run_cli_json("dataset", "build", str(recipe), "--out", str(tmp_path / "ray"))
+        ran_on = cluster.task_nodes()
+    assert set(ran_on) == set(nodes), (ran_on, nodes)  # both nodes did work: no silent local fallback
+
+    def rows(result):
+        return sorted(pq.read_table(Path(result["version_dir"]) / "data").to_pylist(), key=lambda r: r["id"])
+
+    assert on_ray["steps"] == local["steps"] and rows(on_ray) == rows(local)
+    assert on_ray["manifest_hash"] == local["manifest_hash"]
+
+
 def test_switched_off_filters_are_left_out_of_the_pipeline_and_the_books(tmp_path):
     from bigcode_release.data.pipeline import FILTER_STEPS, active_filter_steps
 
