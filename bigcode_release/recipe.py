@@ -251,7 +251,7 @@ class SlurmConfig(Strict):
     mem_per_cpu_gb: int = Field(default=2, ge=1, description="sbatch --mem-per-cpu takes whole units")
     qos: str = "normal"
     job_name: str = "bigcode-dataset"
-    venv_path: str | None = None
+    venv_path: str | None = Field(default=None, description="a virtualenv's activate script, sourced by each job")
     sbatch_args: dict[str, str] = Field(default_factory=dict)
 
 

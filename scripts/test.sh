@@ -12,6 +12,9 @@ bash scripts/clients-venv.sh
 # (a tool that cannot be installed stops the run here, naming it: its tests must not be skipped)
 bash scripts/debian-package.sh chromium chromium "the browser tests"
 bash scripts/debian-package.sh bwrap bubblewrap "the sandbox and evaluation tests"
+# a one-node Slurm cluster (slurmctld, slurmd, munged) is started by the executor tests themselves
+bash scripts/debian-package.sh slurmctld slurm-wlm "the Slurm executor tests (a one-node cluster)"
+bash scripts/debian-package.sh munged munge "the Slurm executor tests (Slurm's authentication)"
 echo "[test] ruff: lint and format check (configured in pyproject.toml)"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

@@ -1,5 +1,6 @@
 """The same pipeline under datatrove's local, Ray and Slurm executors."""
 
+import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -92,6 +93,71 @@ def test_a_build_on_a_two_node_ray_cluster_runs_on_both_nodes_and_gives_the_loca
 
     assert on_ray["steps"] == local["steps"] and rows(on_ray) == rows(local)
     assert on_ray["manifest_hash"] == local["manifest_hash"]
+
+
+def _slurm_recipe(tmp_path: Path, name: str) -> Path:
+    from conftest import REPO_ROOT
+
+    from tests.slurm_cluster import PARTITION
+
+    slurm = {
+        "partition": PARTITION,
+        "time": "00:20:00",
+        "cpus_per_task": 1,
+        "mem_per_cpu_gb": 1,
+        "job_name": name,
+        "venv_path": str(REPO_ROOT / ".venv" / "bin" / "activate"),
+    }
+    (tmp_path / name).mkdir()
+    return small_installed_recipe(tmp_path / name, executor={"kind": "slurm", "tasks": 2, "slurm": slurm})
+
+
+def _build_on_slurm(cluster, recipe: Path, out: Path, cancel: bool = False) -> dict:
+    """`dataset build` submits the stages; (with `cancel`, every job is killed and the command re-run,
+    which submits what is left); once the queue is empty the same command finalises."""
+    from conftest import run_cli
+
+    submitted = run_cli("dataset", "build", str(recipe), "--out", str(out), check=False, env=cluster.environment)
+    assert submitted.returncode != 0 and "submitted Slurm jobs" in submitted.stderr, submitted.stderr
+    assert cluster.queued()
+    if cancel:
+        cluster.cancel_all()
+        cluster.wait_idle()
+        again = run_cli("dataset", "build", str(recipe), "--out", str(out), check=False, env=cluster.environment)
+        assert "submitted Slurm jobs" in again.stderr, again.stderr
+    cluster.wait_idle()
+    done = run_cli("dataset", "build", str(recipe), "--out", str(out), "--json", env=cluster.environment)
+    return json.loads(done.stdout)
+
+
+@pytest.mark.slow
+def test_a_build_on_a_one_node_slurm_cluster_gives_the_local_result_and_resumes_a_killed_job(tmp_path):
+    """The four stages go through sbatch with dependencies on a real slurmctld and slurmd; re-running
+    finalises: rows, steps and manifest hash are the local build's; Slurm's record (sacct) has the
+    jobs. A build whose jobs are cancelled is resumed by re-running the command, to the same result."""
+    from tests.slurm_cluster import slurm_cluster
+
+    (tmp_path / "local").mkdir()
+    local = run_cli_json(
+        "dataset", "build", str(small_installed_recipe(tmp_path / "local")), "--out", str(tmp_path / "l")
+    )
+
+    def rows(result):
+        return sorted(pq.read_table(Path(result["version_dir"]) / "data").to_pylist(), key=lambda r: r["id"])
+
+    whole = _slurm_recipe(tmp_path, "whole")
+    stage_names = [stage.name for stage in build_stages(load_recipe(whole), BuildLayout(tmp_path / "x"))]
+    with slurm_cluster() as cluster:
+        on_slurm = _build_on_slurm(cluster, whole, tmp_path / "s")
+        resumed = _build_on_slurm(cluster, _slurm_recipe(tmp_path, "killed"), tmp_path / "k", cancel=True)
+        jobs = cluster.finished_jobs()
+    for result in (on_slurm, resumed):
+        assert result["steps"] == local["steps"] and rows(result) == rows(local)
+        assert result["manifest_hash"] == local["manifest_hash"]
+    completed = {job["JobName"] for job in jobs if job["State"] == "COMPLETED"}
+    assert len(stage_names) >= 4 and {f"whole-{name}" for name in stage_names} <= completed, jobs
+    assert any(job["State"].startswith("CANCELLED") and job["JobName"].startswith("killed-") for job in jobs), jobs
+    assert any(job["State"] == "COMPLETED" and job["JobName"].startswith("killed-") for job in jobs), jobs
 
 
 def test_switched_off_filters_are_left_out_of_the_pipeline_and_the_books(tmp_path):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -240,7 +241,7 @@ def _run_with_progress(recipe: Recipe, layout: BuildLayout, plan: ReadPlan | Non
         dynamic_ncols=True,
     )
     if done_before:
-        bar.write(f"resuming: {done_before}/{tasks} tasks already complete, skipping them")
+        bar.write(f"resuming: {done_before}/{tasks} tasks already complete, skipping them", file=sys.stderr)
 
     def draw() -> None:
         files, nbytes = read_progress(layout.progress_dir)

@@ -352,49 +352,28 @@ class FMIndex:
 
     build = staticmethod(build)
 
+    @property
+    def _search_arrays(self) -> tuple:
+        """What backward search reads: the tree, its rank directory, C and the number of rows."""
+        return (self.bits, self.superblocks, self.blocks, self.nodes, self.paths, self.lengths, self.counts, self.rows)
+
     def search(self, pattern: bytes) -> tuple[int, int]:
         """(count, first row) of `pattern`."""
-        symbols = np.frombuffer(pattern, dtype=np.uint8)
-        low, high = _interval(
-            self.bits,
-            self.superblocks,
-            self.blocks,
-            self.nodes,
-            self.paths,
-            self.lengths,
-            self.counts,
-            self.rows,
-            symbols,
-        )
+        low, high = _interval(*self._search_arrays, np.frombuffer(pattern, dtype=np.uint8))
         return high - low, low
 
     def positions(self, first: int, count: int) -> np.ndarray:
         """Text positions of rows first .. first + count - 1."""
-        return _locate(
-            self.bits, self.superblocks, self.blocks, self.nodes, self.counts, self.samples, self.rate, first, count
-        )
+        walk = (self.bits, self.superblocks, self.blocks, self.nodes, self.counts)
+        return _locate(*walk, self.samples, self.rate, first, count)
 
     def document_bytes(self, row: int, start: int, end: int) -> bytes:
         """The bytes of the shard's `row`-th document (start .. end of the text), read back from the
         row of the separator that ends it."""
-        ending = int(self.ends[row])
-        return _extract(
-            self.bits, self.superblocks, self.blocks, self.nodes, self.counts, ending, end - start
-        ).tobytes()
+        walk = (self.bits, self.superblocks, self.blocks, self.nodes, self.counts)
+        return _extract(*walk, int(self.ends[row]), end - start).tobytes()
 
     def maximal_spans(self, data: bytes, minimum: int) -> list[tuple[int, int]]:
         """Byte spans of `data` of at least `minimum` bytes found in the text, each maximal, in order."""
-        symbols = np.frombuffer(data, dtype=np.uint8)
-        starts, ends = _maximal_spans(
-            self.bits,
-            self.superblocks,
-            self.blocks,
-            self.nodes,
-            self.paths,
-            self.lengths,
-            self.counts,
-            self.rows,
-            symbols,
-            minimum,
-        )
+        starts, ends = _maximal_spans(*self._search_arrays, np.frombuffer(data, dtype=np.uint8), minimum)
         return list(zip(starts.tolist(), ends.tolist()))

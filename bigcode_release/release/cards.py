@@ -189,8 +189,8 @@ def index_card(plan: RepoPlan, release: Path) -> str:
     data = DatasetCardData(pretty_name=f"Data index of {plan.repo_id.split('/')[1].removesuffix('-index')}", **gate)
     body = (
         f"# Data index of dataset version {plan.tag}\n\n"
-        "What `bigcode-release index build` wrote for this version: a BM25 full-text index (`bm25/`), suffix "
-        "arrays for verbatim spans (`suffix/`), a Bloom-filter portrait and the documents table, laid out as "
+        "What `bigcode-release index build` wrote for this version: a BM25 full-text index (`bm25/`), a "
+        "membership index for verbatim spans (`membership/`, one folder per shard), a Bloom-filter portrait and the documents table, laid out as "
         "in a release directory. The data inspector and membership test Spaces download it at start. It holds "
         "the dataset's full text, so it is gated on the dataset's terms; files of owners who opted out after "
         "this version are removed in later versions and hidden by the Spaces.\n"

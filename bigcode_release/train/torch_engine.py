@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -239,7 +240,7 @@ def _train(
         dynamic_ncols=True,
     )
     if start_step and show:
-        bar.write(f"resuming from {checkpoints[-1]} (step {start_step})")
+        bar.write(f"resuming from {checkpoints[-1]} (step {start_step})", file=sys.stderr)
     start_time, tokens_done = time.perf_counter(), 0
     process = ProcessRecord(run_dir, start_step, _hardware()) if ddp.rank == 0 else None
     for step in range(start_step, end_step):
