@@ -244,3 +244,15 @@ def test_the_overlap_answer_has_exactly_the_shape_the_extension_reads(release):
     )
     assert all(0 <= start < end <= len(window) for start, end in body["spans"])
     assert body["spans"] == [[0, 250]] or body["spans"][0][1] - body["spans"][0][0] >= 200
+
+
+def test_a_span_too_common_to_list_is_shown_with_its_count_and_no_sources(release, monkeypatch):
+    from bigcode_release.index import attribution
+    from bigcode_release.index.service import MembershipTest
+
+    monkeypatch.setattr(attribution, "LIST_MAX_OCCURRENCES", 0)  # every span is "too common" here
+    result = MembershipIndex(release / "index" / "v1.0", "v1.0").attribute(LOADER)
+    assert result.spans and all(not s.documents_complete and s.sources == [] and s.occurrences for s in result.spans)
+    assert not any(s.looks_copied for s in result.spans) and result.notice == ""
+    summary, _html, rows, _notice = MembershipTest(release).check(LOADER)
+    assert rows and rows[0][3].startswith("found ") and rows[0][5] == "(too common to list)"

@@ -24,7 +24,7 @@ DEFAULT_MAX_SOURCES = 5
 # a span found more often than this is an idiom too common to list: its files are not counted (locating
 # each occurrence costs microseconds in the FM-index, and the rule reads only the exact count, so every
 # backend and sharding answers alike)
-LIST_MAX_OCCURRENCES = 5_000
+LIST_MAX_OCCURRENCES = 2_000
 NOTICE_MIN_BYTES = 64  # a span asks for attribution only when at least this long ...
 NOTICE_MAX_FILES = 10  # ... and in at most this many files of the data
 NOTICE_RULE = (
@@ -169,6 +169,8 @@ class MembershipIndex:
         self._licenses: dict[str, str] | None = None
 
     def sources(self, numbers: list[int]) -> list[Source]:
+        if not numbers:
+            return []
         rows = self.table.take(numbers).to_pylist()
         return [
             Source(

@@ -14,7 +14,6 @@ import json
 import math
 import multiprocessing
 import os
-import resource
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -90,6 +89,13 @@ class ShardWriter:
             return list(pool.map(index_shard, self.written, [backend] * len(self.written)))
 
 
+def _peak_rss_bytes() -> int:
+    """This process's peak resident memory since it started (VmHWM: unlike getrusage's ru_maxrss,
+    it does not carry over the parent's peak across fork and exec)."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
+
+
 def index_shard(folder: Path, backend: str) -> dict:
     """Sort one shard's text (pydivsufsort) and write `backend`'s files and the shard's manifest."""
     from pydivsufsort import divsufsort
@@ -114,7 +120,7 @@ def index_shard(folder: Path, backend: str) -> dict:
         "text_bytes": int(len(text)),
         "bytes": {name: (folder / name).stat().st_size for name in files},
         "seconds": round(time.monotonic() - started, 2),
-        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "peak_rss_bytes": _peak_rss_bytes(),
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
