@@ -64,6 +64,8 @@ def run_in_nanotron(body: str) -> dict:
         + body
         + "\nprint('ANSWER ' + json.dumps(answer))\n"
     )
-    result = subprocess.run([str(python), "-c", script], capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    result = subprocess.run(
+        [str(python), "-c", script], capture_output=True, text=True, cwd=Path(__file__).parents[1], timeout=600
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     return json.loads(next(line for line in reversed(result.stdout.splitlines()) if line.startswith("ANSWER "))[7:])

@@ -145,6 +145,9 @@ def slurm_cluster() -> Iterator[SlurmCluster]:
             time.sleep(0.5)
         yield cluster
     finally:
+        with contextlib.suppress(RuntimeError, TimeoutError):  # a failed test's jobs must not outlive it
+            cluster.cancel_all()
+            cluster.wait_idle(timeout=60)
         for name in ("slurmd.pid", "slurmctld.pid", "munged.pid"):
             _stop(folder / name)
         shutil.rmtree(folder, ignore_errors=True)

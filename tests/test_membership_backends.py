@@ -131,6 +131,16 @@ def test_bad_shard_counts_and_backends_are_refused(tmp_path):
         writer.finish("btree")
     with pytest.raises(DataIndexError, match="no complete membership index"):
         ShardedIndex(tmp_path / "empty")
+    nothing = ShardWriter(tmp_path / "none", 0, 1)  # a version without documents: an empty index
+    assert nothing.finish("fm") == [] and ShardedIndex(tmp_path / "none").maximal_spans(b"any text", 4) == []
+
+
+def test_bad_queries_are_refused_by_every_backend(indexes):
+    for index in indexes.values():
+        with pytest.raises(DataIndexError, match="at least 1 byte"):
+            index.maximal_spans(b"abcxyz", 0)
+        with pytest.raises(DataIndexError, match="empty"):
+            index.find(b"")
 
 
 def test_the_portrait_holds_every_chunk_and_its_false_positives_are_near_the_configured_rate(corpus, tmp_path):

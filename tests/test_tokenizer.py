@@ -146,8 +146,11 @@ def adapter():
 
     from bigcode_release.tokenizer import nanotron_adapter
 
+    had_url_to_fs = hasattr(dataset, "url_to_fs")
     yield nanotron_adapter
     dataset.DatatroveFolderDataset = nanotron_adapter.RELEASED_FOLDER_DATASET
+    if not had_url_to_fs and hasattr(dataset, "url_to_fs"):
+        del dataset.url_to_fs
 
 
 def _train_folder(tokenized_release) -> str:
@@ -209,8 +212,11 @@ def test_nanotron_mains_tokenized_bytes_reader_reads_our_shards_as_our_reader_do
         _tokenized_bytes_reader(dataset.DatatroveFolderDataset)(**call)
     assert adapter.install(types.SimpleNamespace(__name__="nanoset")) == [
         "datatrove.utils.dataset.DatatroveFolderDataset",
+        "datatrove.utils.dataset.url_to_fs",  # nanotron's s3:// listing imports it from datatrove's module
         "nanoset.DatatroveFolderDataset",
     ]
+    from datatrove.utils.dataset import url_to_fs  # noqa: F401  (what nanotron main imports)
+
     reader = _tokenized_bytes_reader(dataset.DatatroveFolderDataset)(**call, return_positions=True)
     ours = _our_tokens(folder, 64)
     assert len(reader) == len(ours) == reader.lens[-1] and reader.folder_path == folder

@@ -145,7 +145,7 @@ def build_indexes(
             "membership": {
                 "backend": backend,
                 "build_seconds": sum(m["seconds"] for m in shard_manifests),
-                "peak_rss_bytes": max(m["peak_rss_bytes"] for m in shard_manifests),
+                "peak_rss_bytes": max((m["peak_rss_bytes"] for m in shard_manifests), default=0),
                 "shards": [
                     {k: m[k] for k in ("first_document", "last_document", "documents", "text_bytes", "seconds")}
                     for m in shard_manifests

@@ -133,17 +133,6 @@ def _rank1(bits, superblocks, blocks, position):
 
 
 @njit(cache=True, nogil=True)
-def _rank(bits, superblocks, blocks, nodes, paths, lengths, symbol, row):
-    """Occurrences of `symbol` in bwt[0:row]."""
-    position = row
-    for level in range(lengths[symbol]):
-        node = paths[symbol, 0, level]
-        ones = _rank1(bits, superblocks, blocks, nodes[node, 0] + position) - nodes[node, 1]
-        position = ones if paths[symbol, 1, level] else position - ones
-    return position
-
-
-@njit(cache=True, nogil=True)
 def _lf(bits, superblocks, blocks, nodes, row):
     """(bwt[row], its rank before `row`): walks the tree from the root."""
     node, position = 0, row
@@ -345,7 +334,8 @@ class FMIndex:
         self.bits, self.superblocks, self.blocks = arrays["fm-bits"], arrays["fm-super"], arrays["fm-block"]
         self.nodes, self.paths = np.ascontiguousarray(arrays["fm-nodes"]), np.ascontiguousarray(arrays["fm-paths"])
         counts = np.asarray(arrays["fm-counts"])
-        self.counts, self.lengths = np.ascontiguousarray(counts[:SYMBOLS]), np.ascontiguousarray(counts[SYMBOLS:])
+        self.counts = np.ascontiguousarray(counts[:SYMBOLS])
+        self.lengths = np.ascontiguousarray(counts[SYMBOLS : 2 * SYMBOLS])
         self.samples, self.ends = arrays["fm-samples"], np.asarray(arrays["fm-ends"])
         self.rows = int(counts[2 * SYMBOLS])  # n + 1: the sentinel's row and one per byte
         self.rate = int(counts[2 * SYMBOLS + 1])  # rows per kept position

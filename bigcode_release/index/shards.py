@@ -49,6 +49,7 @@ class ShardWriter:
         if shards < 1:
             raise DataIndexError(f"--shards must be at least 1, got {shards}")
         self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
         self.target = min(max(math.ceil(expected_bytes / shards), 1), max_bytes)
         self.max_bytes, self.planned = max_bytes, shards
         self.parts: list[bytes] = []
@@ -74,7 +75,9 @@ class ShardWriter:
         np.save(folder / "starts.npy", np.concatenate([[0], np.cumsum(lengths)[:-1]]))
         np.save(folder / "docs.npy", np.asarray(self.numbers, dtype=np.int64))
         with open(folder / "text.bin", "wb") as handle:
-            handle.write(bytes([SEPARATOR]).join(self.parts) + bytes([SEPARATOR]))
+            for part in self.parts:  # no joined copy of the shard in memory
+                handle.write(part)
+                handle.write(bytes([SEPARATOR]))
         self.parts, self.numbers, self.size = [], [], 0
         self.written.append(folder)
 
@@ -160,17 +163,21 @@ class ShardedIndex:
 
     def __init__(self, folder: Path):
         folders = sorted(Path(folder).glob("shard-*"))
-        if not folders or not all((f / "manifest.json").is_file() for f in folders):
+        if not Path(folder).is_dir() or not all((f / "manifest.json").is_file() for f in folders):
             raise DataIndexError(f"{folder}: no complete membership index; run `bigcode-release index build`")
-        self.shards = [Shard(f) for f in folders]
-        self.backend = self.shards[0].backend_name
+        self.shards = [Shard(f) for f in folders]  # none for a version without documents
         self._pool = ThreadPoolExecutor(len(self.shards)) if len(self.shards) > 1 else None
 
     def _each(self, function) -> list:
         """`function(shard)` for every shard, in parallel when there are several."""
         if self._pool is None:
-            return [function(self.shards[0])]
+            return [function(shard) for shard in self.shards]
         return list(self._pool.map(function, self.shards))
+
+    def close(self) -> None:
+        """Stop the threads that query the shards."""
+        if self._pool is not None:
+            self._pool.shutdown()
 
     def document_text(self, number: int) -> str:
         """The full text of document `number`."""
@@ -184,6 +191,8 @@ class ShardedIndex:
 
     def find(self, pattern: bytes) -> Occurrences:
         """Every occurrence of `pattern` (a document boundary never matches: 0xFF is not UTF-8)."""
+        if not pattern:
+            raise DataIndexError("the pattern to find is empty")
         ranges = []
         for number, shard in enumerate(self.shards):
             count, first = shard.backend.search(pattern)
@@ -211,6 +220,8 @@ class ShardedIndex:
         """Byte spans of `data` of at least `minimum` bytes occurring verbatim in the index, each
         maximal (not inside another). A span of the whole index is one of some shard's, so the
         shards' maximal spans, less those inside another, are the index's."""
+        if minimum < 1:
+            raise DataIndexError(f"a span is at least 1 byte long, got a minimum of {minimum}")
         found = sorted(
             {span for spans in self._each(lambda s: s.backend.maximal_spans(data, minimum)) for span in spans}
         )

@@ -144,7 +144,7 @@ class NanotronFolderDataset(RELEASED_FOLDER_DATASET):
             file._len = min(len(file), remaining // (self.seq_len + 1))
             kept.append(file)
             remaining -= len(file) * (self.seq_len + 1)
-            if remaining <= 0:
+            if remaining < self.seq_len + 1:  # not one more whole sample
                 break
         self.files = kept
 
@@ -177,12 +177,17 @@ def install(nanoset_module: types.ModuleType | None = None) -> list[str]:
         return []
     changed = ["datatrove.utils.dataset.DatatroveFolderDataset"]
     datatrove_dataset.DatatroveFolderDataset = NanotronFolderDataset
+    if not hasattr(datatrove_dataset, "url_to_fs"):  # nanotron's s3:// listing imports it from there
+        from fsspec.core import url_to_fs
+
+        datatrove_dataset.url_to_fs = url_to_fs
+        changed.append("datatrove.utils.dataset.url_to_fs")
     tokenized_bytes = sys.modules.get("nanotron.data.tokenized_bytes")
     if tokenized_bytes is not None:
         reader = tokenized_bytes.TokenizedBytesFolderDataset
         if reader.__bases__ == (RELEASED_FOLDER_DATASET,):
             reader.__bases__ = (NanotronFolderDataset,)
-        changed.append("nanotron.data.tokenized_bytes.TokenizedBytesFolderDataset")
+            changed.append("nanotron.data.tokenized_bytes.TokenizedBytesFolderDataset")
     if nanoset_module is None:
         try:
             import nanotron.data.nanoset as nanoset_module

@@ -476,6 +476,13 @@ def _data_stage_problems(config: dict, problems: list) -> None:
             )
 
 
+def _kv_heads(model_config: dict, heads: int) -> int:
+    """KV heads of a nanotron model config: Starcoder2Config's multi-query means one."""
+    if model_config.get("is_starcoder2_config"):
+        return 1 if model_config.get("multi_query") else model_config.get("num_kv_heads") or heads
+    return model_config.get("num_key_value_heads") or heads
+
+
 def check_nanotron_config(config: dict, world_size: int | None = None) -> list[tuple[str, str, str]]:
     """Every problem of a nanotron config mapping, as `(key, problem, fix)`."""
     problems: list[tuple[str, str, str]] = []
@@ -503,7 +510,7 @@ def check_nanotron_config(config: dict, world_size: int | None = None) -> list[t
         heads = mc.get("num_attention_heads", 0)
         problems += model_problems(
             heads,
-            mc.get("num_kv_heads" if mc.get("is_starcoder2_config") else "num_key_value_heads") or heads,
+            _kv_heads(mc, heads),
             mc.get("hidden_size", 0),
             mc.get("num_hidden_layers", 0),
             par.get("tp", 1),
