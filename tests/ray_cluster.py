@@ -1,12 +1,18 @@
 """A Ray cluster of two nodes on this machine, each started by its own `ray start` (a head and a
 worker, as on two hosts): one CPU each, a small object store, distinct ports, and the dashboard on
-the head (Ray's state API, which says on which node each task ran, is served by it)."""
+the head (Ray's state API, which says on which node each task ran, is served by it).
+
+The cluster uses Ray's token authentication with a token of its own, handed to every process that
+speaks to it (nodes, drivers, the CLI under test) through `RAY_AUTH_MODE` and `RAY_AUTH_TOKEN_PATH`.
+Left to itself, Ray >= 2.5x turns token mode on for a head whenever `~/.ray/auth_token` exists (a
+local `ray.init()` writes one) but not for a joining worker, which is then refused."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -14,11 +20,13 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
+
+import psutil
 
 from tests.serving import free_port
 
 RAY = str(Path(sys.executable).parent / "ray")
-ENVIRONMENT = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
 OBJECT_STORE_BYTES = 100 * 2**20
 
 
@@ -49,9 +57,7 @@ class RayCluster:
 
 
 def _python(script: str) -> str:
-    return subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=ENVIRONMENT
-    ).stdout
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
 
 
 def _ports(*names: str) -> list[str]:
@@ -59,39 +65,53 @@ def _ports(*names: str) -> list[str]:
 
 
 def _start(arguments: list[str]) -> None:
-    result = subprocess.run([RAY, "start", *arguments], capture_output=True, text=True, env=ENVIRONMENT)
+    result = subprocess.run([RAY, "start", *arguments], capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"ray start {' '.join(arguments)} failed:\n{result.stdout}\n{result.stderr}")
 
 
+def _stop(temp_dir: Path, head_port: int) -> None:
+    """Stop this cluster's processes and only them (`ray stop` would stop every Ray process of the
+    user): those that name its session folder or its head's port, and everything they started."""
+    marks = (str(temp_dir), f":{head_port}")
+    roots = [p for p in psutil.process_iter(["cmdline"]) if any(m in " ".join(p.info["cmdline"] or []) for m in marks)]
+    processes = {p.pid: p for root in roots for p in [root, *_descendants(root)]}
+    for process in processes.values():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.terminate()
+    _, alive = psutil.wait_procs(list(processes.values()), timeout=15)
+    for process in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+
+
+def _descendants(process: psutil.Process) -> list[psutil.Process]:
+    try:
+        return process.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
 @contextlib.contextmanager
 def ray_cluster() -> Iterator[RayCluster]:
-    """Start the two nodes; stop them (and only Ray's processes) afterwards."""
+    """Start the two nodes; stop them (and only Ray's processes) afterwards. While it runs, this
+    process's environment (inherited by everything it starts) carries the cluster's token."""
     temp_dir = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))  # short: Ray's socket paths must fit
+    token = temp_dir / "auth_token"
+    token.write_text(secrets.token_hex(32))
+    environment = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token), "RAY_USAGE_STATS_ENABLED": "0"}
     head_port, dashboard_port = free_port(), free_port()
     node = ["--num-cpus", "1", "--object-store-memory", str(OBJECT_STORE_BYTES), "--disable-usage-stats"]
     per_node = ("node-manager-port", "object-manager-port", "dashboard-agent-listen-port",
                 "dashboard-agent-grpc-port", "metrics-export-port", "runtime-env-agent-port")  # fmt: skip
-    try:
-        _start(
-            [
-                "--head",
-                "--port",
-                str(head_port),
-                "--include-dashboard",
-                "true",
-                "--dashboard-port",
-                str(dashboard_port),
-                "--temp-dir",
-                str(temp_dir),
-                "--resources",
-                '{"head": 1}',
-                *_ports("ray-client-server-port", *per_node),
-                *node,
-            ]  # fmt: skip
-        )
-        _start(["--address", f"127.0.0.1:{head_port}", "--resources", '{"worker": 1}', *_ports(*per_node), *node])
-        yield RayCluster(f"127.0.0.1:{head_port}", f"http://127.0.0.1:{dashboard_port}", temp_dir)
-    finally:
-        subprocess.run([RAY, "stop", "--force"], capture_output=True, env=ENVIRONMENT)
-        shutil.rmtree(temp_dir, ignore_errors=True)
+    head = ["--head", "--port", str(head_port), "--include-dashboard", "true", "--dashboard-port", str(dashboard_port),
+            "--temp-dir", str(temp_dir), "--resources", '{"head": 1}', *_ports("ray-client-server-port", *per_node)]  # fmt: skip
+    worker = ["--address", f"127.0.0.1:{head_port}", "--resources", '{"worker": 1}', *_ports(*per_node)]
+    with mock.patch.dict(os.environ, environment):
+        try:
+            _start([*head, *node])
+            _start([*worker, *node])
+            yield RayCluster(f"127.0.0.1:{head_port}", f"http://127.0.0.1:{dashboard_port}", temp_dir)
+        finally:
+            _stop(temp_dir, head_port)
+            shutil.rmtree(temp_dir, ignore_errors=True)
