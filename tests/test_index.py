@@ -99,6 +99,22 @@ def test_identifiers_match_in_any_style(release, query):
     assert {h["repo"] for h in hits} <= {"alice/loaders", "carol/tools"}
 
 
+def test_snippets_are_cut_from_the_file_and_the_search_index_stores_no_text(release):
+    found = json.loads(
+        run_cli("search", '"skipping blank lines"', "--snippets", "--release", str(release), "--json").stdout
+    )
+    [hit] = found["hits"]
+    assert hit["path"] == "loaders/core.py"
+    assert "<b>skipping</b> <b>blank</b> <b>lines</b>" in hit["snippet"], hit["snippet"]
+    assert "encoding=&quot;utf-8&quot;" in hit["snippet"]  # HTML-escaped around the matches
+    shown = run_cli("search", '"skipping blank lines"', "--snippets", "--release", str(release)).stdout
+    assert "one split, skipping blank lines." in shown and 'encoding="utf-8"' in shown and "<b>" not in shown
+    plain = json.loads(run_cli("search", '"skipping blank lines"', "--release", str(release), "--json").stdout)
+    assert plain["hits"][0]["snippet"] == ""
+    stores = b"".join(path.read_bytes() for path in (release / "index" / "v1.0" / "bm25").glob("*.store"))
+    assert stores and b"skipping" not in stores and b"loaders/core.py" in stores  # metadata only (lz4 keeps these)
+
+
 def test_filters_and_bad_queries(release):
     java = json.loads(
         run_cli("search", "LoadDataset", "--language", "java", "--release", str(release), "--json").stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -59,6 +60,14 @@ def index_build(
     emit(result.to_dict(), as_json, human)
 
 
+def snippet_markup(snippet: str) -> str:
+    """A search snippet (HTML: escaped text, matches in `<b>`) as Rich markup, matches bold."""
+    import html
+
+    parts = re.split(r"(</?b>)", snippet)
+    return "".join({"<b>": "[bold]", "</b>": "[/bold]"}.get(part) or escape(html.unescape(part)) for part in parts)
+
+
 def search(
     query: Annotated[str, typer.Argument(help='words, identifiers, or "an exact phrase"')],
     release: ReleaseOption = Path("release"),
@@ -67,17 +76,19 @@ def search(
     license_: Annotated[str | None, typer.Option("--license", help="a license expression as in the data")] = None,
     top: Annotated[int, typer.Option("--top")] = 10,
     offset: Annotated[int, typer.Option("--offset", help="skip this many results (the next page)")] = 0,
-    snippets: Annotated[bool, typer.Option("--snippets", help="add highlighted excerpts")] = False,
+    snippets: Annotated[bool, typer.Option("--snippets", help="add highlighted excerpts (reads each file)")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Full-text search of the dataset (BM25; identifiers match in any style; quotes for exact phrases)."""
     from bigcode_release.index.build import current_index
+    from bigcode_release.index.shards import ShardedIndex
     from bigcode_release.optout.mask import OptOutMask, masked_search
 
     folder, found_version = current_index(release, version)
     mask = OptOutMask.for_version(release, found_version)
+    texts = ShardedIndex(folder / "membership").document_text if snippets else None
     found, hidden = masked_search(
-        folder, mask, query, top=top, offset=offset, language=language, license_=license_, snippets=snippets
+        folder, mask, query, top=top, offset=offset, language=language, license_=license_, texts=texts
     )
     hits = found.hits
 
@@ -90,7 +101,7 @@ def search(
             table.add_row(f"{hit.score:.2f}", hit.repo, hit.path, hit.license, hit.language)
         console.print(table)
         for hit in hits if snippets else []:
-            console.print(f"[bold]{escape(hit.repo)}/{escape(hit.path)}[/]\n{escape(hit.snippet)}")
+            console.print(f"[bold]{escape(hit.repo)}/{escape(hit.path)}[/]\n{snippet_markup(hit.snippet)}")
         if hidden:
             console.print(mask.note(hidden))
 

@@ -4,13 +4,17 @@ punctuation as tokens, so a search for an identifier finds every spelling of it,
 phrase matches that sequence exactly (up to case and identifier style). A second field holds each
 multi-word identifier joined and lowercased (`load_dataset` -> `loaddataset`), so a word typed as
 one (`loaddataset`) finds it too, and a file using the identifier itself ranks above one that only
-has its words apart."""
+has its words apart.
+
+The text itself is indexed, not stored: the membership index holds every file's text already, a
+result needs only its metadata (fetching a stored file cost a third of a search's time), and the
+index is half the size a Space downloads. Snippets are cut from a text the caller provides."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -39,7 +43,7 @@ def _analyzer() -> tantivy.TextAnalyzer:
 
 def schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
-    builder.add_text_field("content", stored=True, tokenizer_name="code", index_option="position")
+    builder.add_text_field("content", stored=False, tokenizer_name="code", index_option="position")
     builder.add_text_field("path", stored=True, tokenizer_name="code")
     builder.add_text_field(IDENTIFIERS_FIELD, stored=False, tokenizer_name="whitespace", index_option="freq")
     for name in FILTER_FIELDS:
@@ -155,6 +159,11 @@ def _searchable(folder: str) -> tuple[tantivy.Index, bool, tantivy.Searcher]:
     return index, IDENTIFIERS_FIELD in _fields(Path(folder)), index.searcher()
 
 
+def _snippet(generator: tantivy.SnippetGenerator, text: str) -> str:
+    """The best excerpt of `text`, HTML-escaped, its matched words in `<b>` tags."""
+    return generator.snippet_from_doc(tantivy.Document(content=text)).to_html()
+
+
 @dataclass(frozen=True)
 class Results:
     """One page of hits and how many documents match in all."""
@@ -175,12 +184,13 @@ def search(
     top: int = 10,
     language: str | None = None,
     license_: str | Sequence[str] | None = None,
-    snippets: bool = False,
+    texts: Callable[[int], str] | None = None,
 ) -> list[Hit]:
     """The `top` best documents for `query`, optionally only one language and license expression(s)
-    (any of several); `snippets` adds highlighted excerpts (tens of milliseconds more: each stored
-    file is scanned)."""
-    return search_page(folder, query, top, 0, language, license_, snippets).hits
+    (any of several). With `texts` (a document number's full text, e.g.
+    `ShardedIndex.document_text`), each hit carries a highlighted excerpt of it (each file is read
+    and scanned: milliseconds more a hit)."""
+    return search_page(folder, query, top, 0, language, license_, texts).hits
 
 
 def search_page(
@@ -190,7 +200,7 @@ def search_page(
     offset: int = 0,
     language: str | None = None,
     license_: str | Sequence[str] | None = None,
-    snippets: bool = False,
+    texts: Callable[[int], str] | None = None,
 ) -> Results:
     """Hits `offset + 1` to `offset + top` for `query` (see `search`) and how many match in all."""
     if offset < 0 or offset + top > MAX_RESULTS:
@@ -202,12 +212,12 @@ def search_page(
         if value:
             clauses.append((tantivy.Occur.Must, _any_of(index, field, value)))
     combined = tantivy.Query.boolean_query(clauses) if len(clauses) > 1 else parsed
-    generator = tantivy.SnippetGenerator.create(searcher, parsed, index.schema, "content") if snippets else None
+    generator = tantivy.SnippetGenerator.create(searcher, parsed, index.schema, "content") if texts else None
     found = searcher.search(combined, limit=top, offset=offset, count=True)
     hits = []
     for score, address in found.hits:
         stored = searcher.doc(address)
-        snippet = generator.snippet_from_doc(stored).fragment() if generator else ""
+        snippet = _snippet(generator, texts(stored["doc"][0])) if generator else ""
         hits.append(
             Hit(
                 round(score, 4),
