@@ -243,6 +243,7 @@ def main() -> None:
     # search alone, as the data inspector Space (a process of its own) serves it; then again between
     # the membership queries, as one process serving both would (they evict each other's CPU caches)
     search_ms = [timed_search(folder, text) for text, _, _ in queries]
+    quoted = ['"' in " ".join(text.split()[:12]) for text, _, _ in queries]
     search_interleaved_ms, spans_ms, spans_ms_per_kb, portrait_ms, baseline_ms = [], [], [], [], []
     true_source, verbatim_found, portrait_yes, baseline_yes = 0, 0, 0, 0
     for text, source, perturbed in queries:
@@ -285,6 +286,11 @@ def main() -> None:
         "portrait_fraction_of_dataset": round(sizes["portrait"], 4),
         "search_top10_ms_p50_p99": [round(v, 2) for v in percentiles(search_ms)],
         "search_top10_interleaved_ms_p50_p99": [round(v, 2) for v in percentiles(search_interleaved_ms)],
+        # the tail's query class: quotation marks, which the search syntax reads as phrases
+        "search_top10_ms_p50_p99_by_quotes": {
+            label: [round(v, 2) for v in percentiles([ms for ms, q in zip(search_ms, quoted) if q == value])]
+            for label, value in (("with", True), ("without", False))
+        },
         "membership_backend": built.backend,
         "spans_ms_p50_p99": [round(v, 2) for v in percentiles(spans_ms)],
         "spans_ms_per_kb_p50_p99": [round(v, 2) for v in percentiles(spans_ms_per_kb)],

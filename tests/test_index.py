@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,9 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bigcode_release.data.build import build_dataset
+from bigcode_release.errors import DataIndexError
 from bigcode_release.index.attribution import MembershipIndex
 from bigcode_release.index.build import build_indexes
 from bigcode_release.index.overlap_app import create_overlap_app
+from bigcode_release.index.shards import build_processes
 from bigcode_release.optout.export_format import OptOutEntry, write_optout_list
 from tests.conftest import CLI, MIT_TEXT, REPO_ROOT, folder_recipe, run_cli
 
@@ -92,6 +95,47 @@ def test_the_build_writes_a_manifest_and_is_reused(release):
     assert again["reused"]
 
 
+def test_index_build_in_shards_with_fewer_processes_answers_as_one_shard(release, tmp_path):
+    copy = tmp_path / "release"
+    shutil.copytree(release, copy, symlinks=True)
+    text = LOADER[LOADER.index("def load_dataset") :] + "\n" + SECRET_SAUCE
+    (tmp_path / "query.py").write_text(text)
+
+    def spans(at: Path) -> list:
+        query = run_cli("membership", "query", str(tmp_path / "query.py"), "--release", str(at), "--json")
+        return [
+            (s["start"], s["end"], s["occurrences"], [x["path"] for x in s["sources"]])
+            for s in json.loads(query.stdout)["spans"]
+        ]
+
+    refused = run_cli("index", "build", str(copy), "--shards", "2", "--processes", "0", check=False)
+    assert refused.returncode == 2 and "--processes must be at least 1, got 0" in refused.stderr
+    assert json.loads((copy / "index" / "v1.0" / "manifest.json").read_text())["counts"]["membership_shards"] == 1
+    built = json.loads(run_cli("index", "build", str(copy), "--shards", "2", "--processes", "1", "--json").stdout)
+    assert built["shards"] == 2 and not built["reused"]
+    manifest = json.loads((copy / "index" / "v1.0" / "manifest.json").read_text())
+    assert manifest["membership"]["processes"] == 1 and len(manifest["membership"]["shards"]) == 2
+    for number in range(2):
+        shard = json.loads(
+            (copy / "index" / "v1.0" / "membership" / f"shard-{number:04d}" / "manifest.json").read_text()
+        )
+        assert shard["documents"] == 1 and shard["kind"] == "membership-shard"
+    assert spans(copy) == spans(release) and spans(release)
+
+
+def test_shard_builds_at_once_are_capped_by_memory_cores_and_shards():
+    gib = 2**30
+    cores = os.cpu_count() or 1
+    assert build_processes([gib] * 8, "fm", available=20 * gib) == 1  # 18 GiB a shard
+    assert build_processes([gib] * 8, "suffix-array", available=20 * gib) == min(cores, 3)
+    assert build_processes([gib] * 8, "fm", available=gib) == 1  # never none: one runs anyway
+    assert build_processes([gib] * 8, "fm", processes=5, available=gib) == 5  # asked for: taken
+    assert build_processes([gib] * 2, "fm", processes=5) == 2
+    assert build_processes([2**20] * 64, "fm", available=None) == min(cores, 64)
+    with pytest.raises(DataIndexError, match="--processes must be at least 1"):
+        build_processes([gib], "fm", processes=0)
+
+
 @pytest.mark.parametrize("query", ["load_dataset", "LoadDataset", "loadDataset", '"def load_dataset(path"'])
 def test_identifiers_match_in_any_style(release, query):
     hits = json.loads(run_cli("search", query, "--release", str(release), "--json").stdout)["hits"]
@@ -122,6 +166,13 @@ def test_filters_and_bad_queries(release):
     assert [h["path"] for h in java["hits"]] == ["tools/CamelCase.java"] and java["hits"][0]["license"] == "Apache-2.0"
     mit = json.loads(run_cli("search", "load_dataset", "--license", "MIT", "--release", str(release), "--json").stdout)
     assert [h["repo"] for h in mit["hits"]] == ["alice/loaders"]
+    quoted = run_cli("search", 'load_dataset "(" "):"', "--release", str(release), "--json").stdout  # pasted code
+    assert (
+        json.loads(quoted)["hits"]
+        == json.loads(run_cli("search", "load_dataset", "--release", str(release), "--json").stdout)["hits"]
+    )
+    lone = run_cli("search", '"): ["', "--release", str(release), check=False)
+    assert lone.returncode == 2 and "no letters or digits" in lone.stderr
     punctuation = run_cli("search", "(((", "--release", str(release), check=False)
     assert punctuation.returncode == 2 and "no letters or digits" in punctuation.stderr
     for syntax in ("title:x AND (y OR", 'a" OR "b', "*?~^[]{}", "NOT -+"):

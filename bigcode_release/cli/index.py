@@ -40,13 +40,21 @@ def index_build(
     backend: Annotated[
         str, typer.Option("--backend", help="membership index: fm (compact FM-index) or suffix-array (reference)")
     ] = "fm",
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            "--processes", help="shards indexed at once (default: the cores, as many as fit in memory: ~18x a shard)"
+        ),
+    ] = None,
     as_json: JsonFlag = False,
     progress: ProgressFlag = True,
 ) -> None:
     """Build the BM25 index, the membership index (in shards) and the portrait of a dataset version."""
     from bigcode_release.index.build import build_indexes
 
-    result = build_indexes(release, version, shards=shards, backend=backend, show_progress=progress and not as_json)
+    result = build_indexes(
+        release, version, shards=shards, backend=backend, show_progress=progress and not as_json, processes=processes
+    )
 
     def human() -> None:
         state = "up to date" if result.reused else f"built in {result.seconds:.0f} s"

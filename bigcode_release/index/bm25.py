@@ -118,9 +118,9 @@ def _escape_phrase(text: str) -> str:
 
 
 def parse(index: tantivy.Index, query: str, identifiers: bool = False) -> tantivy.Query:
-    """Quoted parts are phrases; everything else is matched word by word (identifiers split) and,
-    with `identifiers`, as a joined identifier too. Query syntax characters in the user's text are
-    taken literally, never as operators."""
+    """Quoted parts are phrases (those with a letter or digit); everything else is matched word by
+    word (identifiers split) and, with `identifiers`, as a joined identifier too. Query syntax
+    characters in the user's text are taken literally, never as operators."""
     query = query.strip()
     if not query:
         raise DataIndexError("the query is empty")
@@ -134,7 +134,9 @@ def parse(index: tantivy.Index, query: str, identifiers: bool = False) -> tantiv
             f"the query {query!r} has no letters or digits to search for; put code in quotes to "
             "search for an exact snippet"
         )
-    parts = [f'"{_escape_phrase(p)}"' for p in phrases if p.strip()] + words
+    # a phrase of punctuation alone (`": ["` between the quotes of pasted JSON) is not searched: it
+    # occurs in nearly every file of a language, ranks nothing, and is checked position by position
+    parts = [f'"{_escape_phrase(p)}"' for p in phrases if re.search(r"[A-Za-z0-9]", p)] + words
     parsed, _ = index.parse_query_lenient(" ".join(parts), ["content", "path"])  # words rebuilt above: no syntax left
     joined = {word.replace("_", "").lower() for word in words} - {""}
     if not identifiers or not joined:

@@ -56,19 +56,23 @@ def build_indexes(
     backend: str = DEFAULT_BACKEND,
     max_shard_bytes: int = MAX_SHARD_BYTES,
     show_progress: bool = True,
+    processes: int | None = None,
 ) -> IndexBuildResult:
     """Build (or find up to date) the three indexes of a dataset version under `<release>/index/<v>/`:
     BM25 search, the membership index in `shards` shards with `backend` (`fm` or `suffix-array`),
-    and the portrait.
+    and the portrait. Shards are indexed `processes` at a time (default: as many as there are cores
+    and as fit in the memory available, `shards.build_processes`).
 
     Raises:
-        DataIndexError: no such dataset version, or a bad `shards` / `backend`.
+        DataIndexError: no such dataset version, or a bad `shards` / `backend` / `processes`.
     """
     started = time.monotonic()
     if backend not in BACKENDS:
         raise DataIndexError(f"unknown membership backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if shards < 1:
         raise DataIndexError(f"--shards must be at least 1, got {shards}")
+    if processes is not None and processes < 1:
+        raise DataIndexError(f"--processes must be at least 1, got {processes}")
     layout = ReleaseLayout.at(release)
     version_dir = layout.dataset_dir(version)
     dataset = read_manifest(version_dir)
@@ -114,7 +118,7 @@ def build_indexes(
 
     count = bm25.build(iter_documents(version_dir), folder / "bm25", on_document=feed)
     bar.close()
-    shard_manifests = membership.finish(backend)
+    shard_manifests = membership.finish(backend, processes)
     sketch.save(folder / "portrait.bloom")
     chunks = sketch.chunks
     pq.write_table(
@@ -146,6 +150,7 @@ def build_indexes(
                 "backend": backend,
                 "build_seconds": sum(m["seconds"] for m in shard_manifests),
                 "peak_rss_bytes": max((m["peak_rss_bytes"] for m in shard_manifests), default=0),
+                "processes": max((m["processes"] for m in shard_manifests), default=0),
                 "shards": [
                     {k: m[k] for k in ("first_document", "last_document", "documents", "text_bytes", "seconds")}
                     for m in shard_manifests

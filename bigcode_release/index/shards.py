@@ -27,6 +27,38 @@ SEPARATOR = 0xFF
 MAX_SHARD_BYTES = 2**31 - 1  # int32 suffix positions
 BACKENDS = ("fm", "suffix-array")
 DEFAULT_BACKEND = "fm"
+# a shard build's peak resident memory per byte of its text, rounded up from benchmarks/bench_index.py
+# (fm: 4.3 GB for 272 MiB in one shard, 1.2 GB for each of four; suffix-array: 1.5 GB for 272 MiB)
+BUILD_BYTES_PER_TEXT_BYTE = {"fm": 18, "suffix-array": 6}
+
+
+def available_memory_bytes() -> int | None:
+    """MemAvailable from /proc/meminfo (None where there is none)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            return next(int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration):
+        return None
+
+
+def build_processes(
+    shard_bytes: list[int], backend: str, processes: int | None = None, available: int | None = None
+) -> int:
+    """How many shards to index at once: `processes` where given, else as many as there are cores
+    and as fit in `available` memory (each about `BUILD_BYTES_PER_TEXT_BYTE` times the largest
+    shard's text), never more than there are shards, never fewer than one.
+
+    Raises:
+        DataIndexError: `processes` below 1.
+    """
+    if processes is not None and processes < 1:
+        raise DataIndexError(f"--processes must be at least 1, got {processes}")
+    if processes is None:
+        processes = os.cpu_count() or 1
+        largest = max(shard_bytes, default=0) * BUILD_BYTES_PER_TEXT_BYTE[backend]
+        if available is not None and largest:
+            processes = min(processes, max(1, available // largest))
+    return max(1, min(len(shard_bytes), processes))
 
 
 def _backend_class(name: str):
@@ -82,14 +114,16 @@ class ShardWriter:
         self.written.append(folder)
 
     def finish(self, backend: str, processes: int | None = None) -> list[dict]:
-        """Index every shard with `backend`, one process per shard (at most `processes` at once);
-        the shards' manifests."""
+        """Index every shard with `backend`, one process per shard, `build_processes` of them at once
+        (`processes` where given); the shards' manifests, each with how many `processes` ran at once."""
         self.flush()
         _backend_class(backend)
-        workers = max(1, min(len(self.written), processes or os.cpu_count() or 1))
+        sizes = [(folder / "text.bin").stat().st_size for folder in self.written]
+        workers = build_processes(sizes, backend, processes, available_memory_bytes())
         context = multiprocessing.get_context("spawn")  # a fresh process per shard: its peak memory is its own
         with ProcessPoolExecutor(workers, mp_context=context, max_tasks_per_child=1) as pool:
-            return list(pool.map(index_shard, self.written, [backend] * len(self.written)))
+            manifests = list(pool.map(index_shard, self.written, [backend] * len(self.written)))
+        return [{**manifest, "processes": workers} for manifest in manifests]
 
 
 def _peak_rss_bytes() -> int:
