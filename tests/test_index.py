@@ -121,6 +121,20 @@ def test_index_build_in_shards_with_fewer_processes_answers_as_one_shard(release
         )
         assert shard["documents"] == 1 and shard["kind"] == "membership-shard"
     assert spans(copy) == spans(release) and spans(release)
+    # the portrait is one filter set from both shards' chunk hashes (removed once read)
+    sharded, single = (
+        json.loads((at / "index" / "v1.0" / "manifest.json").read_text())["counts"] for at in (copy, release)
+    )
+    assert sharded["portrait_chunks"] == single["portrait_chunks"] > 0
+    assert sharded["portrait_distinct_chunks"] >= single["portrait_distinct_chunks"] > 0
+    assert not list((copy / "index" / "v1.0").rglob("portrait-hashes.npy"))
+
+    def portrait_answer(at: Path) -> tuple:
+        query = run_cli("membership", "portrait-query", str(tmp_path / "query.py"), "--release", str(at), "--json")
+        answer = json.loads(query.stdout)
+        return answer["member"], answer["longest_chain"]
+
+    assert portrait_answer(copy) == portrait_answer(release) and portrait_answer(release)[0]
 
 
 def test_shard_builds_at_once_are_capped_by_memory_cores_and_shards():

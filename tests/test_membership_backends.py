@@ -8,6 +8,7 @@ import random
 import sysconfig
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bigcode_release.errors import DataIndexError
@@ -135,6 +136,29 @@ def test_bad_shard_counts_and_backends_are_refused(tmp_path):
     assert nothing.finish("fm") == [] and ShardedIndex(tmp_path / "none").maximal_spans(b"any text", 4) == []
 
 
+def test_a_portrait_of_four_shards_answers_as_one_shard_and_is_one_filter(corpus, tmp_path):
+    """The four shards' hash files set one filter: every chunk of the data is in it, and it answers
+    every text as the one-shard portrait does (a chunk two shards share is counted twice in the
+    sizing, so it is never smaller)."""
+    from bigcode_release.index import portrait
+
+    whole, _ = portrait.chunk_hashes(corpus)
+    np.save(tmp_path / "whole.npy", whole)
+    portrait.write_filter(tmp_path / "one.bloom", [tmp_path / "whole.npy"])
+    parts = []
+    for number in range(4):
+        hashes, _ = portrait.chunk_hashes(corpus[number::4])
+        np.save(tmp_path / f"shard-{number}.npy", hashes)
+        parts.append(tmp_path / f"shard-{number}.npy")
+    assert portrait.write_filter(tmp_path / "four.bloom", parts) >= len(whole)
+    for text in corpus:
+        normal = portrait.normalise(text)
+        assert portrait.contains(tmp_path / "four.bloom", normal)[:: portrait.WIDTH].all()
+        assert (
+            portrait.query(tmp_path / "four.bloom", text).member == portrait.query(tmp_path / "one.bloom", text).member
+        )
+
+
 def test_bad_queries_are_refused_by_every_backend(indexes):
     for index in indexes.values():
         with pytest.raises(DataIndexError, match="at least 1 byte"):
@@ -146,10 +170,10 @@ def test_bad_queries_are_refused_by_every_backend(indexes):
 def test_the_portrait_holds_every_chunk_and_its_false_positives_are_near_the_configured_rate(corpus, tmp_path):
     from bigcode_release.index import portrait
 
-    writer = portrait.PortraitWriter()
-    for text in corpus:
-        writer.add(text)
-    writer.save(tmp_path / "portrait.bloom")
+    hashes, count = portrait.chunk_hashes(corpus)
+    assert count == sum(len(portrait.chunks(text)) for text in corpus) and len(hashes) == len(set(hashes.tolist()))
+    np.save(tmp_path / "hashes.npy", hashes)
+    assert portrait.write_filter(tmp_path / "portrait.bloom", [tmp_path / "hashes.npy"]) == len(hashes)
     for text in corpus[:40]:
         normal = portrait.normalise(text)
         present = portrait.contains(tmp_path / "portrait.bloom", normal)

@@ -1,6 +1,7 @@
-"""`bigcode-release index build`: one pass over a dataset version's shards feeds the BM25 index,
-the membership shards' text and the portrait; the membership shards are then indexed one process
-each (`shards.py`), and a manifest records sizes, hashes and the dataset manifest they were built
+"""`bigcode-release index build`: one pass over a dataset version's shards feeds the BM25 index
+and the membership shards' text; the membership shards are then indexed one process each
+(`shards.py`), each also hashing its documents' portrait chunks, the portrait is set from those
+hashes shard by shard, and a manifest records sizes, hashes and the dataset manifest they were built
 from. Only the version's own documents are read, so opted-out and removed
 files are absent by construction."""
 
@@ -102,7 +103,6 @@ def build_indexes(
     folder.mkdir(parents=True)
     stats = json.loads((version_dir / "stats.json").read_text(encoding="utf-8"))["totals"]
     membership = ShardWriter(folder / "membership", stats["kept_bytes"], shards, max_shard_bytes)
-    sketch = portrait.PortraitWriter()
     rows: dict[str, list] = {key: [] for key in ("repo", "path", "license", "language", "origin_repo", "origin_path")}
     text_bytes = 0
     bar = tqdm(total=stats["kept_files"], unit="doc", desc="indexing", disable=not show_progress, dynamic_ncols=True)
@@ -110,7 +110,6 @@ def build_indexes(
     def feed(document) -> None:
         nonlocal text_bytes
         membership.add(document.number, document.content)
-        sketch.add(document.content)
         for key in rows:
             rows[key].append(getattr(document, key))
         text_bytes += len(document.content.encode("utf-8"))
@@ -118,9 +117,7 @@ def build_indexes(
 
     count = bm25.build(iter_documents(version_dir), folder / "bm25", on_document=feed)
     bar.close()
-    shard_manifests = membership.finish(backend, processes)
-    sketch.save(folder / "portrait.bloom")
-    chunks = sketch.chunks
+    shard_manifests = membership.finish(backend, processes, portrait_path=folder / "portrait.bloom")
     pq.write_table(
         pa.table({key: pa.array(values, pa.string()) for key, values in rows.items()}), folder / "documents.parquet"
     )
@@ -143,7 +140,8 @@ def build_indexes(
             "counts": {
                 "documents": count,
                 "text_bytes": text_bytes,
-                "portrait_chunks": chunks,
+                "portrait_chunks": sum(m["portrait_chunks"] for m in shard_manifests),
+                "portrait_distinct_chunks": sum(m["portrait_distinct_chunks"] for m in shard_manifests),  # per shard
                 "membership_shards": len(shard_manifests),
             },
             "membership": {

@@ -1,6 +1,9 @@
 """A Data Portrait (Marone & Van Durme 2023): a Bloom filter of the data's 50-character chunks
 (normalised whitespace, stride 50), small enough to download and query offline for a yes/no
 answer: a text is in the data if consecutive windows 50 characters apart are all present.
+Each membership shard's build hashes its own documents' chunks (`chunk_hashes`); the filter is then
+set from every shard's hashes in turn (`write_filter`), so a sharded portrait is one filter
+(`ShardWriter.finish`).
 
 Every window's hash is a polynomial of its code points mod 2^64, finalised by splitmix64; the
 filter's k probes are double hashing of two such values; hashing, probing and chaining windows are
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -48,12 +52,14 @@ def _window_hashes(codes, width, stride):
 
 
 @njit(cache=True)
-def _set(filter_bits, hashes, probes):
-    size = np.uint64(len(filter_bits))
+def _set(packed, size, hashes, probes):
+    """Set each hash's probes in a filter of `size` bits packed little-endian (as `_test` reads it)."""
+    size = np.uint64(size)
     for value in hashes:
         second = _mix(value ^ _SECOND) | np.uint64(1)
         for k in range(probes):
-            filter_bits[(value + np.uint64(k) * second) % size] = True
+            position = (value + np.uint64(k) * second) % size
+            packed[position >> np.uint64(3)] |= np.uint8(1) << np.uint8(position & np.uint64(7))
 
 
 @njit(cache=True)
@@ -110,27 +116,33 @@ def chunks(text: str) -> list[str]:
     return [normal[i : i + WIDTH] for i in range(0, len(normal) - WIDTH + 1, WIDTH)]
 
 
-class PortraitWriter:
-    """Add documents' chunks, then save a filter sized for the distinct chunks at
-    `FALSE_POSITIVE_RATE`."""
+def chunk_hashes(documents: Iterable[str]) -> tuple[np.ndarray, int]:
+    """The distinct hashes of the documents' chunks (sorted) and how many chunks they have: what
+    one shard of the data adds to the portrait."""
+    parts = [window_hashes(normalise(text), stride=WIDTH) for text in documents]
+    every = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+    return np.unique(every), len(every)
 
-    def __init__(self):
-        self.hashes: list[np.ndarray] = []
-        self.chunks = 0
 
-    def add(self, content: str) -> None:
-        hashes = window_hashes(normalise(content), stride=WIDTH)
-        self.hashes.append(hashes)
-        self.chunks += len(hashes)
+def filter_shape(distinct: int) -> tuple[int, int]:
+    """(bits, probes) of a filter holding `distinct` chunks at `FALSE_POSITIVE_RATE`."""
+    bits = max(64, math.ceil(-max(distinct, 1) * math.log(FALSE_POSITIVE_RATE) / math.log(2) ** 2))
+    return bits, max(1, round(bits / max(distinct, 1) * math.log(2)))
 
-    def save(self, path: Path) -> None:
-        distinct = np.unique(np.concatenate(self.hashes)) if self.hashes else np.zeros(0, dtype=np.uint64)
-        bits = max(64, math.ceil(-max(len(distinct), 1) * math.log(FALSE_POSITIVE_RATE) / math.log(2) ** 2))
-        probes = max(1, round(bits / max(len(distinct), 1) * math.log(2)))
-        filter_bits = np.zeros(bits, dtype=np.bool_)
-        _set(filter_bits, distinct, probes)
-        with open(path, "wb") as handle:
-            np.savez(handle, bits=np.packbits(filter_bits, bitorder="little"), shape=np.array([bits, probes, WIDTH]))
+
+def write_filter(path: Path, hash_files: Sequence[Path]) -> int:
+    """Save the portrait of the shards whose distinct chunk hashes are in `hash_files` (`.npy`,
+    read one at a time, so memory holds the filter and one shard's hashes), sized for their summed
+    counts: exactly the filter of one shard's hashes; with several, no bigger than a chunk held by
+    several shards makes it. Returns that count."""
+    distinct = sum(len(np.load(file, mmap_mode="r")) for file in hash_files)
+    bits, probes = filter_shape(distinct)
+    packed = np.zeros((bits + 7) // 8, dtype=np.uint8)
+    for file in hash_files:
+        _set(packed, bits, np.load(file), probes)
+    with open(path, "wb") as handle:
+        np.savez(handle, bits=packed, shape=np.array([bits, probes, WIDTH]))
+    return distinct
 
 
 @dataclass(frozen=True)

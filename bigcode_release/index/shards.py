@@ -22,8 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from bigcode_release.errors import DataIndexError
+from bigcode_release.index import portrait
 
 SEPARATOR = 0xFF
+PORTRAIT_HASHES = "portrait-hashes.npy"
 MAX_SHARD_BYTES = 2**31 - 1  # int32 suffix positions
 BACKENDS = ("fm", "suffix-array")
 DEFAULT_BACKEND = "fm"
@@ -113,16 +115,26 @@ class ShardWriter:
         self.parts, self.numbers, self.size = [], [], 0
         self.written.append(folder)
 
-    def finish(self, backend: str, processes: int | None = None) -> list[dict]:
+    def finish(self, backend: str, processes: int | None = None, portrait_path: Path | None = None) -> list[dict]:
         """Index every shard with `backend`, one process per shard, `build_processes` of them at once
-        (`processes` where given); the shards' manifests, each with how many `processes` ran at once."""
+        (`processes` where given), and with `portrait_path`, write there the portrait of every
+        shard's documents (each shard hashes its own chunks); the shards' manifests, each with how
+        many `processes` ran at once."""
         self.flush()
         _backend_class(backend)
         sizes = [(folder / "text.bin").stat().st_size for folder in self.written]
         workers = build_processes(sizes, backend, processes, available_memory_bytes())
         context = multiprocessing.get_context("spawn")  # a fresh process per shard: its peak memory is its own
         with ProcessPoolExecutor(workers, mp_context=context, max_tasks_per_child=1) as pool:
-            manifests = list(pool.map(index_shard, self.written, [backend] * len(self.written)))
+            count = len(self.written)
+            manifests = list(
+                pool.map(index_shard, self.written, [backend] * count, [portrait_path is not None] * count)
+            )
+        if portrait_path is not None:
+            hash_files = [folder / PORTRAIT_HASHES for folder in self.written]
+            portrait.write_filter(portrait_path, hash_files)
+            for file in hash_files:
+                file.unlink()
         return [{**manifest, "processes": workers} for manifest in manifests]
 
 
@@ -133,8 +145,10 @@ def _peak_rss_bytes() -> int:
         return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
 
 
-def index_shard(folder: Path, backend: str) -> dict:
-    """Sort one shard's text (pydivsufsort) and write `backend`'s files and the shard's manifest."""
+def index_shard(folder: Path, backend: str, portrait_hashes: bool = False) -> dict:
+    """Sort one shard's text (pydivsufsort) and write `backend`'s files and the shard's manifest;
+    with `portrait_hashes`, also the distinct hashes of its documents' portrait chunks
+    (`PORTRAIT_HASHES`, for `portrait.write_filter`)."""
     from pydivsufsort import divsufsort
 
     started = time.monotonic()
@@ -144,9 +158,14 @@ def index_shard(folder: Path, backend: str) -> dict:
     separators = np.concatenate([starts[1:], [len(text)]]) - 1
     backend_class = _backend_class(backend)
     backend_class.build(folder, text, divsufsort(text), separators)
+    chunks = distinct = None
+    if portrait_hashes:
+        hashes, chunks = portrait.chunk_hashes(bytes(text[a:b]).decode("utf-8") for a, b in zip(starts, separators))
+        np.save(folder / PORTRAIT_HASHES, hashes)
+        distinct = int(len(hashes))
     if "text.bin" not in backend_class.FILES:
         os.remove(folder / "text.bin")  # the FM-index holds the text
-    files = sorted(p.name for p in folder.iterdir() if p.name != "manifest.json")
+    files = sorted(p.name for p in folder.iterdir() if p.name not in ("manifest.json", PORTRAIT_HASHES))
     docs = np.load(folder / "docs.npy")
     manifest = {
         "kind": "membership-shard",
@@ -155,6 +174,8 @@ def index_shard(folder: Path, backend: str) -> dict:
         "first_document": int(docs[0]),
         "last_document": int(docs[-1]),
         "text_bytes": int(len(text)),
+        "portrait_chunks": chunks,
+        "portrait_distinct_chunks": distinct,
         "bytes": {name: (folder / name).stat().st_size for name in files},
         "seconds": round(time.monotonic() - started, 2),
         "peak_rss_bytes": _peak_rss_bytes(),
