@@ -1,7 +1,10 @@
 """What the machine is, read from it, and its power counters where it has readable ones.
 
 `machine()` reads the CPU model and count (`/proc/cpuinfo`, `os.cpu_count`) and, given torch with
-CUDA in use, the GPUs' names. `PowerCounter` reads Intel RAPL package energy counters
+CUDA in use, the GPUs' names. `usable_cores()` and `available_memory_bytes()` are what this process
+may use: its CPU affinity, and the least of the kernel's MemAvailable and what its cgroup's limits
+leave (v2 `memory.max`, v1 `memory.limit_in_bytes`, at every level up to the root), as under Slurm,
+Docker or Kubernetes. `PowerCounter` reads Intel RAPL package energy counters
 (`/sys/class/powercap/intel-rapl:N/energy_uj`, microjoules, wrapping at `max_energy_range_uj`); the
 folder can be moved with `BIGCODE_RELEASE_POWERCAP` (tests inject one). No counter, no measurement:
 energy is then estimated, and says so.
@@ -36,6 +39,50 @@ def machine(torch_module=None, device: str = "cpu") -> dict:
         names = [torch_module.cuda.get_device_name(i) for i in range(torch_module.cuda.device_count())]
         found.update(gpu_count=len(names), gpu_names=sorted(set(names)))
     return found
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity: Slurm and taskset narrow it)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def available_memory_bytes(proc: Path = Path("/proc"), cgroups: Path = Path("/sys/fs/cgroup")) -> int | None:
+    """Memory this process can still take: the least of MemAvailable and each enclosing cgroup's
+    limit less its usage; None where none of them can be read."""
+    left = []
+    try:
+        meminfo = (proc / "meminfo").read_text()
+        left += [int(line.split()[1]) * 1024 for line in meminfo.splitlines() if line.startswith("MemAvailable:")]
+    except (OSError, ValueError):
+        pass
+    try:
+        memberships = (proc / "self" / "cgroup").read_text().splitlines()
+    except OSError:
+        memberships = []
+    for line in memberships:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":  # v2, unified
+            left += _cgroup_left(cgroups, path, "memory.max", "memory.current")
+        elif "memory" in controllers.split(","):
+            left += _cgroup_left(cgroups / "memory", path, "memory.limit_in_bytes", "memory.usage_in_bytes")
+    return min(left, default=None)
+
+
+def _cgroup_left(root: Path, path: str, limit_name: str, usage_name: str) -> list[int]:
+    """Limit less usage at each level of a cgroup path that sets a limit (v1 writes "no limit" as a
+    number near 2^63)."""
+    left = []
+    folder = root / path.strip("/")
+    while True:
+        limit, usage = _readable_text(folder / limit_name), _readable_int(folder / usage_name)
+        if limit and limit != "max" and limit.isdigit() and int(limit) < 2**60 and usage is not None:
+            left.append(max(0, int(limit) - usage))
+        if folder == root or root not in folder.parents:
+            return left
+        folder = folder.parent
 
 
 class PowerCounter:

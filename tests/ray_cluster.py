@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -72,30 +73,45 @@ def _start(arguments: list[str]) -> None:
 
 def _stop(temp_dir: Path, head_port: int) -> None:
     """Stop this cluster's processes and only them (`ray stop` would stop every Ray process of the
-    user): those that name its session folder or its head's port, and everything they started."""
-    marks = (str(temp_dir), f":{head_port}")
-    roots = [p for p in psutil.process_iter(["cmdline"]) if any(m in " ".join(p.info["cmdline"] or []) for m in marks)]
-    processes = {p.pid: p for root in roots for p in [root, *_descendants(root)]}
-    for process in processes.values():
-        with contextlib.suppress(psutil.NoSuchProcess):
-            process.terminate()
-    _, alive = psutil.wait_procs(list(processes.values()), timeout=15)
-    for process in alive:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            process.kill()
+    user): those that name its session folder or its head's port, and everything they started;
+    again until none is left (a raylet may start a worker while it stops)."""
+    for _ in range(5):
+        processes = _cluster_processes(temp_dir, head_port)
+        if not processes:
+            return
+        for process in processes:
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                process.terminate()
+        _, alive = psutil.wait_procs(processes, timeout=15)
+        for process in alive:
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                process.kill()
+
+
+def _cluster_processes(temp_dir: Path, head_port: int) -> list[psutil.Process]:
+    mark = re.compile(rf"{re.escape(str(temp_dir))}|:{head_port}(?!\d)")
+    me = psutil.Process()
+    spared = {me.pid, *(p.pid for p in me.parents())}  # the test process and what runs it
+    found: dict[int, psutil.Process] = {}
+    for process in psutil.process_iter(["cmdline"]):
+        if process.pid not in spared and mark.search(" ".join(process.info["cmdline"] or [])):
+            for member in [process, *_descendants(process)]:
+                found.setdefault(member.pid, member)
+    return [process for pid, process in found.items() if pid not in spared]
 
 
 def _descendants(process: psutil.Process) -> list[psutil.Process]:
     try:
         return process.children(recursive=True)
-    except psutil.NoSuchProcess:
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
         return []
 
 
 @contextlib.contextmanager
 def ray_cluster() -> Iterator[RayCluster]:
-    """Start the two nodes; stop them (and only Ray's processes) afterwards. While it runs, this
-    process's environment (inherited by everything it starts) carries the cluster's token."""
+    """Start the two nodes; stop them (and only this cluster's processes) afterwards. While it runs,
+    this process's environment (inherited by everything it starts) carries the cluster's token (and
+    not an inherited `RAY_AUTH_TOKEN`, which Ray would read first)."""
     temp_dir = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))  # short: Ray's socket paths must fit
     token = temp_dir / "auth_token"
     token.write_text(secrets.token_hex(32))
@@ -108,6 +124,7 @@ def ray_cluster() -> Iterator[RayCluster]:
             "--temp-dir", str(temp_dir), "--resources", '{"head": 1}', *_ports("ray-client-server-port", *per_node)]  # fmt: skip
     worker = ["--address", f"127.0.0.1:{head_port}", "--resources", '{"worker": 1}', *_ports(*per_node)]
     with mock.patch.dict(os.environ, environment):
+        os.environ.pop("RAY_AUTH_TOKEN", None)  # restored on leaving the patch
         try:
             _start([*head, *node])
             _start([*worker, *node])

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from bigcode_release.data.build import build_dataset
 from bigcode_release.errors import DataIndexError
+from bigcode_release.hardware import available_memory_bytes, usable_cores
 from bigcode_release.index.attribution import MembershipIndex
 from bigcode_release.index.build import build_indexes
 from bigcode_release.index.overlap_app import create_overlap_app
@@ -30,7 +31,7 @@ import json
 
 
 def load_dataset(path, split="train"):
-    """Read a JSON-lines file and return the rows of one split, skipping blank lines."""
+    """Read a JSON-lines file and return the rows of one split, skipping blank lines. [x] :x: \\ ok"""
     rows = []
     with open(path, encoding="utf-8") as handle:
         for line in handle:
@@ -139,15 +140,44 @@ def test_index_build_in_shards_with_fewer_processes_answers_as_one_shard(release
 
 def test_shard_builds_at_once_are_capped_by_memory_cores_and_shards():
     gib = 2**30
-    cores = os.cpu_count() or 1
-    assert build_processes([gib] * 8, "fm", available=20 * gib) == 1  # 18 GiB a shard
-    assert build_processes([gib] * 8, "suffix-array", available=20 * gib) == min(cores, 3)
+    cores = usable_cores()
+    assert build_processes([gib] * 8, "fm", available=20 * gib) == 1  # 16.25 GiB a shard
+    assert build_processes([gib] * 8, "suffix-array", available=20 * gib) == min(cores, 3)  # 6.25 GiB
     assert build_processes([gib] * 8, "fm", available=gib) == 1  # never none: one runs anyway
     assert build_processes([gib] * 8, "fm", processes=5, available=gib) == 5  # asked for: taken
     assert build_processes([gib] * 2, "fm", processes=5) == 2
     assert build_processes([2**20] * 64, "fm", available=None) == min(cores, 64)
     with pytest.raises(DataIndexError, match="--processes must be at least 1"):
         build_processes([gib], "fm", processes=0)
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_available_memory_is_the_least_of_meminfo_and_every_enclosing_cgroup_limit(tmp_path, version):
+    """A job's cgroup (as Slurm, Docker or Kubernetes set one) caps what MemAvailable says."""
+    gib = 2**30
+    proc, cgroups = tmp_path / "proc", tmp_path / "cgroup"
+    (proc / "self").mkdir(parents=True)
+    (proc / "meminfo").write_text(f"MemTotal: {64 * gib // 1024} kB\nMemAvailable: {48 * gib // 1024} kB\n")
+    if version == "v2":
+        (proc / "self" / "cgroup").write_text("0::/slurm/job_7/step_0\n")
+        root, limit, usage, unlimited = cgroups, "memory.max", "memory.current", "max"
+    else:
+        (proc / "self" / "cgroup").write_text("4:memory:/slurm/job_7/step_0\n3:cpuset:/\n")
+        root, limit, usage, unlimited = (
+            cgroups / "memory",
+            "memory.limit_in_bytes",
+            "memory.usage_in_bytes",
+            str(2**63 - 4096),
+        )
+    step, job = root / "slurm" / "job_7" / "step_0", root / "slurm" / "job_7"
+    step.mkdir(parents=True)
+    for folder, cap, used in ((step, unlimited, gib), (job, str(16 * gib), 4 * gib), (root, unlimited, 30 * gib)):
+        (folder / limit).write_text(cap + "\n")
+        (folder / usage).write_text(f"{used}\n")
+    assert available_memory_bytes(proc, cgroups) == 12 * gib  # the job's 16 GiB less its 4 GiB in use
+    (job / limit).write_text(unlimited)
+    assert available_memory_bytes(proc, cgroups) == 48 * gib  # no limit anywhere: MemAvailable
+    assert available_memory_bytes(tmp_path / "none", tmp_path / "none") is None
 
 
 @pytest.mark.parametrize("query", ["load_dataset", "LoadDataset", "loadDataset", '"def load_dataset(path"'])
@@ -166,9 +196,12 @@ def test_snippets_are_cut_from_the_file_and_the_search_index_stores_no_text(rele
     assert "<b>skipping</b> <b>blank</b> <b>lines</b>" in hit["snippet"], hit["snippet"]
     assert "encoding=&quot;utf-8&quot;" in hit["snippet"]  # HTML-escaped around the matches
     shown = run_cli("search", '"skipping blank lines"', "--snippets", "--release", str(release)).stdout
-    assert "one split, skipping blank lines." in shown and 'encoding="utf-8"' in shown and "<b>" not in shown
+    assert "one split, skipping blank lines. [x] :x: \\ ok" in shown  # no markup or emoji read from the file
+    assert 'encoding="utf-8"' in shown and "<b>" not in shown
     plain = json.loads(run_cli("search", '"skipping blank lines"', "--release", str(release), "--json").stdout)
     assert plain["hits"][0]["snippet"] == ""
+    meta = json.loads((release / "index" / "v1.0" / "bm25" / "meta.json").read_text())
+    assert [f["options"]["stored"] for f in meta["schema"] if f["name"] == "content"] == [False]
     stores = b"".join(path.read_bytes() for path in (release / "index" / "v1.0" / "bm25").glob("*.store"))
     assert stores and b"skipping" not in stores and b"loaders/core.py" in stores  # metadata only (lz4 keeps these)
 
@@ -187,6 +220,7 @@ def test_filters_and_bad_queries(release):
     )
     lone = run_cli("search", '"): ["', "--release", str(release), check=False)
     assert lone.returncode == 2 and "no letters or digits" in lone.stderr
+    assert run_cli("search", '"日志" "π"', "--release", str(release), "--json").returncode == 0  # letters, not ASCII
     punctuation = run_cli("search", "(((", "--release", str(release), check=False)
     assert punctuation.returncode == 2 and "no letters or digits" in punctuation.stderr
     for syntax in ("title:x AND (y OR", 'a" OR "b', "*?~^[]{}", "NOT -+"):

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from bigcode_release.cli.output import JsonFlag, ProgressFlag, console, emit
 from bigcode_release.errors import InvalidArgumentError
@@ -43,7 +44,8 @@ def index_build(
     processes: Annotated[
         int | None,
         typer.Option(
-            "--processes", help="shards indexed at once (default: the cores, as many as fit in memory: ~18x a shard)"
+            "--processes",
+            help="shards indexed at once (default: the cores, as many as fit in memory: ~16x a shard with fm, 6x with suffix-array)",
         ),
     ] = None,
     as_json: JsonFlag = False,
@@ -68,12 +70,15 @@ def index_build(
     emit(result.to_dict(), as_json, human)
 
 
-def snippet_markup(snippet: str) -> str:
-    """A search snippet (HTML: escaped text, matches in `<b>`) as Rich markup, matches bold."""
+def snippet_text(snippet: str) -> Text:
+    """A search snippet (HTML: escaped text, matches in `<b>`) as Rich text, matches bold (no
+    markup or emoji codes read from the file's text)."""
     import html
 
-    parts = re.split(r"(</?b>)", snippet)
-    return "".join({"<b>": "[bold]", "</b>": "[/bold]"}.get(part) or escape(html.unescape(part)) for part in parts)
+    text = Text()
+    for number, part in enumerate(re.split(r"</?b>", snippet)):
+        text.append(html.unescape(part), style="bold" if number % 2 else None)
+    return text
 
 
 def search(
@@ -109,7 +114,8 @@ def search(
             table.add_row(f"{hit.score:.2f}", hit.repo, hit.path, hit.license, hit.language)
         console.print(table)
         for hit in hits if snippets else []:
-            console.print(f"[bold]{escape(hit.repo)}/{escape(hit.path)}[/]\n{snippet_markup(hit.snippet)}")
+            console.print(f"[bold]{escape(hit.repo)}/{escape(hit.path)}[/]")
+            console.print(snippet_text(hit.snippet))
         if hidden:
             console.print(mask.note(hidden))
 

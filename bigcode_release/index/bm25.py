@@ -7,11 +7,12 @@ one (`loaddataset`) finds it too, and a file using the identifier itself ranks a
 has its words apart.
 
 The text itself is indexed, not stored: the membership index holds every file's text already, a
-result needs only its metadata (fetching a stored file cost a third of a search's time), and the
+result needs only its metadata (fetching a stored file cost a fifth of a search's time), and the
 index is half the size a Space downloads. Snippets are cut from a text the caller provides."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -107,7 +108,7 @@ class Hit:
     path: str
     license: str
     language: str
-    snippet: str
+    snippet: str = ""  # `with_snippets`
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -126,17 +127,17 @@ def parse(index: tantivy.Index, query: str, identifiers: bool = False) -> tantiv
         raise DataIndexError("the query is empty")
     if len(query) > MAX_QUERY_CHARS:
         raise DataIndexError(f"the query has {len(query):,} characters; the limit is {MAX_QUERY_CHARS:,}")
-    phrases = re.findall(r'"([^"]+)"', query)
-    rest = re.sub(r'"[^"]*"', " ", query)
-    words = re.findall(r"[A-Za-z0-9_]+", rest)
-    if not words and not any(re.search(r"[A-Za-z0-9]", p) for p in phrases):
-        raise DataIndexError(
-            f"the query {query!r} has no letters or digits to search for; put code in quotes to "
-            "search for an exact snippet"
-        )
     # a phrase of punctuation alone (`": ["` between the quotes of pasted JSON) is not searched: it
     # occurs in nearly every file of a language, ranks nothing, and is checked position by position
-    parts = [f'"{_escape_phrase(p)}"' for p in phrases if re.search(r"[A-Za-z0-9]", p)] + words
+    phrases = [p for p in re.findall(r'"([^"]+)"', query) if re.search(r"[^\W_]", p)]
+    rest = re.sub(r'"[^"]*"', " ", query)
+    words = re.findall(r"[A-Za-z0-9_]+", rest)
+    if not words and not phrases:
+        raise DataIndexError(
+            f"the query {query!r} has no letters or digits to search for; search for words, identifiers "
+            "or a quoted snippet of code holding some"
+        )
+    parts = [f'"{_escape_phrase(p)}"' for p in phrases] + words
     parsed, _ = index.parse_query_lenient(" ".join(parts), ["content", "path"])  # words rebuilt above: no syntax left
     joined = {word.replace("_", "").lower() for word in words} - {""}
     if not identifiers or not joined:
@@ -186,13 +187,19 @@ def search(
     top: int = 10,
     language: str | None = None,
     license_: str | Sequence[str] | None = None,
-    texts: Callable[[int], str] | None = None,
 ) -> list[Hit]:
     """The `top` best documents for `query`, optionally only one language and license expression(s)
-    (any of several). With `texts` (a document number's full text, e.g.
-    `ShardedIndex.document_text`), each hit carries a highlighted excerpt of it (each file is read
-    and scanned: milliseconds more a hit)."""
-    return search_page(folder, query, top, 0, language, license_, texts).hits
+    (any of several); `with_snippets` adds excerpts."""
+    return search_page(folder, query, top, 0, language, license_).hits
+
+
+def with_snippets(folder: Path, query: str, hits: list[Hit], texts: Callable[[int], str]) -> list[Hit]:
+    """The hits, each with the best excerpt of its file for `query` (HTML-escaped, matches in `<b>`);
+    `texts` gives a document number's full text (`ShardedIndex.document_text`: read back through
+    the FM-index, about a millisecond per kB of file, so cut excerpts for the page shown only)."""
+    index, identifiers, searcher = _searchable(str(Path(folder).resolve()))
+    generator = tantivy.SnippetGenerator.create(searcher, parse(index, query, identifiers), index.schema, "content")
+    return [dataclasses.replace(hit, snippet=_snippet(generator, texts(hit.doc))) for hit in hits]
 
 
 def search_page(
@@ -202,7 +209,6 @@ def search_page(
     offset: int = 0,
     language: str | None = None,
     license_: str | Sequence[str] | None = None,
-    texts: Callable[[int], str] | None = None,
 ) -> Results:
     """Hits `offset + 1` to `offset + top` for `query` (see `search`) and how many match in all."""
     if offset < 0 or offset + top > MAX_RESULTS:
@@ -214,12 +220,10 @@ def search_page(
         if value:
             clauses.append((tantivy.Occur.Must, _any_of(index, field, value)))
     combined = tantivy.Query.boolean_query(clauses) if len(clauses) > 1 else parsed
-    generator = tantivy.SnippetGenerator.create(searcher, parsed, index.schema, "content") if texts else None
     found = searcher.search(combined, limit=top, offset=offset, count=True)
     hits = []
     for score, address in found.hits:
         stored = searcher.doc(address)
-        snippet = _snippet(generator, texts(stored["doc"][0])) if generator else ""
         hits.append(
             Hit(
                 round(score, 4),
@@ -228,7 +232,6 @@ def search_page(
                 stored["path"][0],
                 stored["license"][0],
                 stored["language"][0],
-                snippet,
             )
         )
     return Results(hits, found.count)

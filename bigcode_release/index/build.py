@@ -26,8 +26,9 @@ from bigcode_release.manifest import describe_outputs, read_manifest, tool_versi
 
 # what the index holds changes with it: an index of an older format is rebuilt (2: the BM25 index has
 # the joined-identifiers field, documents.parquet the origin of vendored copies; 3: membership shards
-# with their own manifests, and a backend; the portrait's own Bloom filter format)
-INDEX_FORMAT = 3
+# with their own manifests, and a backend; the portrait's own Bloom filter format; 4: the BM25 index
+# stores no text, the manifest records the shard builds run at once and the portrait's chunks per shard)
+INDEX_FORMAT = 4
 
 
 @dataclass

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from bigcode_release.errors import DataIndexError
+from bigcode_release.hardware import available_memory_bytes, usable_cores
 from bigcode_release.index import portrait
 
 SEPARATOR = 0xFF
@@ -29,26 +30,24 @@ PORTRAIT_HASHES = "portrait-hashes.npy"
 MAX_SHARD_BYTES = 2**31 - 1  # int32 suffix positions
 BACKENDS = ("fm", "suffix-array")
 DEFAULT_BACKEND = "fm"
-# a shard build's peak resident memory per byte of its text, rounded up from benchmarks/bench_index.py
-# (fm: 4.3 GB for 272 MiB in one shard, 1.2 GB for each of four; suffix-array: 1.5 GB for 272 MiB)
-BUILD_BYTES_PER_TEXT_BYTE = {"fm": 18, "suffix-array": 6}
+# a shard build's peak resident memory: a process's base and a factor of its text, fitted to
+# benchmarks/bench_index.py (fm: 4.6 GB for 277 MiB in one shard, 1.3 GB for each of four, so about
+# 200 MiB + 15.3x; suffix-array: 1.6 GB for 277 MiB) and rounded up
+BUILD_BASE_BYTES = 256 * 2**20
+BUILD_BYTES_PER_TEXT_BYTE = {"fm": 16, "suffix-array": 6}
 
 
-def available_memory_bytes() -> int | None:
-    """MemAvailable from /proc/meminfo (None where there is none)."""
-    try:
-        with open("/proc/meminfo") as meminfo:
-            return next(int(line.split()[1]) * 1024 for line in meminfo if line.startswith("MemAvailable:"))
-    except (OSError, StopIteration):
-        return None
+def build_memory_bytes(text_bytes: int, backend: str) -> int:
+    """About the peak memory of building one shard of `text_bytes` with `backend`."""
+    return BUILD_BASE_BYTES + BUILD_BYTES_PER_TEXT_BYTE[backend] * text_bytes
 
 
 def build_processes(
     shard_bytes: list[int], backend: str, processes: int | None = None, available: int | None = None
 ) -> int:
-    """How many shards to index at once: `processes` where given, else as many as there are cores
-    and as fit in `available` memory (each about `BUILD_BYTES_PER_TEXT_BYTE` times the largest
-    shard's text), never more than there are shards, never fewer than one.
+    """How many shards to index at once: `processes` where given, else as many as this process has
+    cores and as fit in `available` memory (`build_memory_bytes` of the largest shard each), never
+    more than there are shards, never fewer than one.
 
     Raises:
         DataIndexError: `processes` below 1.
@@ -56,10 +55,9 @@ def build_processes(
     if processes is not None and processes < 1:
         raise DataIndexError(f"--processes must be at least 1, got {processes}")
     if processes is None:
-        processes = os.cpu_count() or 1
-        largest = max(shard_bytes, default=0) * BUILD_BYTES_PER_TEXT_BYTE[backend]
-        if available is not None and largest:
-            processes = min(processes, max(1, available // largest))
+        processes = usable_cores()
+        if available is not None and shard_bytes:
+            processes = min(processes, max(1, available // build_memory_bytes(max(shard_bytes), backend)))
     return max(1, min(len(shard_bytes), processes))
 
 

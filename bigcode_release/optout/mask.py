@@ -12,6 +12,7 @@ version's drop ledger), so a Space on the Hub can apply it without the maintaine
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -70,16 +71,28 @@ class OptOutMask:
 
 
 def masked_search(
-    index_folder: Path, mask: OptOutMask, query: str, top: int = 10, offset: int = 0, **filters
+    index_folder: Path,
+    mask: OptOutMask,
+    query: str,
+    top: int = 10,
+    offset: int = 0,
+    texts: Callable[[int], str] | None = None,
+    **filters,
 ) -> tuple[bm25.Results, int]:
     """One page of a BM25 search of a version's index without the files the mask hides: (the page
     and how many match in all, hidden count). Masked, results are fetched from the first on, a
-    hundred more than the page needs, so hiding does not shorten the page."""
+    hundred more than the page needs, so hiding does not shorten the page. With `texts` (a document
+    number's text), the page's hits carry excerpts (`bm25.with_snippets`)."""
     from bigcode_release.index import bm25
 
+    folder = index_folder / "bm25"
     if not mask:
-        return bm25.search_page(index_folder / "bm25", query, top, offset, **filters), 0
-    fetched = bm25.search_page(index_folder / "bm25", query, min(offset + top + 100, bm25.MAX_RESULTS), 0, **filters)
-    visible = [hit for hit in fetched.hits if not mask.hides(hit.repo, hit.path)]
-    hidden = len(fetched.hits) - len(visible)
-    return bm25.Results(visible[offset : offset + top], fetched.total - hidden), hidden
+        found, hidden = bm25.search_page(folder, query, top, offset, **filters), 0
+    else:
+        fetched = bm25.search_page(folder, query, min(offset + top + 100, bm25.MAX_RESULTS), 0, **filters)
+        visible = [hit for hit in fetched.hits if not mask.hides(hit.repo, hit.path)]
+        hidden = len(fetched.hits) - len(visible)
+        found = bm25.Results(visible[offset : offset + top], fetched.total - hidden)
+    if texts is not None:
+        found = bm25.Results(bm25.with_snippets(folder, query, found.hits, texts), found.total)
+    return found, hidden
