@@ -23,7 +23,7 @@ echo "[test] (nanotron main's own code, from GitHub only; run them with -m nanot
 # any skipped test fails the run (tests/conftest.py); GPU and nanotron tests are deselected, not skipped
 export BIGCODE_RELEASE_NO_SKIPS=1
 set +e
-.venv/bin/python -m pytest -m "not gpu and not nanotron" "$@"
+.venv/bin/python -m pytest -m "not gpu and not nanotron" --durations=25 "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then
