@@ -204,12 +204,16 @@ def compare_backends(folder: Path, version: str, documents, queries, work: Path)
     return figures
 
 
+def search_words(text: str) -> str:
+    """What a search for a snippet types: its first 12 words."""
+    return " ".join(text.split()[:12])
+
+
 def timed_search(folder: Path, text: str) -> float:
-    """Milliseconds of a top-10 search for the snippet's first 12 words."""
-    words = " ".join(text.split()[:12])
+    """Milliseconds of a top-10 search for the snippet's `search_words`."""
     t = time.perf_counter()
     try:
-        bm25.search(folder / "bm25", words, top=10)
+        bm25.search(folder / "bm25", search_words(text), top=10)
     except Exception:  # noqa: BLE001 - a snippet of punctuation only: counted like any query
         pass
     return (time.perf_counter() - t) * 1000
@@ -245,7 +249,7 @@ def main() -> None:
     for text, _, _ in queries[:100]:  # warm up: the first opening of the index and its first pages
         timed_search(folder, text)
     search_ms = [timed_search(folder, text) for text, _, _ in queries]
-    quoted = ['"' in " ".join(text.split()[:12]) for text, _, _ in queries]
+    quoted = ['"' in search_words(text) for text, _, _ in queries]
     search_interleaved_ms, spans_ms, spans_ms_per_kb, portrait_ms, baseline_ms = [], [], [], [], []
     true_source, verbatim_found, portrait_yes, baseline_yes = 0, 0, 0, 0
     for text, source, perturbed in queries:

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from bigcode_release.hardware import peak_rss_bytes
+
 FREE_CPU_SPACE_BYTES = 16 * 2**30
 REPO = Path(__file__).resolve().parents[1]
 
@@ -28,13 +30,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _peak_rss(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmHWM for {pid}")
 
 
 def measure(name: str, args: list[str], questions) -> dict:
@@ -58,7 +53,9 @@ def measure(name: str, args: list[str], questions) -> dict:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         for api_name, values in questions:
             client.predict(*values, api_name=api_name)
-        peak = _peak_rss(process.pid)
+        peak = peak_rss_bytes(process.pid)
+        if peak is None:
+            raise RuntimeError(f"no VmHWM for {process.pid}")
     finally:
         process.send_signal(signal.SIGINT)
         try:

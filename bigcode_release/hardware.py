@@ -52,12 +52,8 @@ def usable_cores() -> int:
 def available_memory_bytes(proc: Path = Path("/proc"), cgroups: Path = Path("/sys/fs/cgroup")) -> int | None:
     """Memory this process can still take: the least of MemAvailable and each enclosing cgroup's
     limit less its usage; None where none of them can be read."""
-    left = []
-    try:
-        meminfo = (proc / "meminfo").read_text()
-        left += [int(line.split()[1]) * 1024 for line in meminfo.splitlines() if line.startswith("MemAvailable:")]
-    except (OSError, ValueError):
-        pass
+    available = _proc_kib_field(proc / "meminfo", "MemAvailable")
+    left = [] if available is None else [available]
     try:
         memberships = (proc / "self" / "cgroup").read_text().splitlines()
     except OSError:
@@ -69,6 +65,23 @@ def available_memory_bytes(proc: Path = Path("/proc"), cgroups: Path = Path("/sy
         elif "memory" in controllers.split(","):
             left += _cgroup_left(cgroups / "memory", path, "memory.limit_in_bytes", "memory.usage_in_bytes")
     return min(left, default=None)
+
+
+def peak_rss_bytes(pid: int | str = "self", proc: Path = Path("/proc")) -> int | None:
+    """A process's peak resident memory since it started (VmHWM; unlike getrusage's ru_maxrss, it
+    does not carry a parent's peak across fork and exec); None where it cannot be read."""
+    return _proc_kib_field(proc / str(pid) / "status", "VmHWM")
+
+
+def _proc_kib_field(path: Path, name: str) -> int | None:
+    """Bytes of a `Name:  N kB` line of a /proc file (meminfo, status)."""
+    try:
+        for line in path.read_text().splitlines():
+            if line.startswith(f"{name}:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _cgroup_left(root: Path, path: str, limit_name: str, usage_name: str) -> list[int]:

@@ -157,6 +157,11 @@ def test_a_portrait_of_four_shards_answers_as_one_shard_and_is_one_filter(corpus
         assert (
             portrait.query(tmp_path / "four.bloom", text).member == portrait.query(tmp_path / "one.bloom", text).member
         )
+    unseen = "".join(random.Random(9).choice("klmnopq[]<>;: \n") for _ in range(5_000))  # not in the corpus
+    assert (
+        not portrait.query(tmp_path / "four.bloom", unseen).member
+        and not portrait.query(tmp_path / "one.bloom", unseen).member
+    )
 
 
 def test_bad_queries_are_refused_by_every_backend(indexes):

@@ -148,8 +148,8 @@ def build_indexes(
             "membership": {
                 "backend": backend,
                 "build_seconds": sum(m["seconds"] for m in shard_manifests),
-                "peak_rss_bytes": max((m["peak_rss_bytes"] for m in shard_manifests), default=0),
-                "processes": max((m["processes"] for m in shard_manifests), default=0),
+                "peak_rss_bytes": max((m["peak_rss_bytes"] or 0 for m in shard_manifests), default=0),
+                "processes": membership.processes,
                 "shards": [
                     {k: m[k] for k in ("first_document", "last_document", "documents", "text_bytes", "seconds")}
                     for m in shard_manifests

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from bigcode_release.errors import DataIndexError
-from bigcode_release.hardware import available_memory_bytes, usable_cores
+from bigcode_release.hardware import available_memory_bytes, peak_rss_bytes, usable_cores
 from bigcode_release.index import portrait
 
 SEPARATOR = 0xFF
@@ -88,6 +88,7 @@ class ShardWriter:
         self.numbers: list[int] = []
         self.size = 0
         self.written: list[Path] = []
+        self.processes = 0  # shards indexed at once by `finish`
 
     def add(self, number: int, content: str) -> None:
         data = content.encode("utf-8")
@@ -116,14 +117,14 @@ class ShardWriter:
     def finish(self, backend: str, processes: int | None = None, portrait_path: Path | None = None) -> list[dict]:
         """Index every shard with `backend`, one process per shard, `build_processes` of them at once
         (`processes` where given), and with `portrait_path`, write there the portrait of every
-        shard's documents (each shard hashes its own chunks); the shards' manifests, each with how
-        many `processes` ran at once."""
+        shard's documents (each shard hashes its own chunks); the shards' manifests. How many ran
+        at once is kept as `self.processes`."""
         self.flush()
         _backend_class(backend)
         sizes = [(folder / "text.bin").stat().st_size for folder in self.written]
-        workers = build_processes(sizes, backend, processes, available_memory_bytes())
+        self.processes = build_processes(sizes, backend, processes, available_memory_bytes())
         context = multiprocessing.get_context("spawn")  # a fresh process per shard: its peak memory is its own
-        with ProcessPoolExecutor(workers, mp_context=context, max_tasks_per_child=1) as pool:
+        with ProcessPoolExecutor(self.processes, mp_context=context, max_tasks_per_child=1) as pool:
             count = len(self.written)
             manifests = list(
                 pool.map(index_shard, self.written, [backend] * count, [portrait_path is not None] * count)
@@ -133,14 +134,7 @@ class ShardWriter:
             portrait.write_filter(portrait_path, hash_files)
             for file in hash_files:
                 file.unlink()
-        return [{**manifest, "processes": workers} for manifest in manifests]
-
-
-def _peak_rss_bytes() -> int:
-    """This process's peak resident memory since it started (VmHWM: unlike getrusage's ru_maxrss,
-    it does not carry over the parent's peak across fork and exec)."""
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
+        return manifests
 
 
 def index_shard(folder: Path, backend: str, portrait_hashes: bool = False) -> dict:
@@ -176,7 +170,7 @@ def index_shard(folder: Path, backend: str, portrait_hashes: bool = False) -> di
         "portrait_distinct_chunks": distinct,
         "bytes": {name: (folder / name).stat().st_size for name in files},
         "seconds": round(time.monotonic() - started, 2),
-        "peak_rss_bytes": _peak_rss_bytes(),
+        "peak_rss_bytes": peak_rss_bytes(),
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
