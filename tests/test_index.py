@@ -206,6 +206,29 @@ def test_snippets_are_cut_from_the_file_and_the_search_index_stores_no_text(rele
     assert stores and b"skipping" not in stores and b"loaders/core.py" in stores  # metadata only (lz4 keeps these)
 
 
+def test_excerpts_are_cut_for_the_page_shown_only_after_the_mask(release):
+    """Each file's text is read back through the membership index (milliseconds per kB): only the
+    hits on the page get one, and never a hidden file."""
+    from bigcode_release.optout.mask import OptOutMask, masked_search
+
+    folder = release / "index" / "v1.0"
+    membership = MembershipIndex(folder, "v1.0").suffix
+    read: list[int] = []
+
+    def texts(number: int) -> str:
+        read.append(number)
+        return membership.document_text(number)
+
+    mask = OptOutMask("v1.0", None, copies={"carol/tools/tools/CamelCase.java": "req-7"})
+    everything, _ = masked_search(folder, OptOutMask("v1.0", None), "load_dataset")
+    assert {h.path for h in everything.hits} == {"loaders/core.py", "tools/CamelCase.java"} and not read
+    page, hidden = masked_search(folder, mask, "load_dataset", top=1, texts=texts)
+    assert hidden == 1 and [h.path for h in page.hits] == ["loaders/core.py"]
+    assert read == [page.hits[0].doc] and "<b>load</b>" in page.hits[0].snippet
+    first, _ = masked_search(folder, OptOutMask("v1.0", None), "load_dataset", top=1, texts=texts)
+    assert len(read) == 2 and read[1] == first.hits[0].doc
+
+
 def test_filters_and_bad_queries(release):
     java = json.loads(
         run_cli("search", "LoadDataset", "--language", "java", "--release", str(release), "--json").stdout
